@@ -1,0 +1,28 @@
+# The two commands of the README: `make run` and `make test`.
+# Both (re)install into .venv when it is missing or pyproject.toml is newer.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(VENV)/bin/slawatch run
+
+test: install
+	$(VENV)/bin/slawatch rules check
+	$(VENV)/bin/python -m pytest
+
+bench: install
+	$(VENV)/bin/python benchmarks/evaluate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

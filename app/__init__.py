@@ -1,0 +1,1 @@
+"""slawatch: SLA monitoring and compensation calculator."""

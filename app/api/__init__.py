@@ -1,0 +1,1 @@
+"""REST API: thin FastAPI routers per domain, problem+json errors."""

@@ -1,0 +1,45 @@
+"""Errors as RFC 9457 ``application/problem+json``, each naming the field by JSON pointer."""
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from app.contracts.errors import CaseError, error_loc, error_message, json_pointer
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger("slawatch.api")
+
+
+def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(CaseError)
+    async def _case(_: Request, exc: CaseError):
+        return problem(422, "Invalid evaluation case", str(exc), errors=exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        errors = []
+        for e in exc.errors():
+            loc = error_loc(e)
+            loc = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
+            errors.append({"pointer": json_pointer(loc), "detail": error_message(e)})
+        first = errors[0] if errors else {"pointer": "/", "detail": "invalid request"}
+        return problem(422, "Invalid request", f"{first['pointer']}: {first['detail']}", errors=errors)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException):
+        title = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(exc.status_code, "Error")
+        return problem(exc.status_code, title, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(500, "Internal error", "the server failed; the error is in its log")

@@ -1,0 +1,44 @@
+"""Months in a contract's time zone: period bounds and calendar-month arithmetic."""
+from __future__ import annotations
+
+import calendar as _cal
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from app.calendars.base import UTC
+
+
+def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """``[first local midnight, next month's first local midnight)`` as UTC instants."""
+    nxt = (year + 1, 1) if month == 12 else (year, month + 1)
+    start = datetime.combine(date(year, month, 1), time(0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(date(*nxt, 1), time(0), tzinfo=tz).astimezone(UTC)
+    return start, end
+
+
+def days_in_month(year: int, month: int) -> int:
+    return _cal.monthrange(year, month)[1]
+
+
+def add_months(instant: datetime, months: int, tz: ZoneInfo) -> datetime:
+    """Same local time, ``months`` calendar months later (or earlier), the day of
+    month clamped to the month's last day (01-31 + 1 month → 02-28)."""
+    local = instant.astimezone(tz)
+    y, m = divmod(local.year * 12 + (local.month - 1) + months, 12)
+    m += 1
+    d = min(local.day, days_in_month(y, m))
+    return local.replace(year=y, month=m, day=d, tzinfo=None).replace(tzinfo=tz).astimezone(UTC)
+
+
+def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
+    """The local calendar days touched by ``[start, end)``, each with its UTC bounds."""
+    out = []
+    day = start.astimezone(tz).date()
+    while True:
+        a = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+        if a >= end:
+            break
+        nxt = day + timedelta(days=1)
+        out.append((day, a, datetime.combine(nxt, time(0), tzinfo=tz).astimezone(UTC)))
+        day = nxt
+    return out

@@ -1,0 +1,105 @@
+"""``slawatch`` command line. Errors are one line on stderr, never a traceback."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from app.contracts.errors import CaseError
+from app.contracts.rules import Rules, load_rules
+from app.contracts.yamlfile import RulesError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="SLA monitoring and compensation calculator.")
+rules_app = typer.Typer(no_args_is_help=True, help="Check and show the SLA rule templates.")
+app.add_typer(rules_app, name="rules")
+
+EXIT_INVALID = 2
+
+
+def fail(message: str, code: int = EXIT_INVALID) -> None:
+    typer.echo(f"slawatch: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings():
+    from pydantic import ValidationError
+
+    from app.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        fail(f"SLAWATCH_{str(err['loc'][0]).upper()}: {err['msg']}")
+
+
+def _rules() -> Rules:
+    try:
+        return load_rules(_settings().rules_dir)
+    except RulesError as exc:
+        fail(str(exc), 1)
+
+
+def dump(report: dict) -> str:
+    return json.dumps(report, ensure_ascii=False, indent=2)
+
+
+@app.command()
+def evaluate(case_file: str = typer.Argument(..., metavar="CASE.json", help="evaluation case, or - for stdin")) -> None:
+    """Evaluate one contract-month: windows, outage, credit, cap, termination right."""
+    from app.evaluation.service import evaluate_case, parse_case_json, validate_case
+
+    try:
+        text = sys.stdin.buffer.read() if case_file == "-" else Path(case_file).read_bytes()
+    except OSError as exc:
+        fail(f"{case_file}: {exc.strerror}")
+    rules = _rules()
+    try:
+        report = evaluate_case(validate_case(parse_case_json(text)), rules)
+    except CaseError as exc:
+        fail(str(exc))
+    typer.echo(dump(report))
+
+
+@rules_app.command("check")
+def rules_check() -> None:
+    """Validate every template, calendar override and contract file; exit 1 on the first bad one."""
+    rules = _rules()
+    typer.echo(f"ok: {len(rules.templates)} templates, {len(rules.schedule.overrides)} calendar overrides, "
+               f"{len(rules.contracts)} contracts ({rules.root})")
+
+
+@rules_app.command("show")
+def rules_show(template_id: str = typer.Argument(..., metavar="ID")) -> None:
+    """Print a template's windows, credits, cap and termination rule with their clauses."""
+    from app.api.templates import describe, render_text
+
+    rules = _rules()
+    t = rules.templates.get(template_id)
+    if t is None:
+        fail(f"unknown template {template_id!r} (known: {', '.join(sorted(rules.templates))})", 1)
+    typer.echo(render_text(describe(t)))
+
+
+@app.command()
+def run(host: str = typer.Option(None, help="default SLAWATCH_HOST or 127.0.0.1"),
+        port: int = typer.Option(None, help="default SLAWATCH_PORT or 8000")) -> None:
+    """Run the service (API) on the embedded default."""
+    import uvicorn
+
+    from app.api.main import create_app
+
+    settings = _settings()
+    _rules()  # a bad rules file stops the start with file:line, not a traceback later
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+                log_level=settings.log_level)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Contracts: the evaluation case, contract instances and the templates they follow."""

@@ -1,0 +1,132 @@
+"""The evaluation case (SEMANTICS §11): a contract, its incidents, a period and
+the evaluation instant. Shared by ``slawatch evaluate``, ``POST /v1/evaluations``
+and contract files in ``sla_rules/contracts/``."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from app.contracts.types import (
+    Attribution, Category, Instant, Money, MonthRange, Percent, Period, Strict, TimeZoneName,
+)
+
+
+class Payment(Strict):
+    paid_at: Instant
+    amount: Money
+    months: MonthRange
+
+
+class PaidPeriod(Strict):
+    start: Instant
+    end: Instant
+    amount: Money
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end <= self.start:
+            raise PydanticCustomError("order", "end is not after start", {"field": "end"})
+        return self
+
+
+class Termination(Strict):
+    at: Instant
+    # policy/upstream: ningbo-colo 八.5 refund; customer/arrears: ledger only.
+    reason: Literal["policy", "upstream", "customer", "arrears"]
+    paid_period: PaidPeriod | None = None
+
+
+class Tier(Strict):
+    below: Percent
+    percent: Percent
+
+
+class CreditPolicy(Strict):
+    """Operator policy where the contract names no credit amount (basis: policy).
+
+    ``pro_rata_downtime``: month fee × outage ÷ month length.
+    ``availability_tiers``: the largest ``percent`` whose ``below`` is above the
+    month's availability, times the month fee."""
+
+    rule: Literal["pro_rata_downtime", "availability_tiers"]
+    tiers: list[Tier] | None = None
+
+    @model_validator(mode="after")
+    def _tiers(self):
+        if self.rule == "availability_tiers" and not self.tiers:
+            raise PydanticCustomError("tiers", "availability_tiers needs at least one tier", {"field": "tiers"})
+        if self.rule == "pro_rata_downtime" and self.tiers is not None:
+            raise PydanticCustomError("tiers", "pro_rata_downtime takes no tiers", {"field": "tiers"})
+        return self
+
+
+class Contract(Strict):
+    id: str = Field(min_length=1)
+    template: str = Field(min_length=1)
+    customer: str | None = None
+    title: str | None = None
+    timezone: TimeZoneName = "Asia/Shanghai"
+    month_fee: Money | None = None
+    billing: Literal["monthly", "annual"] | None = None
+    payments: list[Payment] = []
+    terminated: Termination | None = None
+    params: dict[str, Any] = {}
+    credit_policy: CreditPolicy | None = None
+    credits_paid: Money = 0
+
+
+class Pause(Strict):
+    start: Instant
+    end: Instant | None = None  # open: the clock is paused now
+    reason: str = "waiting_on_customer"
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end is not None and self.end < self.start:
+            raise PydanticCustomError("order", "end is before start", {"field": "end"})
+        return self
+
+
+class Incident(Strict):
+    id: str = Field(min_length=1)
+    category: Category
+    attribution: Attribution = "unknown"
+    severity: Literal["minor", "major"] = "minor"
+    started_at: Instant
+    reported_at: Instant | None = None
+    acknowledged_at: Instant | None = None
+    notified_at: Instant | None = None
+    resolved_at: Instant | None = None
+    announced_at: Instant | None = None
+    pauses: list[Pause] = []
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.reported_at is not None and self.reported_at < self.started_at:
+            raise PydanticCustomError("order", "reported_at is before started_at", {"field": "reported_at"})
+        if self.resolved_at is not None and self.resolved_at < self.started_at:
+            raise PydanticCustomError("order", "resolved_at is before started_at", {"field": "resolved_at"})
+        return self
+
+    @property
+    def clock_start(self):
+        return self.reported_at or self.started_at
+
+
+class Case(Strict):
+    contract: Contract
+    incidents: list[Incident] = []
+    period: Period
+    at: Instant
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        seen: set[str] = set()
+        for i, inc in enumerate(self.incidents):
+            if inc.id in seen:
+                raise PydanticCustomError("duplicate", f"incident id {inc.id!r} appears twice",
+                                          {"field": f"incidents/{i}/id"})
+            seen.add(inc.id)
+        return self

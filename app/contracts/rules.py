@@ -1,0 +1,118 @@
+"""Loading ``sla_rules/``: templates, PRC calendar overrides and contract files.
+
+This is the I/O edge for the rules: it reads files and hands plain objects to the
+pure engine. Any bad file stops the load with ``file:line: field: message``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from app.calendars.schedule import WorkdaySchedule, YearOverride
+from app.contracts.models import Contract
+from app.contracts.params import ParamError, resolve_params
+from app.contracts.templates import Template, check_template
+from app.contracts.types import Strict
+from app.contracts.yamlfile import RulesError, YamlDoc
+
+_CAL_FILE = re.compile(r"^cn-(\d{4})\.ya?ml$")
+
+
+class CalendarFile(Strict):
+    """``sla_rules/calendars/cn-YYYY.yaml``: one year's State Council schedule.
+    Weekends are off unless listed in ``workdays`` (调休上班); ``holidays`` are off."""
+
+    year: int
+    holidays: list[date] = []
+    workdays: list[date] = []
+    source: str = ""
+
+
+@dataclass
+class Rules:
+    root: Path
+    templates: dict[str, Template] = field(default_factory=dict)
+    schedule: WorkdaySchedule = field(default_factory=WorkdaySchedule)
+    contracts: dict[str, Contract] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+
+    def template(self, template_id: str) -> Template:
+        return self.templates[template_id]
+
+
+def _display(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()) if folder.is_dir() else []
+
+
+def load_calendar(root: Path, path: Path) -> YearOverride:
+    doc = YamlDoc(path, _display(root, path))
+    m = _CAL_FILE.match(path.name)
+    if not m:
+        raise RulesError(doc.display, None, "", "calendar files are named cn-YYYY.yaml")
+    cal = doc.validate(CalendarFile)
+    if cal.year != int(m.group(1)):
+        raise doc.error(("year",), f"year {cal.year} does not match the file name")
+    for key in ("holidays", "workdays"):
+        for i, d in enumerate(getattr(cal, key)):
+            if d.year != cal.year:
+                raise doc.error((key, i), f"{d.isoformat()} is not in {cal.year}")
+    both = set(cal.holidays) & set(cal.workdays)
+    if both:
+        raise doc.error(("workdays",), f"{min(both).isoformat()} is listed as holiday and workday")
+    return YearOverride(cal.year, frozenset(cal.holidays), frozenset(cal.workdays), doc.display)
+
+
+def load_template(root: Path, path: Path) -> Template:
+    doc = YamlDoc(path, _display(root, path))
+    template = doc.validate(Template)
+    problem = check_template(template, expected_id=path.stem)
+    if problem:
+        raise doc.error(*problem)
+    return template
+
+
+def load_contract(root: Path, path: Path, templates: dict[str, Template]) -> Contract:
+    doc = YamlDoc(path, _display(root, path))
+    contract = doc.validate(Contract)
+    if contract.template not in templates:
+        raise doc.error(("template",), f"unknown template {contract.template!r} (known: {', '.join(sorted(templates))})")
+    try:
+        resolve_params(templates[contract.template], contract.params)
+    except ParamError as exc:
+        raise doc.error(("params", exc.name), exc.message) from None
+    return contract
+
+
+def load_rules(root: str | Path) -> Rules:
+    """Load every file under ``root``; the first bad one raises ``RulesError``."""
+    root = Path(root)
+    if not (root / "templates").is_dir():
+        raise RulesError(str(root), None, "", "no templates/ folder here (set SLAWATCH_RULES_DIR)")
+    rules = Rules(root)
+    overrides = {}
+    for path in _yaml_files(root / "calendars"):
+        o = load_calendar(root, path)
+        overrides[o.year] = o
+        rules.files.append(o.source)
+    rules.schedule = WorkdaySchedule(overrides, override_dir=_display(root, root / "calendars"))
+    for path in _yaml_files(root / "templates"):
+        t = load_template(root, path)
+        rules.templates[t.id] = t
+        rules.files.append(_display(root, path))
+    for path in _yaml_files(root / "contracts"):
+        c = load_contract(root, path, rules.templates)
+        shown = _display(root, path)
+        if c.id in rules.contracts:
+            raise RulesError(shown, YamlDoc(path, shown).line_of(("id",)), "id", f"contract id {c.id!r} is used twice")
+        rules.contracts[c.id] = c
+        rules.files.append(shown)
+    return rules

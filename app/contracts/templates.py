@@ -1,0 +1,153 @@
+"""A contract template (``sla_rules/templates/<id>.yaml``): what a contract kind
+promises, every rule citing its clause and the original words."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+from app.calendars.durations import Limit, parse_limit, parse_span
+from app.calendars.workdays import WEEKDAYS, hours_length, parse_hours
+from app.contracts.params import param_value
+from app.contracts.types import Attribution, Basis, Category, Strict, TimeZoneName
+
+
+def _custom(fn, kind: str):
+    def wrapped(value: Any):
+        if isinstance(value, (Limit, timedelta)):
+            return value
+        try:
+            return fn(value)
+        except ValueError as exc:
+            raise PydanticCustomError(kind, str(exc)) from None
+    return wrapped
+
+
+LimitField = Annotated[Limit, BeforeValidator(_custom(parse_limit, "duration"))]
+SpanField = Annotated[timedelta, BeforeValidator(_custom(parse_span, "duration"))]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
+class Cited(Strict):
+    """A rule's source: the clause, its original words and whether the number is
+    the contract's own or an operator/default policy."""
+
+    clause: str | None = None
+    original: str | None = None
+    basis: Basis = "contract"
+
+
+class Parameter(Cited):
+    type: Literal["duration", "hours", "money", "integer"]
+    default: Any = None
+    nullable: bool = False
+    description: str = ""
+
+
+class CalendarDef(Cited):
+    weekly: dict[Literal[WEEKDAYS], str]  # type: ignore[valid-type]
+    workdays_only: bool = False  # also a PRC working day (inolink-sms 一.5(4))
+
+    def hours(self):
+        return {WEEKDAYS.index(d): parse_hours(h) for d, h in self.weekly.items()}
+
+
+class WindowRule(Cited):
+    name: Name
+    applies_to: list[Category] = Field(min_length=1)
+    clock_stop: Literal["acknowledged_at", "resolved_at", "notified_at"]
+    limit: LimitField | None = None
+    limit_param: str | None = None  # the limit is this parameter (contract may override)
+    calendar: str = "always"
+    pause_on: list[str] = ["waiting_on_customer"]
+    description: str = ""
+
+
+class Exclusion(Cited):
+    attribution: Attribution
+
+
+class CreditRule(Cited):
+    rule: Literal["per_affected_day", "termination_refund"]
+    min_outage_param: str | None = None  # per_affected_day: a day counts above this
+    free_days: dict[Literal["annual", "monthly"], int] | None = None  # termination_refund
+    description: str = ""
+
+
+class CapRule(Cited):
+    rule: Literal["month_fee", "total_paid", "trailing_12m_paid"]
+
+
+class TerminationRule(Cited):
+    rule: Literal["continuous_outage"]
+    min_duration: SpanField
+
+
+class Template(Strict):
+    id: str
+    title: str
+    seed: str
+    service: str = ""
+    provider: str = ""
+    timezone: TimeZoneName = "Asia/Shanghai"
+    parameters: dict[str, Parameter] = {}
+    calendars: dict[str, CalendarDef] = {}
+    windows: list[WindowRule] = []
+    excluded_attributions: list[Exclusion] = []
+    credits: list[CreditRule] = []
+    cap: CapRule | None = None
+    termination: TerminationRule | None = None
+    notes: list[str] = []
+
+    def window(self, name: str) -> WindowRule:
+        return next(w for w in self.windows if w.name == name)
+
+
+BUILTIN_CALENDARS = ("always", "cn_workdays")
+
+
+def check_template(t: Template, expected_id: str | None = None) -> tuple[tuple, str] | None:
+    """Cross-field checks pydantic cannot do alone; the first problem as (loc, message)."""
+    if expected_id is not None and t.id != expected_id:
+        return ("id",), f"id {t.id!r} does not match the file name {expected_id!r}"
+    for name, p in t.parameters.items():
+        try:
+            param_value(p, p.default)
+        except ValueError as exc:
+            return ("parameters", name, "default"), str(exc)
+    for name, c in t.calendars.items():
+        if name in BUILTIN_CALENDARS:
+            return ("calendars", name), f"{name} is a built-in calendar"
+        for day, hours in c.weekly.items():
+            try:
+                parse_hours(hours)
+            except ValueError as exc:
+                return ("calendars", name, "weekly", day), str(exc)
+    calendars = set(BUILTIN_CALENDARS) | set(t.calendars)
+    seen: set[str] = set()
+    for i, w in enumerate(t.windows):
+        if w.name in seen:
+            return ("windows", i, "name"), f"window {w.name!r} is defined twice"
+        seen.add(w.name)
+        if (w.limit is None) == (w.limit_param is None):
+            return ("windows", i, "limit"), "give exactly one of limit or limit_param"
+        if w.limit_param is not None:
+            p = t.parameters.get(w.limit_param)
+            if p is None or p.type != "duration":
+                return ("windows", i, "limit_param"), f"{w.limit_param!r} is not a duration parameter of this template"
+        if w.calendar not in calendars:
+            return ("windows", i, "calendar"), f"unknown calendar {w.calendar!r} (known: {', '.join(sorted(calendars))})"
+        if w.limit is not None and w.limit.workdays and w.calendar in t.calendars:
+            lengths = {hours_length(parse_hours(h)) for h in t.calendars[w.calendar].weekly.values()}
+            if len(lengths) != 1:
+                return ("windows", i, "limit"), "working-day limits need a calendar with the same hours every day"
+    for i, c in enumerate(t.credits):
+        if c.rule == "termination_refund" and not c.free_days:
+            return ("credits", i, "free_days"), "termination_refund needs free_days for annual and monthly"
+        if c.min_outage_param is not None and t.parameters.get(c.min_outage_param, None) is None:
+            return ("credits", i, "min_outage_param"), f"{c.min_outage_param!r} is not a parameter of this template"
+    if "cn_workdays" in {w.calendar for w in t.windows} and "workday_hours" not in t.parameters:
+        return ("parameters",), "windows on cn_workdays need a workday_hours parameter"
+    return None

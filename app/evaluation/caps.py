@@ -1,0 +1,39 @@
+"""Caps (SEMANTICS §9): what a period's credit can never exceed."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from app.calendars.periods import add_months
+from app.contracts.models import Contract, Payment
+from app.contracts.types import months_between, parse_month
+from app.money import ZERO, cents
+
+
+def _paid(payments: list[Payment], at: datetime) -> list[Payment]:
+    return [p for p in payments if p.paid_at <= at]
+
+
+def month_fee_cap(contract: Contract, year: int, month: int, at: datetime) -> Decimal:
+    """"已缴纳的当月服务费用": the payments attributed to the month, each spread evenly
+    over the months it covers (xiamen-mail 违约 4)."""
+    target = (year, month)
+    total = ZERO
+    for p in _paid(contract.payments, at):
+        first, last = (parse_month(x) for x in p.months.split("/"))
+        if first <= target <= last:
+            total += p.amount / len(months_between(first, last))
+    return cents(total)
+
+
+def total_paid_cap(contract: Contract, at: datetime) -> Decimal:
+    """All fees paid by ``at``, less credits already granted (aliyun-mail 7.2)."""
+    paid = sum((p.amount for p in _paid(contract.payments, at)), ZERO)
+    return max(cents(paid - contract.credits_paid), ZERO)
+
+
+def trailing_12m_cap(contract: Contract, event: datetime, at: datetime, tz: ZoneInfo) -> Decimal:
+    """Fees paid in the 12 months before the event (shengjing-crm 17)."""
+    since = add_months(event, -12, tz)
+    return cents(sum((p.amount for p in _paid(contract.payments, at) if since <= p.paid_at < event), ZERO))

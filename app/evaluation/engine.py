@@ -1,0 +1,122 @@
+"""``evaluate``: one contract-month in, one report out (SEMANTICS §11).
+
+The CLI, ``POST /v1/evaluations`` and (later) the credits API, metrics and
+tickets all call this, so they can never disagree."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from app.calendars import WorkdaySchedule
+from app.calendars.base import UTC
+from app.calendars.periods import days_in_month, month_bounds
+from app.contracts.errors import CaseError
+from app.contracts.models import Case
+from app.contracts.params import ParamError
+from app.contracts.templates import Template
+from app.contracts.types import parse_month
+from app.evaluation import caps, credits
+from app.evaluation.incidents import occurrences
+from app.evaluation.outage import affected_days, clip, continuous_outage_since, provider_outage, total
+from app.evaluation.terms import Terms, bind
+from app.evaluation.windows import seconds, window_rows
+from app.money import fmt, total as money_total
+
+CURRENCY = "CNY"
+_US = timedelta(microseconds=1)
+
+
+def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
+    """The report for ``case``; raises ``CaseError`` naming the field, never a partial report."""
+    contract = case.contract
+    if contract.template != template.id:
+        raise CaseError("/contract/template", f"case is for {contract.template!r}, not {template.id!r}")
+    try:
+        terms = bind(template, contract.timezone, contract.params, schedule)
+    except ParamError as exc:
+        raise CaseError(f"/contract/params/{exc.name}", exc.message) from None
+    tz = terms.tz
+    at = case.at.astimezone(UTC)
+    year, month = parse_month(case.period)
+    p0, p1 = month_bounds(year, month, tz)
+
+    occs = occurrences(case.incidents, terms.params.get("maintenance_max"), at)
+    rows = window_rows(occs, terms.windows, p0, p1, at, tz)
+
+    union, own = provider_outage(occs, at)
+    in_period = clip(union, p0, p1)
+    outage = total(in_period)
+    min_day = terms.params.get("min_outage_per_day") or timedelta(0)
+    days = affected_days(in_period, tz, min_day)
+    month_len = p1 - p0
+
+    lines = _credit_lines(case, terms, len(days), days_in_month(year, month), outage, month_len, p0, p1)
+    credit = _capped(case, terms, lines, occs, own, p0, p1, at, year, month)
+    availability = (1 - Decimal(outage // _US) / Decimal(month_len // _US)) * 100
+
+    return {
+        "contract_id": contract.id,
+        "template": template.id,
+        "period": case.period,
+        "timezone": contract.timezone,
+        "at": at.astimezone(tz).isoformat(),
+        "windows": rows,
+        "outage": {
+            "seconds": seconds(outage),
+            "affected_days": [d.isoformat() for d in days],
+            "availability_percent": str(availability.quantize(Decimal("0.0001"))),
+        },
+        "credit": credit,
+        "termination_right": _termination(terms, union, p0, p1, at),
+    }
+
+
+def _credit_lines(case: Case, terms: Terms, n_days: int, month_days: int, outage: timedelta,
+                  month_len: timedelta, p0: datetime, p1: datetime) -> list[dict]:
+    contract, lines = case.contract, []
+    for rule in terms.template.credits:
+        if rule.rule == "per_affected_day":
+            lines.append(credits.per_affected_day(rule, contract, n_days, month_days))
+        elif rule.rule == "termination_refund":
+            term = contract.terminated
+            if term is not None and term.reason in ("policy", "upstream") and p0 <= term.at < p1:
+                lines.extend(credits.termination_refund(rule, contract, terms.tz))
+    if contract.credit_policy is not None:
+        lines.append(credits.policy_line(contract.credit_policy, contract, outage, month_len))
+    return lines
+
+
+def _capped(case, terms, lines, occs, own, p0, p1, at, year, month) -> dict:
+    uncapped = money_total([Decimal(x["amount"]) for x in lines])
+    rule = terms.template.cap
+    out = {"lines": lines, "uncapped": fmt(uncapped), "cap": None, "cap_rule": None,
+           "cap_clause": None, "amount": fmt(uncapped), "currency": CURRENCY}
+    if rule is None:
+        return out
+    contract = case.contract
+    if rule.rule == "month_fee":
+        cap = caps.month_fee_cap(contract, year, month, at)
+    elif rule.rule == "total_paid":
+        cap = caps.total_paid_cap(contract, at)
+    else:
+        # E: start of the earliest provider incident contributing to this period's credit
+        starts = [o.started for o in occs if any(s < p1 and e > p0 for s, e in own.get(o.index, ()))]
+        event = min(starts) if starts else p0
+        cap = caps.trailing_12m_cap(contract, event, at, terms.tz)
+        out["cap_event_at"] = event.astimezone(terms.tz).isoformat()
+    out.update(cap=fmt(cap), cap_rule=rule.rule, cap_clause=rule.clause, amount=fmt(min(uncapped, cap)))
+    return out
+
+
+def _termination(terms: Terms, union, p0, p1, at) -> dict:
+    rule = terms.template.termination
+    if rule is None:
+        return {"granted": False, "since": None, "clause": None, "basis": None}
+    since = continuous_outage_since(union, p0, p1, at, rule.min_duration)
+    return {
+        "granted": since is not None,
+        "since": since.astimezone(terms.tz).isoformat() if since is not None else None,
+        "clause": rule.clause,
+        "original": rule.original,
+        "basis": rule.basis,
+    }

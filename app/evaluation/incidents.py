@@ -1,0 +1,75 @@
+"""Incidents as the engine sees them: UTC instants, the effective attribution
+(SEMANTICS §4's maintenance rule applied) and pauses closed at the evaluation
+instant."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.calendars.base import UTC
+from app.contracts.models import Incident
+from app.contracts.types import COUNTING_ATTRIBUTIONS
+
+Span = tuple[datetime, datetime]
+
+
+@dataclass(slots=True)
+class Occurrence:
+    index: int
+    incident: Incident
+    attribution: str  # effective
+    started: datetime
+    reported: datetime
+    resolved: datetime | None  # None while open at the evaluation instant
+    pauses: tuple[tuple[datetime, datetime, str], ...]
+
+    @property
+    def counts(self) -> bool:
+        """Counts against the provider (unknown counts until classified)."""
+        return self.attribution in COUNTING_ATTRIBUTIONS
+
+    def stop(self, field: str, at: datetime) -> datetime | None:
+        """The clock-stop instant; an acknowledgement window of an incident resolved
+        without one stops at resolution (§5). Later than ``at``: not yet."""
+        value = getattr(self.incident, field)
+        if value is None and field == "acknowledged_at":
+            value = self.incident.resolved_at
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value if value <= at else None
+
+    def paused(self, reasons: frozenset[str]) -> list[Span]:
+        return [(s, e) for s, e, r in self.pauses if r in reasons and e > s]
+
+
+def effective_attribution(inc: Incident, maintenance_max: timedelta | None, at: datetime) -> str:
+    """``announced_maintenance`` is excluded only when announced before it began and,
+    where a maximum is set, no longer than it; otherwise it counts as ``provider``
+    (xiamen-mail 乙方 5 / 违约 3, aliyun-mail 6.3)."""
+    if inc.attribution != "announced_maintenance":
+        return inc.attribution
+    if inc.announced_at is None or inc.announced_at >= inc.started_at:
+        return "provider"
+    if maintenance_max is not None:
+        end = inc.resolved_at if inc.resolved_at is not None and inc.resolved_at <= at else at
+        if end - inc.started_at > maintenance_max:
+            return "provider"
+    return "announced_maintenance"
+
+
+def occurrences(incidents: list[Incident], maintenance_max: timedelta | None, at: datetime) -> list[Occurrence]:
+    out = []
+    for i, inc in enumerate(incidents):
+        resolved = inc.resolved_at.astimezone(UTC) if inc.resolved_at is not None else None
+        if resolved is not None and resolved > at:
+            resolved = None
+        pauses = tuple(
+            (p.start.astimezone(UTC), min(p.end.astimezone(UTC), at) if p.end is not None else at, p.reason)
+            for p in inc.pauses
+        )
+        out.append(Occurrence(
+            i, inc, effective_attribution(inc, maintenance_max, at),
+            inc.started_at.astimezone(UTC), inc.clock_start.astimezone(UTC), resolved, pauses,
+        ))
+    return out

@@ -1,0 +1,29 @@
+"""Settings, validated at start: only ``SLAWATCH_*`` environment variables."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RULES = Path(__file__).resolve().parent.parent / "sla_rules"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SLAWATCH_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    rules_dir: Path = DEFAULT_RULES
+    log_level: str = "info"
+
+    @field_validator("rules_dir")
+    @classmethod
+    def _rules_dir(cls, v: Path) -> Path:
+        if not (v / "templates").is_dir():
+            raise ValueError(f"{v} has no templates/ folder")
+        return v
+
+
+def get_settings() -> Settings:
+    return Settings()
