@@ -34,6 +34,10 @@ def error_message(err: dict) -> str:
         return "unknown field"
     if kind == "missing":
         return "required field is missing"
+    if kind == "literal_error":
+        return f"expected one of {err['ctx']['expected']}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return "expected an object"
     msg = err["msg"]
     return msg[len("Value error, "):] if msg.startswith("Value error, ") else msg
 
@@ -43,6 +47,11 @@ def json_pointer(loc: Loc) -> str:
     return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in loc) or "/"
 
 
+def first_errors(exc: ValidationError) -> list[dict]:
+    """Errors with misspelt keys first: ``categroy`` is clearer than ``category`` missing."""
+    return sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+
+
 def case_error(exc: ValidationError, prefix: Loc = ()) -> CaseError:
-    errors = [{"pointer": json_pointer(prefix + error_loc(e)), "detail": error_message(e)} for e in exc.errors()]
+    errors = [{"pointer": json_pointer(prefix + error_loc(e)), "detail": error_message(e)} for e in first_errors(exc)]
     return CaseError(errors[0]["pointer"], errors[0]["detail"], errors)

@@ -42,9 +42,10 @@ class Rules:
         return self.templates[template_id]
 
 
-def _display(root: Path, path: Path) -> str:
+def _display(base: Path, path: Path) -> str:
+    """How a file is named in messages: relative to ``base`` (the folder holding sla_rules/)."""
     try:
-        return str(path.relative_to(root.parent))
+        return str(path.resolve().relative_to(base.resolve()))
     except ValueError:
         return str(path)
 
@@ -53,8 +54,8 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()) if folder.is_dir() else []
 
 
-def load_calendar(root: Path, path: Path) -> YearOverride:
-    doc = YamlDoc(path, _display(root, path))
+def load_calendar(path: Path, base: Path) -> YearOverride:
+    doc = YamlDoc(path, _display(base, path))
     m = _CAL_FILE.match(path.name)
     if not m:
         raise RulesError(doc.display, None, "", "calendar files are named cn-YYYY.yaml")
@@ -71,8 +72,8 @@ def load_calendar(root: Path, path: Path) -> YearOverride:
     return YearOverride(cal.year, frozenset(cal.holidays), frozenset(cal.workdays), doc.display)
 
 
-def load_template(root: Path, path: Path) -> Template:
-    doc = YamlDoc(path, _display(root, path))
+def load_template(path: Path, base: Path) -> Template:
+    doc = YamlDoc(path, _display(base, path))
     template = doc.validate(Template)
     problem = check_template(template, expected_id=path.stem)
     if problem:
@@ -80,8 +81,8 @@ def load_template(root: Path, path: Path) -> Template:
     return template
 
 
-def load_contract(root: Path, path: Path, templates: dict[str, Template]) -> Contract:
-    doc = YamlDoc(path, _display(root, path))
+def load_contract(path: Path, base: Path, templates: dict[str, Template]) -> Contract:
+    doc = YamlDoc(path, _display(base, path))
     contract = doc.validate(Contract)
     if contract.template not in templates:
         raise doc.error(("template",), f"unknown template {contract.template!r} (known: {', '.join(sorted(templates))})")
@@ -97,20 +98,20 @@ def load_rules(root: str | Path) -> Rules:
     root = Path(root)
     if not (root / "templates").is_dir():
         raise RulesError(str(root), None, "", "no templates/ folder here (set SLAWATCH_RULES_DIR)")
-    rules = Rules(root)
+    rules, base = Rules(root), root.parent
     overrides = {}
     for path in _yaml_files(root / "calendars"):
-        o = load_calendar(root, path)
+        o = load_calendar(path, base)
         overrides[o.year] = o
         rules.files.append(o.source)
-    rules.schedule = WorkdaySchedule(overrides, override_dir=_display(root, root / "calendars"))
+    rules.schedule = WorkdaySchedule(overrides, override_dir=_display(base, root / "calendars"))
     for path in _yaml_files(root / "templates"):
-        t = load_template(root, path)
+        t = load_template(path, base)
         rules.templates[t.id] = t
-        rules.files.append(_display(root, path))
+        rules.files.append(_display(base, path))
     for path in _yaml_files(root / "contracts"):
-        c = load_contract(root, path, rules.templates)
-        shown = _display(root, path)
+        c = load_contract(path, base, rules.templates)
+        shown = _display(base, path)
         if c.id in rules.contracts:
             raise RulesError(shown, YamlDoc(path, shown).line_of(("id",)), "id", f"contract id {c.id!r} is used twice")
         rules.contracts[c.id] = c

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.calendars.durations import Limit, parse_limit, parse_span
@@ -37,6 +37,12 @@ class Cited(Strict):
     clause: str | None = None
     original: str | None = None
     basis: Basis = "contract"
+
+    @model_validator(mode="after")
+    def _cited(self):
+        if self.basis == "contract" and not self.clause:
+            raise PydanticCustomError("clause", "a rule with basis contract must cite its clause", {"field": "clause"})
+        return self
 
 
 class Parameter(Cited):

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from app.contracts.errors import error_loc, error_message
+from app.contracts.errors import error_loc, error_message, first_errors
 
 Loc = tuple[Any, ...]
 
@@ -78,5 +78,5 @@ class YamlDoc:
         try:
             return model.model_validate(self.data)
         except ValidationError as exc:
-            err = exc.errors()[0]
+            err = first_errors(exc)[0]
             raise self.error(error_loc(err), error_message(err)) from None
