@@ -26,6 +26,7 @@ class Calendar:
     name: str = "calendar"
     tz: ZoneInfo
     hours_per_workday: timedelta | None = None
+    continuous = False  # every instant is service time: arithmetic is plain subtraction
 
     def spans_from(self, start: datetime) -> Iterator[Span]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -36,6 +37,7 @@ class Always(Calendar):
 
     name = "always"
     hours_per_workday = timedelta(hours=24)
+    continuous = True
 
     def __init__(self, tz: ZoneInfo):
         self.tz = tz

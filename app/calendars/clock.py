@@ -54,6 +54,8 @@ def elapsed(cal: Calendar, a: datetime, b: datetime, pauses: list[Span] = ()) ->
     """In-calendar time inside ``[a, b)``, not counting pauses."""
     if b <= a:
         return ZERO
+    if cal.continuous and not pauses:
+        return b - a
     total = ZERO
     for s, e in _running(cal, a, pauses):
         if s >= b:
@@ -70,6 +72,8 @@ def deadline(cal: Calendar, start: datetime, limit: timedelta, pauses: list[Span
     """
     if limit <= ZERO:
         return start
+    if cal.continuous and not pauses:
+        return start + limit
     remaining = limit
     for s, e in _running(cal, start, pauses):
         if e - s >= remaining:

@@ -30,15 +30,29 @@ def add_months(instant: datetime, months: int, tz: ZoneInfo) -> datetime:
     return local.replace(year=y, month=m, day=d, tzinfo=None).replace(tzinfo=tz).astimezone(UTC)
 
 
+_MIDNIGHTS: dict[tuple[ZoneInfo, date], datetime] = {}
+
+
+def midnight(day: date, tz: ZoneInfo) -> datetime:
+    """Local 00:00 of ``day`` as a UTC instant (cached: the same days recur)."""
+    key = (tz, day)
+    m = _MIDNIGHTS.get(key)
+    if m is None:
+        if len(_MIDNIGHTS) > 100_000:
+            _MIDNIGHTS.clear()
+        m = _MIDNIGHTS[key] = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+    return m
+
+
 def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
     """The local calendar days touched by ``[start, end)``, each with its UTC bounds."""
     out = []
     day = start.astimezone(tz).date()
-    while True:
-        a = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
-        if a >= end:
-            break
-        nxt = day + timedelta(days=1)
-        out.append((day, a, datetime.combine(nxt, time(0), tzinfo=tz).astimezone(UTC)))
-        day = nxt
+    a = midnight(day, tz)
+    one = timedelta(days=1)
+    while a < end:
+        nxt = day + one
+        b = midnight(nxt, tz)
+        out.append((day, a, b))
+        day, a = nxt, b
     return out

@@ -4,7 +4,7 @@ that reads well after the field's JSON pointer."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,9 +29,11 @@ class Strict(BaseModel):
 
 
 def _aware(value: datetime) -> datetime:
+    """Aware instants only, stored in UTC (SEMANTICS §1); reports show them in the
+    contract's zone."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise PydanticCustomError("naive_datetime", "datetime has no UTC offset")
-    return value
+    return value.astimezone(timezone.utc)
 
 
 Instant = Annotated[datetime, AfterValidator(_aware)]

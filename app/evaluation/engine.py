@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from app.calendars import WorkdaySchedule
-from app.calendars.base import UTC
 from app.calendars.periods import days_in_month, month_bounds
 from app.contracts.errors import CaseError
 from app.contracts.models import Case
@@ -36,7 +35,7 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
     except ParamError as exc:
         raise CaseError(f"/contract/params/{exc.name}", exc.message) from None
     tz = terms.tz
-    at = case.at.astimezone(UTC)
+    at = case.at
     year, month = parse_month(case.period)
     p0, p1 = month_bounds(year, month, tz)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.calendars.base import UTC
 from app.contracts.models import Incident
 from app.contracts.types import COUNTING_ATTRIBUTIONS
 
@@ -22,25 +21,27 @@ class Occurrence:
     reported: datetime
     resolved: datetime | None  # None while open at the evaluation instant
     pauses: tuple[tuple[datetime, datetime, str], ...]
+    stops: dict[str, datetime | None]  # clock-stop field → instant, None if not yet at ``at``
 
     @property
     def counts(self) -> bool:
         """Counts against the provider (unknown counts until classified)."""
         return self.attribution in COUNTING_ATTRIBUTIONS
 
-    def stop(self, field: str, at: datetime) -> datetime | None:
-        """The clock-stop instant; an acknowledgement window of an incident resolved
-        without one stops at resolution (§5). Later than ``at``: not yet."""
-        value = getattr(self.incident, field)
-        if value is None and field == "acknowledged_at":
-            value = self.incident.resolved_at
-        if value is None:
-            return None
-        value = value.astimezone(UTC)
-        return value if value <= at else None
-
     def paused(self, reasons: frozenset[str]) -> list[Span]:
         return [(s, e) for s, e, r in self.pauses if r in reasons and e > s]
+
+
+def _stops(inc: Incident, resolved: datetime | None, at: datetime) -> dict[str, datetime | None]:
+    """Clock-stop instants; an acknowledgement window of an incident resolved
+    without one stops at resolution (§5). Later than ``at``: does not exist yet."""
+    out = {"resolved_at": resolved}
+    for name in ("acknowledged_at", "notified_at"):
+        value = getattr(inc, name)
+        out[name] = value if value is not None and value <= at else None
+    if inc.acknowledged_at is None:
+        out["acknowledged_at"] = resolved
+    return out
 
 
 def effective_attribution(inc: Incident, maintenance_max: timedelta | None, at: datetime) -> str:
@@ -61,15 +62,14 @@ def effective_attribution(inc: Incident, maintenance_max: timedelta | None, at: 
 def occurrences(incidents: list[Incident], maintenance_max: timedelta | None, at: datetime) -> list[Occurrence]:
     out = []
     for i, inc in enumerate(incidents):
-        resolved = inc.resolved_at.astimezone(UTC) if inc.resolved_at is not None else None
+        # instants arrive in UTC (the case models normalise them)
+        resolved = inc.resolved_at
         if resolved is not None and resolved > at:
             resolved = None
-        pauses = tuple(
-            (p.start.astimezone(UTC), min(p.end.astimezone(UTC), at) if p.end is not None else at, p.reason)
-            for p in inc.pauses
-        )
+        pauses = tuple((p.start, min(p.end, at) if p.end is not None else at, p.reason) for p in inc.pauses)
         out.append(Occurrence(
             i, inc, effective_attribution(inc, maintenance_max, at),
-            inc.started_at.astimezone(UTC), inc.clock_start.astimezone(UTC), resolved, pauses,
+            inc.started_at, inc.clock_start, resolved, pauses,
+            _stops(inc, resolved, at),
         ))
     return out

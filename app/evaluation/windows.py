@@ -14,15 +14,16 @@ ZERO = timedelta(0)
 
 def seconds(td: timedelta) -> int | float:
     """Whole seconds as an int; sub-second inputs keep their microseconds."""
-    whole, rest = divmod(td, timedelta(seconds=1))
-    return whole if not rest else td.total_seconds()
+    if td.microseconds:
+        return td.total_seconds()
+    return td.days * 86400 + td.seconds
 
 
 def window_row(occ: Occurrence, w: BoundWindow, at: datetime, tz) -> dict:
     start = occ.reported
-    pauses = merge(occ.paused(w.pause_on))
+    pauses = merge(occ.paused(w.pause_on)) if occ.pauses else ()
     due = deadline(w.calendar, start, w.limit, pauses)
-    stop = occ.stop(w.rule.clock_stop, at)
+    stop = occ.stops[w.rule.clock_stop]
     if not occ.counts:
         status, spent, over = "excluded", ZERO, ZERO
     elif stop is not None:
