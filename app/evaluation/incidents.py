@@ -22,11 +22,10 @@ class Occurrence:
     resolved: datetime | None  # None while open at the evaluation instant
     pauses: tuple[tuple[datetime, datetime, str], ...]
     stops: dict[str, datetime | None]  # clock-stop field → instant, None if not yet at ``at``
+    counts: bool = False  # counts against the provider (unknown counts until classified)
 
-    @property
-    def counts(self) -> bool:
-        """Counts against the provider (unknown counts until classified)."""
-        return self.attribution in COUNTING_ATTRIBUTIONS
+    def __post_init__(self):
+        self.counts = self.attribution in COUNTING_ATTRIBUTIONS
 
     def paused(self, reasons: frozenset[str]) -> list[Span]:
         return [(s, e) for s, e, r in self.pauses if r in reasons and e > s]

@@ -25,6 +25,20 @@ class BoundWindow:
     pause_on: frozenset[str]
     basis: str
 
+    @property
+    def cited(self) -> dict:
+        """The incident-independent part of every row of this window."""
+        r = self.rule
+        return {"window": r.name, "clause": r.clause, "original": r.original, "basis": self.basis,
+                "limit": r.limit.text if r.limit is not None else limit_text(self.limit), "calendar": r.calendar}
+
+
+def limit_text(td: timedelta) -> str:
+    s = int(td.total_seconds())
+    h, rem = divmod(s, 3600)
+    m, sec = divmod(rem, 60)
+    return "".join(f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (sec, "s")) if v) or "0s"
+
 
 @dataclass(frozen=True)
 class Terms:

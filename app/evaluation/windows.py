@@ -19,33 +19,44 @@ def seconds(td: timedelta) -> int | float:
     return td.days * 86400 + td.seconds
 
 
-def window_row(occ: Occurrence, w: BoundWindow, at: datetime, tz) -> dict:
+class LocalTime:
+    """ISO 8601 in the contract's zone; an instant shown twice is converted once."""
+
+    def __init__(self, tz):
+        self.tz, self.cache = tz, {}
+
+    def __call__(self, instant: datetime | None) -> str | None:
+        if instant is None:
+            return None
+        text = self.cache.get(instant)
+        if text is None:
+            text = self.cache[instant] = instant.astimezone(self.tz).isoformat()
+        return text
+
+
+def window_row(occ: Occurrence, w: BoundWindow, cited: dict, at: datetime, local: LocalTime) -> dict:
     start = occ.reported
+    limit = w.limit
     pauses = merge(occ.paused(w.pause_on)) if occ.pauses else ()
-    due = deadline(w.calendar, start, w.limit, pauses)
+    due = deadline(w.calendar, start, limit, pauses)
     stop = occ.stops[w.rule.clock_stop]
     if not occ.counts:
         status, spent, over = "excluded", ZERO, ZERO
     elif stop is not None:
         spent = elapsed(w.calendar, start, stop, pauses)
-        status, over = ("met", ZERO) if spent <= w.limit else ("breached", spent - w.limit)
+        status, over = ("met", ZERO) if spent <= limit else ("breached", spent - limit)
     else:
         spent = elapsed(w.calendar, start, at, pauses)
         if at > due:
-            status, over = "breached", max(spent - w.limit, ZERO)
+            status, over = "breached", (spent - limit if spent > limit else ZERO)
         else:
             status, over = "running", ZERO
     return {
         "incident_id": occ.incident.id,
-        "window": w.rule.name,
-        "clause": w.rule.clause,
-        "original": w.rule.original,
-        "basis": w.basis,
-        "limit": w.rule.limit.text if w.rule.limit is not None else _limit_text(w.limit),
-        "calendar": w.rule.calendar,
-        "clock_start": start.astimezone(tz).isoformat(),
-        "deadline": due.astimezone(tz).isoformat(),
-        "stopped_at": stop.astimezone(tz).isoformat() if stop is not None else None,
+        **cited,
+        "clock_start": local(start),
+        "deadline": local(due),
+        "stopped_at": local(stop),
         "status": status,
         "elapsed_seconds": seconds(spent),
         "overdue_seconds": seconds(over),
@@ -54,22 +65,17 @@ def window_row(occ: Occurrence, w: BoundWindow, at: datetime, tz) -> dict:
     }
 
 
-def _limit_text(td: timedelta) -> str:
-    s = int(td.total_seconds())
-    h, rem = divmod(s, 3600)
-    m, sec = divmod(rem, 60)
-    return "".join(f"{v}{u}" for v, u in ((h, "h"), (m, "m"), (sec, "s")) if v) or "0s"
-
-
 def window_rows(occs: list[Occurrence], windows: tuple[BoundWindow, ...], p0: datetime, p1: datetime,
                 at: datetime, tz) -> list[dict]:
     """Rows for every incident reported in ``[p0, p1)``, ordered by ``reported_at``
     then the template's window order."""
     rows = []
+    local = LocalTime(tz)
+    cited = [(w, w.rule.applies_to, w.cited) for w in windows]
     for occ in sorted((o for o in occs if p0 <= o.reported < p1), key=lambda o: o.reported):
         cat = occ.incident.category
         try:
-            rows.extend(window_row(occ, w, at, tz) for w in windows if cat in w.rule.applies_to)
+            rows.extend(window_row(occ, w, c, at, local) for w, applies, c in cited if cat in applies)
         except CalendarError as exc:
             raise CaseError(f"/incidents/{occ.index}/reported_at", str(exc)) from None
     return rows
