@@ -46,10 +46,9 @@ def dump(report: dict) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2)
 
 
-@app.command()
-def evaluate(case_file: str = typer.Argument(..., metavar="CASE.json", help="evaluation case, or - for stdin")) -> None:
-    """Evaluate one contract-month: windows, outage, credit, cap, termination right."""
-    from app.evaluation.service import evaluate_case, parse_case_json, validate_case
+def _run_case(case_file: str, validate, compute) -> None:
+    """Read a case (file or ``-``), validate, compute, print; exit 2 naming the field."""
+    from app.evaluation.service import parse_case_json
 
     try:
         text = sys.stdin.buffer.read() if case_file == "-" else Path(case_file).read_bytes()
@@ -57,10 +56,26 @@ def evaluate(case_file: str = typer.Argument(..., metavar="CASE.json", help="eva
         fail(f"{case_file}: {exc.strerror}")
     rules = _rules()
     try:
-        report = evaluate_case(validate_case(parse_case_json(text)), rules)
+        report = compute(validate(parse_case_json(text)), rules)
     except CaseError as exc:
         fail(str(exc))
     typer.echo(dump(report))
+
+
+@app.command()
+def evaluate(case_file: str = typer.Argument(..., metavar="CASE.json", help="evaluation case, or - for stdin")) -> None:
+    """Evaluate one contract-month: windows, outage, credit, cap, termination right."""
+    from app.evaluation.service import evaluate_case, validate_case
+
+    _run_case(case_file, validate_case, evaluate_case)
+
+
+@app.command()
+def ledger(case_file: str = typer.Argument(..., metavar="CASE.json", help="ledger case, or - for stdin")) -> None:
+    """A contract's billing terms at an instant: charges, deadlines, notices, status."""
+    from app.ledger.service import ledger_case, validate_ledger_case
+
+    _run_case(case_file, validate_ledger_case, ledger_case)
 
 
 @rules_app.command("check")

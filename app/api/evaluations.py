@@ -3,28 +3,43 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from fastapi import HTTPException
+
 from app.contracts.models import Case
 from app.evaluation.service import evaluate_case, parse_case_json, validate_case
+from app.ledger.models import LedgerCase
+from app.ledger.service import ledger_case, validate_ledger_case
 
 router = APIRouter(prefix="/v1", tags=["evaluation"])
 MAX_BODY = 5 * 1024 * 1024
-
-_CASE_SCHEMA = Case.model_json_schema(ref_template="#/components/schemas/{model}")
-CASE_DEFS = _CASE_SCHEMA.pop("$defs", {})
+SCHEMA_DEFS: dict = {}  # merged into the OpenAPI components by create_app
 
 
-@router.post(
-    "/evaluations",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": _CASE_SCHEMA}}}},
-    responses={422: {"description": "invalid case (application/problem+json naming the field)"}},
-)
-async def create_evaluation(request: Request) -> dict:
-    """Evaluate one contract-month. The body is read as JSON with exact decimals
-    (never through a float), then validated like the CLI's case."""
-    from fastapi import HTTPException
+def _body(model) -> dict:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    SCHEMA_DEFS.update(schema.pop("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
+
+INVALID = {422: {"description": "invalid case (application/problem+json naming the field)"}}
+
+
+async def read_case(request: Request, validate):
+    """The body as JSON with exact decimals (never through a float), validated
+    like the CLI's case."""
     body = await request.body()
     if len(body) > MAX_BODY:
         raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-    case = validate_case(parse_case_json(body))
-    return evaluate_case(case, request.app.state.rules)
+    return validate(parse_case_json(body))
+
+
+@router.post("/evaluations", openapi_extra=_body(Case), responses=INVALID)
+async def create_evaluation(request: Request) -> dict:
+    """Evaluate one contract-month: windows, outage, credit, cap, termination right."""
+    return evaluate_case(await read_case(request, validate_case), request.app.state.rules)
+
+
+@router.post("/ledger", openapi_extra=_body(LedgerCase), responses=INVALID)
+async def create_ledger(request: Request) -> dict:
+    """A contract's billing terms at an instant: charges, deadlines, notices, status."""
+    return ledger_case(await read_case(request, validate_ledger_case), request.app.state.rules)

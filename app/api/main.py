@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def openapi() -> dict:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(evaluations.CASE_DEFS)
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(evaluations.SCHEMA_DEFS)
             app.openapi_schema = schema
         return app.openapi_schema
 

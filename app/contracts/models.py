@@ -62,6 +62,19 @@ class CreditPolicy(Strict):
         return self
 
 
+class Term(Strict):
+    """The paid service term, half-open; ``start`` is the activation date (开通之日)."""
+
+    start: Instant
+    end: Instant
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.end <= self.start:
+            raise PydanticCustomError("order", "end is not after start", {"field": "end"})
+        return self
+
+
 class Contract(Strict):
     id: str = Field(min_length=1)
     template: str = Field(min_length=1)
@@ -75,6 +88,10 @@ class Contract(Strict):
     params: dict[str, Any] = {}
     credit_policy: CreditPolicy | None = None
     credits_paid: Money = 0
+    # billing terms (SEMANTICS §13)
+    term: Term | None = None
+    users: int | None = Field(None, ge=0)  # shengjing-crm user accounts
+    series: str | None = None  # xiamen-mail product series, e.g. "G"
 
 
 class Pause(Strict):

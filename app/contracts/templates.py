@@ -11,7 +11,7 @@ from pydantic_core import PydanticCustomError
 from app.calendars.durations import Limit, parse_limit, parse_span
 from app.calendars.workdays import WEEKDAYS, hours_length, parse_hours
 from app.contracts.params import param_value
-from app.contracts.types import Attribution, Basis, Category, Strict, TimeZoneName
+from app.contracts.types import Attribution, Basis, Category, Money, Percent, Strict, TimeZoneName
 
 
 def _custom(fn, kind: str):
@@ -91,6 +91,43 @@ class TerminationRule(Cited):
     min_duration: SpanField
 
 
+LEDGER_FIELDS = {
+    # rule → the fields it needs (SEMANTICS §13); checked when a template loads
+    "late_fee": ("percent",),
+    "interest": ("percent", "per_days"),
+    "termination_notice": ("months",),
+    "unconditional_refund": ("days", "series"),
+    "renewal_reminder": ("days",),
+    "renewal_due": ("days",),
+    "lapse": (),
+    "service_stop": ("days",),
+    "pickup": ("days",),
+    "arrears": ("days", "delete_days", "fee"),
+    "data_after_termination": ("days", "export_days"),
+    "overage": ("mb_per_user", "unit_mb", "fee"),
+    "deemed_delivery": ("email_hours", "mail_hours"),
+}
+
+
+class LedgerRule(Cited):
+    """A billing term: a charge, a deadline or a status change, citing its clause."""
+
+    rule: Literal[tuple(LEDGER_FIELDS)]  # type: ignore[valid-type]
+    percent: Percent | None = None
+    per_days: int | None = Field(None, gt=0)
+    days: int | None = Field(None, ge=0)
+    delete_days: int | None = Field(None, ge=0)
+    export_days: int | None = Field(None, ge=0)
+    months: int | None = Field(None, ge=0)
+    fee: Money | None = None
+    series: list[str] | None = None
+    mb_per_user: int | None = Field(None, gt=0)
+    unit_mb: int | None = Field(None, gt=0)
+    email_hours: int | None = Field(None, ge=0)
+    mail_hours: int | None = Field(None, ge=0)
+    description: str = ""
+
+
 class Template(Strict):
     id: str
     title: str
@@ -105,6 +142,7 @@ class Template(Strict):
     credits: list[CreditRule] = []
     cap: CapRule | None = None
     termination: TerminationRule | None = None
+    ledger: list[LedgerRule] = []
     notes: list[str] = []
 
     def window(self, name: str) -> WindowRule:
@@ -154,6 +192,14 @@ def check_template(t: Template, expected_id: str | None = None) -> tuple[tuple, 
             return ("credits", i, "free_days"), "termination_refund needs free_days for annual and monthly"
         if c.min_outage_param is not None and t.parameters.get(c.min_outage_param, None) is None:
             return ("credits", i, "min_outage_param"), f"{c.min_outage_param!r} is not a parameter of this template"
+    seen_rules: set[str] = set()
+    for i, rule in enumerate(t.ledger):
+        if rule.rule in seen_rules:
+            return ("ledger", i, "rule"), f"ledger rule {rule.rule!r} is given twice"
+        seen_rules.add(rule.rule)
+        for name in LEDGER_FIELDS[rule.rule]:
+            if getattr(rule, name) is None:
+                return ("ledger", i), f"{rule.rule} needs {name}"
     if "cn_workdays" in {w.calendar for w in t.windows} and "workday_hours" not in t.parameters:
         return ("parameters",), "windows on cn_workdays need a workday_hours parameter"
     return None
