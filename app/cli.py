@@ -48,7 +48,7 @@ def dump(report: dict) -> str:
 
 def _run_case(case_file: str, validate, compute) -> None:
     """Read a case (file or ``-``), validate, compute, print; exit 2 naming the field."""
-    from app.evaluation.service import parse_case_json
+    from app.contracts.cases import parse_case_json
 
     try:
         text = sys.stdin.buffer.read() if case_file == "-" else Path(case_file).read_bytes()

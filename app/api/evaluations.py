@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi import HTTPException
 
 from app.contracts.models import Case
-from app.evaluation.service import evaluate_case, parse_case_json, validate_case
+from app.contracts.cases import parse_case_json
+from app.evaluation.service import evaluate_case, validate_case
 from app.ledger.models import LedgerCase
 from app.ledger.service import ledger_case, validate_ledger_case
 

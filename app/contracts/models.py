@@ -19,16 +19,21 @@ class Payment(Strict):
     months: MonthRange
 
 
-class PaidPeriod(Strict):
+class Interval(Strict):
+    """A half-open ``[start, end)``; ``end`` must be after ``start``."""
+
     start: Instant
     end: Instant
-    amount: Money
 
     @model_validator(mode="after")
     def _order(self):
         if self.end <= self.start:
             raise PydanticCustomError("order", "end is not after start", {"field": "end"})
         return self
+
+
+class PaidPeriod(Interval):
+    amount: Money
 
 
 class Termination(Strict):
@@ -62,17 +67,8 @@ class CreditPolicy(Strict):
         return self
 
 
-class Term(Strict):
+class Term(Interval):
     """The paid service term, half-open; ``start`` is the activation date (开通之日)."""
-
-    start: Instant
-    end: Instant
-
-    @model_validator(mode="after")
-    def _order(self):
-        if self.end <= self.start:
-            raise PydanticCustomError("order", "end is not after start", {"field": "end"})
-        return self
 
 
 class Contract(Strict):
