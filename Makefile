@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install peers run test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,10 @@ install: $(STAMP)
 run: install
 	$(VENV)/bin/slawatch run
 
-test: install
+peers:
+	bash scripts/install-peers.sh
+
+test: install peers
 	$(VENV)/bin/slawatch rules check
 	$(VENV)/bin/python -m pytest
 

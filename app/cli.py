@@ -99,6 +99,40 @@ def rules_show(template_id: str = typer.Argument(..., metavar="ID")) -> None:
 
 
 @app.command()
+def probe(url: str = typer.Argument(..., help="smtp://host:25, imaps://user@host, https://host/path, tcp://host:22, "
+                                                "icmp://host, dns://server/name?type=MX"),
+          starttls: bool = typer.Option(False, "--starttls", help="SMTP/POP3: upgrade with STARTTLS"),
+          timeout: float = typer.Option(10.0, min=0.1, help="seconds"),
+          insecure: bool = typer.Option(False, "--insecure", help="do not verify certificates"),
+          ca_file: str = typer.Option(None, "--ca-file", help="trust this CA (PEM)"),
+          username: str = typer.Option(None, "--username"),
+          password: str = typer.Option(None, "--password", envvar="SLAWATCH_PROBE_PASSWORD"),
+          min_days_left: int = typer.Option(None, "--min-days-left", help="fail when the certificate expires sooner"),
+          as_json: bool = typer.Option(False, "--json", help="print the result as JSON")) -> None:
+    """Run one probe now and print the result; exit 0 when ok, 1 when not."""
+    import asyncio
+
+    from probes import PROBES
+    from probes.urls import ProbeUrlError, parse_probe_url
+
+    try:
+        proto, target = parse_probe_url(url, starttls=starttls, insecure=insecure, ca_file=ca_file,
+                                        username=username, password=password, min_days_left=min_days_left)
+    except ProbeUrlError as exc:
+        fail(str(exc))
+    result = asyncio.run(PROBES[proto](target, timeout))
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        state = "ok" if result.ok else f"FAIL {result.error}"
+        phases = "  ".join(f"{k}={v * 1000:.1f}ms" for k, v in result.phases.items() if k != "setup")
+        typer.echo(f"{proto} {url}: {state} in {result.duration_seconds * 1000:.1f} ms  {phases}")
+        for k, v in result.detail.items():
+            typer.echo(f"  {k}: {v}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
 def run(host: str = typer.Option(None, help="default SLAWATCH_HOST or 127.0.0.1"),
         port: int = typer.Option(None, help="default SLAWATCH_PORT or 8000")) -> None:
     """Run the service (API) on the embedded default."""

@@ -39,3 +39,82 @@ def incident(id: str, category: str, started: str, resolved: str | None = None, 
 
 def row(report: dict, incident_id: str, window: str) -> dict:
     return next(r for r in report["windows"] if r["incident_id"] == incident_id and r["window"] == window)
+
+
+# --- real peers for the probe tests ---------------------------------------------
+
+import os  # noqa: E402
+import socket  # noqa: E402
+import ssl  # noqa: E402
+import subprocess  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
+
+import trustme  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def ca():
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def ca_file(ca, tmp_path_factory):
+    path = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+def server_context(cert) -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    return ctx
+
+
+@pytest.fixture(scope="session")
+def localhost_cert(ca):
+    return ca.issue_cert("localhost", "127.0.0.1")
+
+
+@pytest.fixture
+def silent_listener():
+    """Accepts connections (the kernel completes the handshake) and never answers."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(64)
+    yield s.getsockname()[1]
+    s.close()
+
+
+@pytest.fixture
+def closed_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="session")
+def netns_host():
+    """A test host of our own in a network namespace: (address, set_up(bool))."""
+    if os.geteuid() != 0:
+        pytest.fail("the ICMP tests need root to make a network namespace (CI runs as root)")
+    ns, host_if, peer_if = f"slw{os.getpid()}", f"slw{os.getpid()}a", f"slw{os.getpid()}b"
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)  # noqa: E731
+    run("ip", "netns", "add", ns)
+    try:
+        run("ip", "link", "add", host_if, "type", "veth", "peer", "name", peer_if, "netns", ns)
+        run("ip", "addr", "add", "198.18.255.1/30", "dev", host_if)
+        run("ip", "link", "set", host_if, "up")
+        run("ip", "-n", ns, "addr", "add", "198.18.255.2/30", "dev", peer_if)
+        run("ip", "-n", ns, "link", "set", peer_if, "up")
+        yield "198.18.255.2", lambda up: run("ip", "-n", ns, "link", "set", peer_if, "up" if up else "down")
+    finally:
+        subprocess.run(["ip", "link", "del", host_if], capture_output=True)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+def cert_expiring_in(ca, days: float):
+    now = datetime.now(timezone.utc)
+    return ca.issue_cert("localhost", "127.0.0.1", not_before=now - timedelta(days=30),
+                         not_after=now + timedelta(days=days))

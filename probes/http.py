@@ -1,0 +1,110 @@
+"""HTTP(S): method, expected status codes, body regex, redirects, TLS verify and
+certificate expiry.
+
+The client is a small HTTP/1.1 exchange over asyncio streams, one fresh
+connection per probe (a probe measures connect time, as blackbox_exporter's
+does). Chosen by measurement on this kind of machine, in CPU per probe with
+fresh connections: raw asyncio streams ≈ 0.2–0.3 ms, aiohttp ≈ 0.4–0.55 ms,
+httpx ≈ 1.1–1.4 ms, and httpx with one pool across 1,000 hosts ≈ 34 ms at full
+CPU — its pool scales badly with many hosts. httpx stays the client for
+webhooks and gateway APIs, where a pool is what you want."""
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit
+
+from pydantic import Field
+
+from probes.net import TargetModel, TlsOptions, close, connect
+from probes.result import ProbeFailure, ProbeResult, Run, guarded
+
+BODY_LIMIT = 1024 * 1024
+USER_AGENT = b"slawatch-probe/1"
+
+
+class HttpTarget(TargetModel):
+    url: str = Field(pattern=r"^https?://")
+    method: str = "GET"
+    valid_status: list[int] = []  # empty: any 2xx
+    body_regex: str | None = None
+    body_not_regex: str | None = None
+    follow_redirects: bool = True
+    max_redirects: int = Field(5, ge=0, le=20)
+    headers: dict[str, str] = {}
+    tls: TlsOptions = TlsOptions()
+
+
+async def _exchange(run: Run, target: HttpTarget, url: str):
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    host = parts.hostname or ""
+    port = parts.port or (443 if https else 80)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    reader, writer = await connect(run, host, port, target.tls if https else None)
+    try:
+        run.phase("processing")
+        hostport = host if parts.port is None else f"{host}:{parts.port}"
+        head = [f"{target.method} {path} HTTP/1.1", f"Host: {hostport}", "Connection: close", "Accept: */*"]
+        head += [f"{k}: {v}" for k, v in target.headers.items()]
+        writer.write(("\r\n".join(head) + "\r\nUser-Agent: ").encode() + USER_AGENT + b"\r\n\r\n")
+        status_line = await reader.readline()
+        m = re.match(rb"HTTP/(\d\.\d) (\d{3})", status_line)
+        if not m:
+            raise ProbeFailure("http:bad_response", received=status_line[:100].decode(errors="replace"))
+        status = int(m.group(2))
+        headers: dict[str, str] = {}
+        while True:
+            line = await reader.readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            k, _, v = line.decode("latin-1").partition(":")
+            headers[k.strip().lower()] = v.strip()
+        run.phase("transfer")
+        body = b"" if target.method == "HEAD" or status in (204, 304) else await _read_body(reader, headers)
+        return status, headers, body, parts
+    finally:
+        close(writer)
+
+
+async def _read_body(reader, headers: dict[str, str]) -> bytes:
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        out = b""
+        while True:
+            size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                await reader.readline()
+                return out
+            out += await reader.readexactly(size)
+            await reader.readexactly(2)
+            if len(out) > BODY_LIMIT:
+                return out
+    if "content-length" in headers:
+        return await reader.readexactly(min(int(headers["content-length"]), BODY_LIMIT))
+    return await reader.read(BODY_LIMIT)
+
+
+async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
+    run = Run()
+
+    async def body() -> ProbeResult:
+        url = target.url
+        for hop in range(target.max_redirects + 1):
+            status, headers, content, parts = await _exchange(run, target, url)
+            if target.follow_redirects and status in (301, 302, 303, 307, 308) and "location" in headers:
+                url = urljoin(url, headers["location"])
+                run.detail["redirects"] = hop + 1
+                continue
+            break
+        else:
+            raise ProbeFailure("http:too_many_redirects")
+        run.detail.update(status=status, url=url)
+        ok_status = status in target.valid_status if target.valid_status else 200 <= status < 300
+        if not ok_status:
+            raise ProbeFailure(f"bad_status:{status}")
+        if target.body_regex and not re.search(target.body_regex.encode(), content):
+            raise ProbeFailure("body:no_match")
+        if target.body_not_regex and re.search(target.body_not_regex.encode(), content):
+            raise ProbeFailure("body:forbidden_match")
+        return run.ok()
+
+    return await guarded(run, body, timeout)

@@ -1,0 +1,108 @@
+"""ICMP echo over one shared socket (privileged raw when root, unprivileged
+datagram otherwise); replies are matched to waiting probes by sequence number.
+
+icmplib builds and sends the packets; replies are read by one reader on the
+event loop, so ten thousand hosts cost one socket, not ten thousand."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import struct
+
+from icmplib import ICMPRequest, ICMPv4Socket
+
+from probes.net import TargetModel, resolve
+from probes.result import ProbeFailure, ProbeResult, Run, guarded
+
+ECHO_REPLY, UNREACHABLE, TIME_EXCEEDED = 0, 3, 11
+
+
+class IcmpTarget(TargetModel):
+    host: str
+    count: int = 1
+
+
+class _Pinger:
+    """The shared socket and the futures waiting for replies, by sequence."""
+
+    def __init__(self) -> None:
+        self.privileged = os.geteuid() == 0
+        self.sock = ICMPv4Socket(privileged=self.privileged)
+        self.sock.blocking = False
+        self.ident = os.getpid() & 0xFFFF
+        self.seq = itertools.count(1)
+        self.waiting: dict[int, asyncio.Future] = {}
+        self.loop = asyncio.get_running_loop()
+        self.loop.add_reader(self.sock.sock.fileno(), self._readable)
+
+    def _readable(self) -> None:
+        while True:
+            try:
+                packet, _ = self.sock.sock.recvfrom(2048)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            parsed = self._parse(packet)
+            if parsed is not None:
+                kind, seq = parsed
+                fut = self.waiting.pop(seq, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(kind)
+
+    def _parse(self, packet: bytes):
+        if self.privileged:  # raw sockets see the IP header
+            packet = packet[(packet[0] & 0x0F) * 4:]
+        if len(packet) < 8:
+            return None
+        kind = packet[0]
+        if kind == ECHO_REPLY:
+            ident, seq = struct.unpack("!HH", packet[4:8])
+            return (kind, seq) if (ident == self.ident or not self.privileged) else None
+        if kind in (UNREACHABLE, TIME_EXCEEDED) and len(packet) >= 36:
+            inner = packet[8:]
+            inner = inner[(inner[0] & 0x0F) * 4:]
+            ident, seq = struct.unpack("!HH", inner[4:8])
+            return (kind, seq) if (ident == self.ident or not self.privileged) else None
+        return None  # our own echo requests (raw sockets on loopback), others' traffic
+
+    async def ping(self, address: str, timeout: float) -> int:
+        seq = next(self.seq) & 0xFFFF
+        fut = self.loop.create_future()
+        self.waiting[seq] = fut
+        try:
+            self.sock.send(ICMPRequest(address, self.ident, seq))
+            async with asyncio.timeout(timeout):
+                return await fut
+        finally:
+            self.waiting.pop(seq, None)
+
+
+_PINGERS: dict[asyncio.AbstractEventLoop, _Pinger] = {}
+
+
+def pinger() -> _Pinger:
+    loop = asyncio.get_running_loop()
+    p = _PINGERS.get(loop)
+    if p is None:
+        p = _PINGERS[loop] = _Pinger()
+    return p
+
+
+async def probe(target: IcmpTarget, timeout: float) -> ProbeResult:
+    run = Run()
+
+    async def body() -> ProbeResult:
+        address = await resolve(run, target.host, 0)
+        run.phase("rtt")
+        p = pinger()
+        for _ in range(target.count):
+            kind = await p.ping(address, timeout)
+            if kind == UNREACHABLE:
+                raise ProbeFailure("unreachable")
+            if kind == TIME_EXCEEDED:
+                raise ProbeFailure("ttl_exceeded")
+        return run.ok(address=address)
+
+    return await guarded(run, body, timeout)

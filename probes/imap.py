@@ -1,0 +1,82 @@
+"""IMAP (aioimaplib): greeting, login, SELECT INBOX. Implicit TLS or plain:
+aioimaplib offers no STARTTLS."""
+from __future__ import annotations
+
+from typing import Literal
+
+import aioimaplib
+
+from probes.net import TargetModel, TlsOptions, check_certificate, client_context
+from probes.result import ProbeFailure, ProbeResult, Run, guarded
+
+
+class ImapTarget(TargetModel):
+    host: str
+    port: int = 143
+    security: Literal["none", "implicit"] = "none"
+    tls: TlsOptions = TlsOptions()
+    username: str
+    password: str
+    mailbox: str = "INBOX"
+
+
+def new_client(run: Run, t: ImapTarget, timeout: float) -> aioimaplib.IMAP4:
+    run.phase("connect")
+    if t.security == "implicit":
+        return aioimaplib.IMAP4_SSL(host=t.host, port=t.port, timeout=timeout,
+                                    ssl_context=client_context(t.tls.verify, t.tls.ca_file))
+    return aioimaplib.IMAP4(host=t.host, port=t.port, timeout=timeout)
+
+
+def drop(client: aioimaplib.IMAP4 | None) -> None:
+    """Close the connection whatever state it is in (a failed login included)."""
+    protocol = getattr(client, "protocol", None)
+    if protocol is not None and getattr(protocol, "transport", None) is not None:
+        protocol.transport.close()
+
+
+async def login(run: Run, client: aioimaplib.IMAP4, t: ImapTarget) -> None:
+    run.phase("banner")
+    await client.wait_hello_from_server()
+    if client.protocol is None or client.protocol.state != "NONAUTH":
+        raise ProbeFailure("imap:no_greeting")
+    if t.security == "implicit":
+        check_certificate(run, client.protocol.transport.get_extra_info("ssl_object"), t.tls.min_days_left)
+    run.phase("auth")
+    res = await client.login(t.username, t.password)
+    if res.result != "OK":
+        raise ProbeFailure("auth_failed", reply=_text(res))
+    run.phase("select")
+    res = await client.select(t.mailbox)
+    if res.result != "OK":
+        raise ProbeFailure("imap:select_failed", reply=_text(res))
+
+
+def _text(res) -> str:
+    return b" ".join(x for x in res.lines if isinstance(x, bytes))[:120].decode(errors="replace")
+
+
+def imap_error(exc: BaseException) -> str | None:
+    if isinstance(exc, aioimaplib.CommandTimeout):
+        return None
+    if isinstance(exc, aioimaplib.Abort):
+        return "closed"
+    return None
+
+
+async def probe(target: ImapTarget, timeout: float) -> ProbeResult:
+    run = Run()
+    client = None
+
+    async def body() -> ProbeResult:
+        nonlocal client
+        client = new_client(run, target, timeout)
+        await login(run, client, target)
+        run.phase("logout")
+        await client.logout()
+        return run.ok()
+
+    try:
+        return await guarded(run, body, timeout, imap_error)
+    finally:
+        drop(client)

@@ -1,0 +1,111 @@
+"""Mail round trip: send a message with a unique nonce header through SMTP, poll
+IMAP or POP3 until it arrives, delete it. Reports ``send`` and ``deliver``
+latency — "mail is sent and received normally" (xiamen-mail 乙方 2) as the
+customer sees it."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+
+from pydantic import Field, model_validator
+
+from probes import imap as imap_mod
+from probes import pop3 as pop3_mod
+from probes.net import TargetModel, close
+from probes.result import ProbeFailure, ProbeResult, Run, guarded
+from probes.smtp import SmtpTarget, open_smtp, smtp_error
+
+NONCE_HEADER = "X-Slawatch-Nonce"
+
+
+class MailRoundtripTarget(TargetModel):
+    smtp: SmtpTarget
+    mail_from: str
+    rcpt_to: str
+    imap: imap_mod.ImapTarget | None = None
+    pop3: pop3_mod.Pop3Target | None = None
+    poll_interval: float = Field(0.5, gt=0)
+
+    @model_validator(mode="after")
+    def _one_mailbox(self):
+        if (self.imap is None) == (self.pop3 is None):
+            raise ValueError("give exactly one of imap or pop3 to receive with")
+        return self
+
+
+def message(t: MailRoundtripTarget, nonce: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"] = t.mail_from, t.rcpt_to
+    msg["Subject"] = f"slawatch round trip {nonce}"
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="slawatch.probe")
+    msg[NONCE_HEADER] = nonce
+    msg.set_content(f"slawatch probe message {nonce}; it deletes itself on arrival.\n")
+    return msg
+
+
+async def _found_imap(run: Run, t: imap_mod.ImapTarget, nonce: str, interval: float, timeout: float) -> None:
+    client = imap_mod.new_client(run, t, timeout)
+    try:
+        await imap_mod.login(run, client, t)
+        run.phase("deliver")
+        while True:
+            res = await client.uid_search(f"HEADER {NONCE_HEADER} {nonce}")
+            uids = res.lines[0].split() if res.result == "OK" and res.lines else []
+            if uids:
+                await client.uid("store", b",".join(uids).decode(), "+FLAGS", r"(\Deleted)")
+                await client.expunge()
+                await client.logout()
+                return
+            await asyncio.sleep(interval)
+            await client.noop()  # lets the server report new mail
+    finally:
+        imap_mod.drop(client)
+
+
+async def _found_pop3(run: Run, t: pop3_mod.Pop3Target, nonce: str, interval: float) -> None:
+    marker = f"{NONCE_HEADER}: {nonce}".lower().encode()
+    while True:
+        pop, writer = await pop3_mod.open_pop3(run, t)  # a POP3 session sees the maildrop as at login
+        try:
+            run.phase("deliver")
+            for line in await pop.multiline("LIST", "pop3:list_failed"):
+                number = line.split()[0].decode()
+                head = await pop.multiline(f"TOP {number} 0", "pop3:top_failed")
+                if any(h.lower() == marker for h in head):
+                    await pop.cmd(f"DELE {number}", "pop3:dele_failed")
+                    await pop.quit()
+                    return
+            await pop.quit()
+        finally:
+            close(writer)
+        await asyncio.sleep(interval)
+
+
+async def probe(target: MailRoundtripTarget, timeout: float) -> ProbeResult:
+    run = Run()
+    nonce = uuid.uuid4().hex
+
+    def translate(exc: BaseException) -> str | None:
+        if isinstance(exc, TimeoutError) and run.current in ("deliver", "banner", "auth") and "send" in run.phases:
+            return "not_delivered"
+        return smtp_error(exc)
+
+    async def body() -> ProbeResult:
+        client = await open_smtp(run, target.smtp, timeout)
+        msg = message(target, nonce)
+        run.phase("send")
+        errors, _ = await client.send_message(msg, sender=target.mail_from, recipients=[target.rcpt_to])
+        if errors:
+            raise ProbeFailure("smtp:rejected", rejected=str(errors)[:200])
+        await client.quit()
+        run.detail.update(message_id=msg["Message-ID"], nonce=nonce)
+        if target.imap is not None:
+            await _found_imap(run, target.imap, nonce, target.poll_interval, timeout)
+        else:
+            await _found_pop3(run, target.pop3, nonce, target.poll_interval)
+        return run.ok()
+
+    return await guarded(run, body, timeout, translate)

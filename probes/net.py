@@ -1,0 +1,93 @@
+"""Connections shared by the stream probes: timed resolve/connect/TLS phases,
+TLS contexts built once, certificate expiry read from the peer certificate."""
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from datetime import datetime, timezone
+from functools import lru_cache
+
+from cryptography import x509
+from pydantic import BaseModel, ConfigDict
+
+from probes.result import ProbeFailure, Run
+
+
+class TargetModel(BaseModel):
+    """Strict: a misspelt key in a target is an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TlsOptions(TargetModel):
+    verify: bool = True
+    ca_file: str | None = None  # a private CA (tests use one made by trustme)
+    server_name: str | None = None  # SNI and the name to verify; default the host
+    min_days_left: int | None = None  # fail with cert_expires_in:Nd below this
+
+
+@lru_cache(maxsize=64)
+def client_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
+    """Built once per (verify, CA): creating a context costs more than a handshake."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
+async def resolve(run: Run, host: str, port: int) -> str:
+    """The address to connect to (timed as ``resolve`` when ``host`` is a name)."""
+    if is_ip(host):
+        return host
+    run.phase("resolve")
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    if not infos:
+        raise ProbeFailure("resolve:failed")
+    return infos[0][4][0]
+
+
+async def connect(run: Run, host: str, port: int, tls: TlsOptions | None = None):
+    """Open a stream; with ``tls``, handshake at once (implicit TLS)."""
+    addr = await resolve(run, host, port)
+    run.phase("connect")
+    reader, writer = await asyncio.open_connection(addr, port)
+    if tls is not None:
+        await start_tls(run, writer, host, tls)
+    return reader, writer
+
+
+async def start_tls(run: Run, writer: asyncio.StreamWriter, host: str, tls: TlsOptions) -> None:
+    run.phase("tls")
+    name = tls.server_name or host
+    await writer.start_tls(client_context(tls.verify, tls.ca_file), server_hostname=name)
+    check_certificate(run, writer.get_extra_info("ssl_object"), tls.min_days_left)
+
+
+def check_certificate(run: Run, ssl_object: ssl.SSLObject | None, min_days_left: int | None) -> None:
+    if ssl_object is None:
+        return
+    der = ssl_object.getpeercert(binary_form=True)
+    if not der:
+        return
+    not_after = x509.load_der_x509_certificate(der).not_valid_after_utc
+    days = (not_after - datetime.now(timezone.utc)).total_seconds() / 86400
+    run.detail["cert_not_after"] = not_after.isoformat()
+    run.detail["cert_days_left"] = round(days, 2)
+    if min_days_left is not None and days < min_days_left:
+        raise ProbeFailure(f"cert_expires_in:{max(int(days), 0)}d")
+
+
+def close(writer: asyncio.StreamWriter | None) -> None:
+    if writer is not None:
+        writer.transport.abort() if writer.transport.is_closing() else writer.close()

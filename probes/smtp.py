@@ -1,0 +1,82 @@
+"""SMTP (aiosmtplib): banner, EHLO, STARTTLS or implicit TLS, optional AUTH."""
+from __future__ import annotations
+
+from typing import Literal
+
+import aiosmtplib
+
+from probes.net import TargetModel, TlsOptions, check_certificate, client_context
+from probes.result import ProbeFailure, ProbeResult, Run, connect_error, guarded
+
+TlsMode = Literal["none", "starttls", "implicit"]
+
+
+class SmtpTarget(TargetModel):
+    host: str
+    port: int = 25
+    security: TlsMode = "none"
+    tls: TlsOptions = TlsOptions()
+    username: str | None = None
+    password: str | None = None
+    helo_name: str = "slawatch.probe"
+
+
+async def open_smtp(run: Run, t: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:
+    """Connected, greeted, TLS'd and logged in as the target says."""
+    ctx = client_context(t.tls.verify, t.tls.ca_file)
+    client = aiosmtplib.SMTP(hostname=t.host, port=t.port, use_tls=t.security == "implicit", start_tls=False,
+                             tls_context=ctx if t.security != "none" else None, timeout=timeout,
+                             local_hostname=t.helo_name, validate_certs=t.tls.verify)
+    run.phase("connect" if t.security != "implicit" else "tls")
+    banner = await client.connect(server_hostname=t.tls.server_name) if t.tls.server_name else await client.connect()
+    run.detail["banner"] = banner.message[:120]
+    if t.security == "implicit":
+        check_certificate(run, client.transport.get_extra_info("ssl_object"), t.tls.min_days_left)
+    run.phase("ehlo")
+    await client.ehlo()
+    if t.security == "starttls":
+        if not client.supports_extension("starttls"):
+            raise ProbeFailure("starttls:not_offered")
+        run.phase("tls")
+        try:
+            await client.starttls(tls_context=ctx, server_hostname=t.tls.server_name or t.host)
+        except aiosmtplib.SMTPResponseException as exc:
+            raise ProbeFailure("starttls:refused", code=exc.code) from None
+        check_certificate(run, client.transport.get_extra_info("ssl_object"), t.tls.min_days_left)
+        run.phase("ehlo")
+        await client.ehlo()
+    if t.username is not None:
+        run.phase("auth")
+        try:
+            await client.login(t.username, t.password or "")
+        except aiosmtplib.SMTPAuthenticationError as exc:
+            raise ProbeFailure("auth_failed", code=exc.code) from None
+    return client
+
+
+def smtp_error(exc: BaseException) -> str | None:
+    """aiosmtplib's exceptions as stable codes; timeouts keep the run's phase."""
+    if isinstance(exc, TimeoutError):
+        return None
+    if isinstance(exc, aiosmtplib.SMTPConnectError):
+        return connect_error(exc) or ("refused" if "refused" in str(exc).lower() else "connect:failed")
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return "closed"
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"smtp:{exc.code}"
+    return None
+
+
+async def probe(target: SmtpTarget, timeout: float) -> ProbeResult:
+    run = Run()
+
+    async def body() -> ProbeResult:
+        client = await open_smtp(run, target, timeout)
+        run.phase("quit")
+        try:
+            await client.quit()
+        except aiosmtplib.SMTPException:
+            client.close()
+        return run.ok()
+
+    return await guarded(run, body, timeout, smtp_error)
