@@ -33,8 +33,10 @@ def _auth(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
 
 
-def start_relay(lmtp_port: int | None, tls_context: ssl.SSLContext | None = None) -> Controller:
-    ctl = Controller(Relay(lmtp_port), hostname="127.0.0.1", port=free_port(), tls_context=tls_context,
-                     require_starttls=False, authenticator=_auth, auth_require_tls=False)
+def start_relay(lmtp_port: int | None, tls_context: ssl.SSLContext | None = None,
+                implicit_tls: bool = False) -> Controller:
+    tls = {"ssl_context": tls_context} if implicit_tls else {"tls_context": tls_context}
+    ctl = Controller(Relay(lmtp_port), hostname="127.0.0.1", port=free_port(), require_starttls=False,
+                     authenticator=_auth, auth_require_tls=False, **tls)
     ctl.start()
     return ctl
