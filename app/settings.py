@@ -16,6 +16,7 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     rules_dir: Path = DEFAULT_RULES
     log_level: str = "info"
+    probe_modules: Path = Path(__file__).resolve().parent.parent / "probes" / "modules.yml"
 
     @field_validator("rules_dir")
     @classmethod

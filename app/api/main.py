@@ -4,8 +4,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.api import evaluations, problems, templates
+from app.api import evaluations, probe, problems, templates
 from app.contracts.rules import load_rules
+from app.probing.modules import load_modules
 from app.settings import Settings, get_settings
 
 
@@ -15,9 +16,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="SLA windows, credits, caps and termination rights for IT-service contracts.")
     app.state.settings = settings
     app.state.rules = load_rules(settings.rules_dir)
+    app.state.probe_modules = load_modules(settings.probe_modules)
     problems.install(app)
     app.include_router(evaluations.router)
     app.include_router(templates.router)
+    app.include_router(probe.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict:

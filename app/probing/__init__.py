@@ -1,0 +1,1 @@
+"""The service side of probing: probe modules for the blackbox-compatible endpoint."""
