@@ -24,8 +24,10 @@ test: install peers
 	$(VENV)/bin/slawatch rules check
 	$(VENV)/bin/python -m pytest
 
-bench: install
+bench: install peers
 	$(VENV)/bin/python benchmarks/evaluate.py
+	$(VENV)/bin/python benchmarks/probes.py --loop uvloop
+	$(VENV)/bin/python benchmarks/scheduler.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

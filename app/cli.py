@@ -120,7 +120,7 @@ def probe(url: str = typer.Argument(..., help="smtp://host:25, imaps://user@host
                                         username=username, password=password, min_days_left=min_days_left)
     except ProbeUrlError as exc:
         fail(str(exc))
-    result = asyncio.run(PROBES[proto](target, timeout))
+    result = asyncio.run(PROBES[proto](target, timeout))  # one probe: the default loop is plenty
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -142,8 +142,9 @@ def run(host: str = typer.Option(None, help="default SLAWATCH_HOST or 127.0.0.1"
 
     settings = _settings()
     _rules()  # a bad rules file stops the start with file:line, not a traceback later
+    # uvloop where installed: it halves the CPU per probe (benchmarks/probes.py)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
-                log_level=settings.log_level)
+                log_level=settings.log_level, loop="auto")
 
 
 def main() -> None:

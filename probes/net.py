@@ -38,6 +38,7 @@ def client_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLCo
     return ctx
 
 
+@lru_cache(maxsize=65536)
 def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -55,6 +56,14 @@ async def resolve(run: Run, host: str, port: int) -> str:
     if not infos:
         raise ProbeFailure("resolve:failed")
     return infos[0][4][0]
+
+
+async def connect_bare(run: Run, host: str, port: int) -> asyncio.BaseTransport:
+    """A bare TCP connect, no stream objects: the cheapest way to measure connect time."""
+    addr = await resolve(run, host, port)
+    run.phase("connect")
+    transport, _ = await asyncio.get_running_loop().create_connection(asyncio.Protocol, addr, port)
+    return transport
 
 
 async def connect(run: Run, host: str, port: int, tls: TlsOptions | None = None):

@@ -69,7 +69,7 @@ class Scheduler:
         self.seq = itertools.count()
         self.stats = Stats()
         self.tasks: set[asyncio.Task] = set()
-        self._wake = asyncio.Event()
+        self._waker: asyncio.Future | None = None
 
     def add(self, job: Job) -> None:
         """Schedule ``job``; its first slot is spread over the interval by a hash of its key."""
@@ -79,12 +79,19 @@ class Scheduler:
         spread = (zlib.crc32(job.key.encode()) / 2**32) * job.interval
         spread += random.uniform(-self.jitter, self.jitter) * job.interval / 2
         heapq.heappush(self.heap, (self.clock() + spread % job.interval, next(self.seq), job.key))
-        self._wake.set()
+        self._wake()
+
+    def _wake(self, *_):
+        if self._waker is not None and not self._waker.done():
+            self._waker.set_result(None)
 
     def remove(self, key: str) -> None:
         self.jobs.pop(key, None)  # its heap entry is dropped when it comes due
 
     async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        stopper = asyncio.ensure_future(stop.wait())
+        stopper.add_done_callback(self._wake)
         while not stop.is_set():
             now = self.clock()
             while self.heap and self.heap[0][0] <= now:
@@ -98,13 +105,12 @@ class Scheduler:
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
             delay = (self.heap[0][0] - self.clock()) if self.heap else 1.0
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0))
-            except TimeoutError:
-                pass
-            if stop.is_set():
-                break
+            # sleep until the next slot, or until add()/stop wakes us (a timer, not a task per wait)
+            self._waker = loop.create_future()
+            timer = loop.call_later(max(delay, 0), self._wake)
+            await self._waker
+            timer.cancel()
+        stopper.cancel()
         for t in list(self.tasks):
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from probes.net import TargetModel, TlsOptions, close, connect
+from probes.net import TargetModel, TlsOptions, close, connect, connect_bare
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 READ_LIMIT = 64 * 1024
@@ -18,6 +18,8 @@ class TcpTarget(TargetModel):
 
 
 async def probe(target: TcpTarget, timeout: float) -> ProbeResult:
+    if target.tls is None and target.send is None and target.expect is None:
+        return await _connect_only(target, timeout)
     run = Run()
     writer = None
 
@@ -43,3 +45,19 @@ async def probe(target: TcpTarget, timeout: float) -> ProbeResult:
         return await guarded(run, body, timeout)
     finally:
         close(writer)
+
+
+async def _connect_only(target: TcpTarget, timeout: float) -> ProbeResult:
+    run = Run()
+    transport = None
+
+    async def body() -> ProbeResult:
+        nonlocal transport
+        transport = await connect_bare(run, target.host, target.port)
+        return run.ok()
+
+    try:
+        return await guarded(run, body, timeout)
+    finally:
+        if transport is not None:
+            transport.abort()
