@@ -118,3 +118,12 @@ def cert_expiring_in(ca, days: float):
     now = datetime.now(timezone.utc)
     return ca.issue_cert("localhost", "127.0.0.1", not_before=now - timedelta(days=30),
                          not_after=now + timedelta(days=days))
+
+
+@pytest.fixture(scope="module")
+def web():
+    """A real HTTP server on a free loopback port (tests/peers/web.py)."""
+    from tests.peers.web import Web
+    w = Web()
+    yield w
+    w.stop()

@@ -13,14 +13,6 @@ from app.probing.modules import load_modules
 from app.contracts.yamlfile import RulesError
 from conftest import ROOT
 from tests.peers.util import free_port, wait_port
-from tests.peers.web import Web
-
-
-@pytest.fixture(scope="module")
-def web():
-    w = Web()
-    yield w
-    w.stop()
 
 
 @pytest.fixture(scope="module")

@@ -25,13 +25,6 @@ def run(proto, target, timeout=3.0):
 
 
 @pytest.fixture(scope="module")
-def web():
-    w = Web()
-    yield w
-    w.stop()
-
-
-@pytest.fixture(scope="module")
 def https(localhost_cert):
     w = Web(server_context(localhost_cert))
     yield w

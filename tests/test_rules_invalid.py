@@ -1,6 +1,5 @@
 """One fixture per failure mode (tests/sla_rules/invalid/), each with its exact
 message: file, line, field. And the shipped rules all load."""
-from pathlib import Path
 
 import pytest
 
