@@ -132,19 +132,128 @@ def probe(url: str = typer.Argument(..., help="smtp://host:25, imaps://user@host
     raise typer.Exit(0 if result.ok else 1)
 
 
-@app.command()
-def run(host: str = typer.Option(None, help="default SLAWATCH_HOST or 127.0.0.1"),
-        port: int = typer.Option(None, help="default SLAWATCH_PORT or 8000")) -> None:
-    """Run the service (API) on the embedded default."""
+def _engine():
+    from app.storage.db import make_engine
+
+    s = _settings()
+    return make_engine(s.database_url, s.database_schema)
+
+
+def _upgrade() -> None:
+    from app.storage.db import upgrade
+
+    try:
+        upgrade(_engine())
+    except Exception as exc:  # noqa: BLE001 - one line for a person, not a traceback
+        fail(f"database {_settings().database_url}: {str(exc).splitlines()[0][:300]}", 1)
+
+
+def _serve(host: str | None, port: int | None, worker: bool) -> None:
     import uvicorn
 
     from app.api.main import create_app
 
     settings = _settings()
     _rules()  # a bad rules file stops the start with file:line, not a traceback later
+    _upgrade()
     # uvloop where installed: it halves the CPU per probe (benchmarks/probes.py)
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port,
+    uvicorn.run(create_app(settings, worker=worker), host=host or settings.host, port=port or settings.port,
                 log_level=settings.log_level, loop="auto")
+
+
+@app.command()
+def run(host: str = typer.Option(None, help="default SLAWATCH_HOST or 127.0.0.1"),
+        port: int = typer.Option(None, help="default SLAWATCH_PORT or 8000")) -> None:
+    """Run the service: API, probe scheduler and incident detector in one process."""
+    _serve(host, port, worker=True)
+
+
+@app.command()
+def api(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+    """Run the API alone (no probing)."""
+    _serve(host, port, worker=False)
+
+
+db_app = typer.Typer(no_args_is_help=True, help="The database.")
+app.add_typer(db_app, name="db")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration."""
+    _upgrade()
+    typer.echo("database is at the newest migration")
+
+
+tokens_app = typer.Typer(no_args_is_help=True, help="API tokens.")
+app.add_typer(tokens_app, name="tokens")
+
+
+@tokens_app.command("create")
+def tokens_create(role: str = typer.Option(..., help="admin, noc or customer"),
+                  customer: str = typer.Option(None, help="the customer a customer token is bound to"),
+                  name: str = typer.Option("", help="a label")) -> None:
+    """Create a token; it is printed once and only its hash is kept."""
+    import asyncio
+
+    from app.auth.service import create_token
+    from app.storage.db import sessions
+
+    _upgrade()
+
+    async def go():
+        engine = _engine()
+        try:
+            async with sessions(engine)() as db:
+                return await create_token(db, role, customer, name)
+        finally:
+            await engine.dispose()
+    try:
+        typer.echo(asyncio.run(go()))
+    except ValueError as exc:
+        fail(str(exc))
+
+
+contracts_app = typer.Typer(no_args_is_help=True, help="Contract instances.")
+app.add_typer(contracts_app, name="contracts")
+
+
+@contracts_app.command("import")
+def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML files (sla_rules/contracts/…)")) -> None:
+    """Load contract files into the database (creating their customers); all or nothing."""
+    import asyncio
+
+    from app.contracts.rules import load_contract
+    from app.contracts.service import save_contract
+    from app.storage.db import sessions
+    from app.storage.tables import Customer
+
+    rules = _rules()
+    try:
+        contracts = [load_contract(f, Path.cwd(), rules.templates) for f in files]
+    except (RulesError, OSError) as exc:
+        fail(str(exc))
+    _upgrade()
+
+    async def go():
+        engine = _engine()
+        try:
+            async with sessions(engine)() as db:
+                for c in contracts:
+                    if c.customer is None:
+                        raise CaseError("/customer", f"{c.id}: a contract file needs its customer")
+                    if await db.get(Customer, c.customer) is None:
+                        db.add(Customer(id=c.customer, name=c.customer))
+                        await db.flush()
+                    await save_contract(db, c, rules, replace=True, commit=False)
+                await db.commit()
+        finally:
+            await engine.dispose()
+    try:
+        asyncio.run(go())
+    except CaseError as exc:
+        fail(str(exc))
+    typer.echo(f"imported {len(contracts)} contracts")
 
 
 def main() -> None:

@@ -16,7 +16,16 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     rules_dir: Path = DEFAULT_RULES
     log_level: str = "info"
+    database_url: str = "sqlite+aiosqlite:///./slawatch.db"
+    database_schema: str | None = None  # PostgreSQL: the schema to use (search_path)
     probe_modules: Path = Path(__file__).resolve().parent.parent / "probes" / "modules.yml"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        if not v.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return v
 
     @field_validator("rules_dir")
     @classmethod

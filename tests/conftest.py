@@ -127,3 +127,43 @@ def web():
     w = Web()
     yield w
     w.stop()
+
+
+# --- the service on a real database -----------------------------------------------
+
+import asyncio as _asyncio  # noqa: E402
+
+
+def service_client(db_url: str, schema: str | None = None, role: str = "admin"):
+    """A TestClient on an upgraded database, with an ``admin`` token by default.
+    Returns (client, make_token)."""
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+    from app.auth.service import create_token
+    from app.settings import Settings
+    from app.storage.db import make_engine, sessions, upgrade
+
+    upgrade(make_engine(db_url, schema))
+
+    def make_token(role: str, customer: str | None = None) -> str:
+        async def go():
+            engine = make_engine(db_url, schema)
+            try:
+                async with sessions(engine)() as db:
+                    return await create_token(db, role, customer)
+            finally:
+                await engine.dispose()
+        return _asyncio.run(go())
+
+    client = TestClient(create_app(Settings(database_url=db_url, database_schema=schema)))
+    client.headers["Authorization"] = f"Bearer {make_token(role)}"
+    return client, make_token
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """The API on a fresh SQLite database, as an admin."""
+    c, _ = service_client(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db')}/slawatch.db")
+    with c:
+        yield c

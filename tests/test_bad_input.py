@@ -5,9 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.api.main import create_app
 from conftest import ROOT
 
 EXAMPLE = json.loads((ROOT / "tests/cases/example1_xiamen.json").read_text())
@@ -62,11 +60,6 @@ CASES = [
      "/incidents/0/pauses/0/end", "end is before start"),
     ([], "/", "expected an object"),
 ]
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app())
 
 
 def run_cli(stdin: bytes):

@@ -9,18 +9,11 @@ import time
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from app.api.main import create_app
 from conftest import ROOT
 
 CASE = ROOT / "tests/cases/example1_xiamen.json"
 SLAWATCH = [sys.executable, "-m", "app.cli"]
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app())
 
 
 def test_cli_and_api_give_the_same_report(client):
@@ -83,9 +76,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_slawatch_run_serves_the_api():
+def test_slawatch_run_serves_the_api(tmp_path):
     port = _free_port()
-    proc = subprocess.Popen([*SLAWATCH, "run", "--port", str(port)], cwd=ROOT,
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/run.db"}
+    token = subprocess.run([*SLAWATCH, "tokens", "create", "--role", "noc"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    assert token.startswith("slw_")
+    proc = subprocess.Popen([*SLAWATCH, "run", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -97,8 +94,11 @@ def test_slawatch_run_serves_the_api():
                 time.sleep(0.1)
         else:
             pytest.fail("slawatch run did not answer /healthz")
-        res = httpx.post(f"{url}/v1/evaluations", content=CASE.read_bytes(), timeout=10)
+        assert httpx.post(f"{url}/v1/evaluations", content=CASE.read_bytes(), timeout=10).status_code == 401
+        res = httpx.post(f"{url}/v1/evaluations", content=CASE.read_bytes(), timeout=10,
+                         headers={"Authorization": f"Bearer {token}"})
         assert res.status_code == 200 and res.json()["credit"]["amount"] == "58.06"
+        assert httpx.get(f"{url}/readyz", timeout=10).json()["status"] == "ready"
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -5,9 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from fastapi.testclient import TestClient
 
-from app.api.main import create_app
 from app.contracts.errors import CaseError
 from app.ledger.service import ledger_case, validate_ledger_case
 from conftest import ROOT
@@ -194,15 +192,15 @@ def test_bad_input_names_the_field(ledger, change, pointer, message):
     assert str(e.value) == f"{pointer}: {message}"
 
 
-def test_cli_and_api_share_the_ledger_report(tmp_path):
+def test_cli_and_api_share_the_ledger_report(tmp_path, client):
     path = tmp_path / "case.json"
     path.write_text(json.dumps(EXAMPLE6))
     cli = subprocess.run([sys.executable, "-m", "app.cli", "ledger", str(path)], capture_output=True,
                          cwd=ROOT, timeout=60, check=True)
-    api = TestClient(create_app()).post("/v1/ledger", content=path.read_bytes())
+    api = client.post("/v1/ledger", content=path.read_bytes())
     assert api.status_code == 200 and json.loads(cli.stdout) == api.json()
     bad = dict(EXAMPLE6, at="2026-04-01T00:00:00")
-    res = TestClient(create_app()).post("/v1/ledger", content=json.dumps(bad))
+    res = client.post("/v1/ledger", content=json.dumps(bad))
     assert res.status_code == 422 and res.json()["detail"] == "/at: datetime has no UTC offset"
     res = subprocess.run([sys.executable, "-m", "app.cli", "ledger", "-"], input=json.dumps(bad).encode(),
                          capture_output=True, cwd=ROOT, timeout=60)

@@ -1,23 +1,17 @@
 """The blackbox_exporter-compatible endpoint: the same query and metric names, and
 a real Prometheus with a blackbox-style scrape config pointed at slawatch."""
+import os
 import subprocess
 import sys
 import time
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
-from app.api.main import create_app
 from app.probing.modules import load_modules
 from app.contracts.yamlfile import RulesError
 from conftest import ROOT
 from tests.peers.util import free_port, wait_port
-
-
-@pytest.fixture(scope="module")
-def client():
-    return TestClient(create_app())
 
 
 def metric(text: str, name: str) -> float:
@@ -56,7 +50,8 @@ def test_modules_file_errors_name_file_and_line(tmp_path):
 
 def test_real_prometheus_scrapes_slawatch_like_blackbox_exporter(web, tmp_path):
     port, prom_port = free_port(), free_port()
-    app = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--port", str(port)], cwd=ROOT,
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/run.db"}
+    app = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     (tmp_path / "prometheus.yml").write_text(f"""
 global:

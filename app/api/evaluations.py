@@ -1,17 +1,18 @@
 """``POST /v1/evaluations``: the same case and report as ``slawatch evaluate``."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 
 from fastapi import HTTPException
 
 from app.contracts.models import Case
+from app.api.deps import principal
 from app.contracts.cases import parse_case_json
 from app.evaluation.service import evaluate_case, validate_case
 from app.ledger.models import LedgerCase
 from app.ledger.service import ledger_case, validate_ledger_case
 
-router = APIRouter(prefix="/v1", tags=["evaluation"])
+router = APIRouter(prefix="/v1", tags=["evaluation"], dependencies=[Depends(principal)])
 MAX_BODY = 5 * 1024 * 1024
 SCHEMA_DEFS: dict = {}  # merged into the OpenAPI components by create_app
 

@@ -1,19 +1,39 @@
 """The FastAPI application."""
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from app.api import evaluations, probe, problems, templates
+from app.api import contracts, customers, evaluations, health, incidents, probe, problems, targets, templates
 from app.contracts.rules import load_rules
 from app.probing.modules import load_modules
 from app.settings import Settings, get_settings
+from app.storage.db import make_engine, sessions
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, worker: bool = False) -> FastAPI:
+    """The API; with ``worker`` it also probes the stored targets (``slawatch run``)."""
     settings = settings or get_settings()
-    app = FastAPI(title="slawatch", version="0.1.0",
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.worker = None
+        if worker:
+            from app.runtime import Worker
+            app.state.worker = Worker(app.state.sessions)
+            await app.state.worker.start()
+        yield
+        if app.state.worker is not None:
+            await app.state.worker.close()
+        await app.state.engine.dispose()
+
+    app = FastAPI(title="slawatch", version="0.1.0", lifespan=lifespan,
                   description="SLA windows, credits, caps and termination rights for IT-service contracts.")
+    app.state.engine = make_engine(settings.database_url, settings.database_schema)
+    app.state.sessions = sessions(app.state.engine)
+    app.state.worker = None
     app.state.settings = settings
     app.state.rules = load_rules(settings.rules_dir)
     app.state.probe_modules = load_modules(settings.probe_modules)
@@ -21,10 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(evaluations.router)
     app.include_router(templates.router)
     app.include_router(probe.router)
-
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict:
-        return {"status": "ok"}
+    for module in (customers, contracts, targets, incidents, health):
+        app.include_router(module.router)
 
     def openapi() -> dict:
         if app.openapi_schema is None:

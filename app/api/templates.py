@@ -2,11 +2,12 @@
 ``slawatch rules show``."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
+from app.api.deps import principal
 from app.contracts.templates import Template
 
-router = APIRouter(prefix="/v1/templates", tags=["templates"])
+router = APIRouter(prefix="/v1/templates", tags=["templates"], dependencies=[Depends(principal)])
 
 
 def _cited(rule) -> dict:

@@ -3,6 +3,7 @@ the evaluation instant. Shared by ``slawatch evaluate``, ``POST /v1/evaluations`
 and contract files in ``sla_rules/contracts/``."""
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -83,7 +84,7 @@ class Contract(Strict):
     terminated: Termination | None = None
     params: dict[str, Any] = {}
     credit_policy: CreditPolicy | None = None
-    credits_paid: Money = 0
+    credits_paid: Money = Decimal("0")
     # billing terms (SEMANTICS §13)
     term: Term | None = None
     users: int | None = Field(None, ge=0)  # shengjing-crm user accounts

@@ -119,3 +119,14 @@ def _termination(terms: Terms, union, p0, p1, at) -> dict:
         "original": rule.original,
         "basis": rule.basis,
     }
+
+
+def live_windows(case: Case, template: Template, schedule: WorkdaySchedule) -> list[dict]:
+    """Every window of every incident in the case at ``case.at``, whatever its
+    period: the NOC's live clocks."""
+    from app.calendars.base import FAR_FUTURE
+
+    terms = bind(template, case.contract.timezone, case.contract.params, schedule)
+    occs = occurrences(case.incidents, terms.params.get("maintenance_max"), case.at)
+    past = min((o.reported for o in occs), default=case.at)
+    return window_rows(occs, terms.windows, past, FAR_FUTURE, case.at, terms.tz)

@@ -1,0 +1,109 @@
+"""Contracts and their live credits: the same report as ``slawatch evaluate``,
+computed from stored incidents."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.api.deps import not_found, principal, require, session
+from app.auth.service import Principal
+from app.contracts.models import Case, Contract
+from app.contracts.service import contract_of, get_visible_contract, save_contract, visible_contracts
+from app.contracts.types import parse_month
+from app.evaluation.service import evaluate_case
+from app.incidents.service import case_incident, events_of, state_of
+from app.money import fmt
+from app.storage.tables import ContractRow, Customer, IncidentRow
+
+router = APIRouter(prefix="/v1", tags=["contracts"])
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def current_period(contract: Contract, at: datetime) -> str:
+    local = at.astimezone(ZoneInfo(contract.timezone))
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+def check_period(period: str | None) -> None:
+    if period is not None:
+        try:
+            parse_month(period)
+        except ValueError:
+            raise HTTPException(422, "period: period must be a month like 2026-10") from None
+
+
+async def case_for(db: AsyncSession, row: ContractRow, period: str | None, at: datetime) -> Case:
+    contract = contract_of(row)
+    incidents = list((await db.exec(select(IncidentRow).where(IncidentRow.contract_id == row.id)
+                                    .order_by(IncidentRow.reported_at))).all())
+    evs = await events_of(db, [i.id for i in incidents])
+    return Case(contract=contract, incidents=[case_incident(i, state_of(evs[i.id])) for i in incidents],
+                period=period or current_period(contract, at), at=at)
+
+
+@router.get("/contracts")
+async def list_contracts(customer: str | None = None, template: str | None = None,
+                         limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+                         who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    rows = [r for r in await visible_contracts(db, who, customer) if template is None or r.template == template]
+    return {"items": [r.body for r in rows[offset:offset + limit]], "total": len(rows)}
+
+
+@router.post("/contracts", status_code=201)
+async def create_contract(body: Contract, request: Request, _: Principal = Depends(require("admin")),
+                          db: AsyncSession = Depends(session)) -> dict:
+    return (await save_contract(db, body, request.app.state.rules)).body
+
+
+@router.put("/contracts/{contract_id}")
+async def replace_contract(contract_id: str, body: Contract, request: Request,
+                           _: Principal = Depends(require("admin")), db: AsyncSession = Depends(session)) -> dict:
+    if body.id != contract_id:
+        raise HTTPException(422, f"id: {body.id!r} does not match the URL's {contract_id!r}")
+    if await db.get(ContractRow, contract_id) is None:
+        raise not_found("contract", contract_id)
+    return (await save_contract(db, body, request.app.state.rules, replace=True)).body
+
+
+@router.get("/contracts/{contract_id}")
+async def get_contract(contract_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    row = await get_visible_contract(db, who, contract_id)
+    if row is None:
+        raise not_found("contract", contract_id)
+    return row.body
+
+
+@router.get("/contracts/{contract_id}/credits")
+async def contract_credits(contract_id: str, request: Request, period: str | None = None, at: datetime | None = None,
+                           who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    """The month's report (windows, outage, credit, cap, termination right) from stored incidents."""
+    check_period(period)
+    row = await get_visible_contract(db, who, contract_id)
+    if row is None:
+        raise not_found("contract", contract_id)
+    if at is not None and at.tzinfo is None:
+        raise HTTPException(422, "at: datetime has no UTC offset")
+    return evaluate_case(await case_for(db, row, period, at or now()), request.app.state.rules)
+
+
+@router.get("/customers/{customer_id}/credits")
+async def customer_credits(customer_id: str, request: Request, period: str | None = None,
+                           who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    """The sum over a customer's contracts, with each contract's report."""
+    check_period(period)
+    if await db.get(Customer, customer_id) is None or not who.sees(customer_id):
+        raise not_found("customer", customer_id)
+    at = now()
+    reports = [evaluate_case(await case_for(db, r, period, at), request.app.state.rules)
+               for r in await visible_contracts(db, who, customer_id)]
+    total = sum((Decimal(r["credit"]["amount"]) for r in reports), Decimal("0"))
+    return {"customer_id": customer_id, "period": period, "amount": fmt(total), "currency": "CNY",
+            "contracts": reports}

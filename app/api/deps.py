@@ -1,0 +1,37 @@
+"""Request dependencies: a database session and the caller's principal."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import Depends, HTTPException, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.service import Principal, authenticate
+
+
+async def session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.sessions() as s:
+        yield s
+
+
+async def principal(request: Request, db: AsyncSession = Depends(session)) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(401, "send an API token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
+    p = await authenticate(db, token.strip())
+    if p is None:
+        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+    return p
+
+
+def require(*roles: str):
+    async def check(p: Principal = Depends(principal)) -> Principal:
+        if p.role not in roles:
+            raise HTTPException(403, f"this needs the {' or '.join(roles)} role")
+        return p
+    return check
+
+
+def not_found(kind: str, ident: str) -> HTTPException:
+    return HTTPException(404, f"no {kind} {ident!r}")

@@ -1,0 +1,173 @@
+"""Incidents: list and filter, detail with timeline and live windows, staff
+actions (each one a timeline event), and the NOC's running-windows list."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import Field, model_validator
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.api.contracts import case_for, now
+from app.api.deps import not_found, principal, require, session
+from app.auth.service import Principal
+from app.contracts.errors import CaseError
+from app.contracts.service import get_visible_contract, visible_contracts
+from app.contracts.types import Attribution, Category, Instant, Strict
+from app.evaluation.engine import live_windows
+from app.incidents.service import add_event, case_incident, events_of, open_incident, state_of
+from app.incidents.timeline import ACTION_KIND, TransitionError
+from app.storage.tables import ContractRow, IncidentEvent, IncidentRow
+
+router = APIRouter(prefix="/v1", tags=["incidents"])
+
+
+class IncidentCreate(Strict):
+    """A customer-reported (or staff-found) incident, with the customer's ``started_at``."""
+
+    contract_id: str
+    category: Category
+    started_at: Instant
+    reported_at: Instant | None = None
+    note: str = Field("", max_length=2000)
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.reported_at is not None and self.reported_at < self.started_at:
+            raise ValueError("reported_at is before started_at")
+        return self
+
+
+class Action(Strict):
+    at: Instant | None = None  # default: now
+    note: str = Field("", max_length=2000)
+    reason: str | None = Field(None, max_length=64)  # pause
+    attribution: Attribution | None = None  # classify
+    severity: Literal["minor", "major"] | None = None  # classify
+    announced_at: Instant | None = None  # classify as announced_maintenance
+
+
+def render(row: IncidentRow, events: list[IncidentEvent], windows: list[dict] | None = None) -> dict:
+    st = state_of(events)
+    out = {"id": row.id, "contract_id": row.contract_id, "target_id": row.target_id, "category": row.category,
+           "source": row.source, "status": st.status, "attribution": st.attribution, "severity": st.severity,
+           "provisional": st.attribution == "unknown",
+           **{k: (v.isoformat() if v else None) for k, v in (
+               ("started_at", row.started_at), ("reported_at", row.reported_at),
+               ("acknowledged_at", st.acknowledged_at), ("notified_at", st.notified_at),
+               ("resolved_at", st.resolved_at))}}
+    if windows is not None:
+        out["windows"] = windows
+        out["timeline"] = [{"seq": e.seq, "kind": e.kind, "at": e.at.isoformat(), "actor": e.actor, "note": e.note,
+                            "data": e.data} for e in events]
+    return out
+
+
+async def visible_incident(db: AsyncSession, who: Principal, incident_id: str) -> tuple[IncidentRow, ContractRow]:
+    row = await db.get(IncidentRow, incident_id)
+    contract = await get_visible_contract(db, who, row.contract_id) if row is not None else None
+    if row is None or contract is None:
+        raise not_found("incident", incident_id)
+    return row, contract
+
+
+async def windows_of(db, request, contract: ContractRow, incident_id: str | None = None) -> list[dict]:
+    case = await case_for(db, contract, None, now())
+    rules = request.app.state.rules
+    rows = live_windows(case, rules.templates[case.contract.template], rules.schedule)
+    return [r for r in rows if incident_id is None or r["incident_id"] == incident_id]
+
+
+@router.get("/incidents")
+async def list_incidents(request: Request, open: bool | None = None, contract: str | None = None,
+                         category: Category | None = None, breached: bool | None = None,
+                         limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+                         who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    contracts = {c.id: c for c in await visible_contracts(db, who)}
+    q = select(IncidentRow).order_by(IncidentRow.reported_at.desc())
+    rows = [r for r in (await db.exec(q)).all() if r.contract_id in contracts
+            and (contract is None or r.contract_id == contract) and (category is None or r.category == category)]
+    evs = await events_of(db, [r.id for r in rows])
+    out = []
+    breached_ids: set[str] | None = None
+    if breached is not None:
+        breached_ids = set()
+        for c in {r.contract_id for r in rows}:
+            breached_ids |= {w["incident_id"] for w in await windows_of(db, request, contracts[c])
+                             if w["status"] == "breached"}
+    for r in rows:
+        item = render(r, evs[r.id])
+        if open is not None and (item["status"] != "resolved") != open:
+            continue
+        if breached_ids is not None and (r.id in breached_ids) != breached:
+            continue
+        out.append(item)
+    return {"items": out[offset:offset + limit], "total": len(out)}
+
+
+@router.post("/incidents", status_code=201)
+async def create_incident(body: IncidentCreate, request: Request, who: Principal = Depends(principal),
+                          db: AsyncSession = Depends(session)) -> dict:
+    contract = await get_visible_contract(db, who, body.contract_id)
+    if contract is None:
+        raise CaseError("/contract_id", f"unknown contract {body.contract_id!r}")
+    actor = f"{who.role}:{who.token_id}"
+    try:
+        row, events = await open_incident(db, incident_id=f"inc-{uuid.uuid4().hex[:12]}", contract_id=contract.id,
+                                          category=body.category, started_at=body.started_at,
+                                          reported_at=body.reported_at or body.started_at, actor=actor, note=body.note)
+    except TransitionError as exc:
+        raise CaseError(f"/{exc.field}", exc.message) from None
+    await db.commit()
+    return render(row, events, await windows_of(db, request, contract, row.id))
+
+
+@router.get("/incidents/{incident_id}")
+async def get_incident(incident_id: str, request: Request, who: Principal = Depends(principal),
+                       db: AsyncSession = Depends(session)) -> dict:
+    row, contract = await visible_incident(db, who, incident_id)
+    return render(row, (await events_of(db, [row.id]))[row.id], await windows_of(db, request, contract, row.id))
+
+
+@router.post("/incidents/{incident_id}/{action}")
+async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause", "resume", "classify", "resolve",
+                                                "reopen"],
+              request: Request, body: Action | None = None, who: Principal = Depends(require("admin", "noc")),
+              db: AsyncSession = Depends(session)) -> dict:
+    body = body or Action()
+    row, contract = await visible_incident(db, who, incident_id)
+    events = (await events_of(db, [row.id]))[row.id]
+    data: dict = {}
+    if action == "pause":
+        data["reason"] = body.reason or "waiting_on_customer"
+    if action == "classify":
+        data = {k: v for k, v in (("attribution", body.attribution), ("severity", body.severity),
+                                  ("announced_at", body.announced_at.isoformat() if body.announced_at else None))
+                if v is not None}
+        if not data:
+            raise CaseError("/attribution", "classify needs attribution, severity or announced_at")
+    try:
+        await add_event(db, row, events, ACTION_KIND[action], body.at or now(), f"{who.role}:{who.token_id}",
+                        body.note, data)
+    except TransitionError as exc:
+        raise HTTPException(409 if exc.field == "action" else 422, f"{exc.field}: {exc.message}") from None
+    await db.commit()
+    return render(row, events, await windows_of(db, request, contract, row.id))
+
+
+@router.get("/windows")
+async def running_windows(request: Request, status: Literal["running", "breached", "met", "excluded"] | None = None,
+                          who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    """Every window with its deadline and time left — "what breaches next" first."""
+    at = now()
+    out = []
+    for c in await visible_contracts(db, who):
+        for w in await windows_of(db, request, c):
+            if status is None or w["status"] == status:
+                left = (datetime.fromisoformat(w["deadline"]) - at).total_seconds()
+                out.append({"contract_id": c.id, **w, "time_left_seconds": round(left, 3)})
+    out.sort(key=lambda w: w["time_left_seconds"])
+    return {"items": out, "total": len(out), "at": at.isoformat()}

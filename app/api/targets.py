@@ -1,0 +1,100 @@
+"""Probe targets: a protocol, its config (validated against the probe registry),
+the contract it watches and the incident category its failures open."""
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import Field, ValidationError, model_validator
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.api.deps import not_found, principal, require, session
+from app.auth.service import Principal
+from app.contracts.errors import CaseError, case_error
+from app.contracts.service import get_visible_contract, visible_contracts
+from app.contracts.types import OUTAGE_CATEGORIES, Category, Strict
+from app.storage.tables import TargetRow
+from probes import TARGETS
+
+router = APIRouter(prefix="/v1/targets", tags=["targets"])
+
+
+class TargetCreate(Strict):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    contract_id: str
+    protocol: str
+    config: dict[str, Any]
+    category: Category
+    interval: float = Field(60.0, ge=1, le=86400)
+    timeout: float = Field(10.0, gt=0, le=3600)
+    locations: list[str] = Field(["default"], min_length=1)
+    failures_to_open: int = Field(3, ge=1, le=100)
+    successes_to_close: int = Field(2, ge=1, le=100)
+    quorum: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _checks(self):
+        if self.protocol not in TARGETS:
+            raise ValueError(f"unknown protocol {self.protocol!r} (known: {', '.join(sorted(TARGETS))})")
+        if self.timeout > self.interval:
+            raise ValueError("timeout must be no longer than the interval")
+        if self.category not in OUTAGE_CATEGORIES:
+            raise ValueError(f"a probe opens outage incidents: category must be one of {sorted(OUTAGE_CATEGORIES)}")
+        if self.quorum is not None and self.quorum > len(self.locations):
+            raise ValueError("quorum is larger than the number of locations")
+        return self
+
+
+def public(row: TargetRow) -> dict:
+    return row.model_dump()
+
+
+@router.get("")
+async def list_targets(contract: str | None = None, protocol: str | None = None,
+                       limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+                       who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    allowed = {r.id for r in await visible_contracts(db, who)}
+    q = select(TargetRow).order_by(TargetRow.id)
+    rows = [r for r in (await db.exec(q)).all() if r.contract_id in allowed
+            and (contract is None or r.contract_id == contract) and (protocol is None or r.protocol == protocol)]
+    return {"items": [public(r) for r in rows[offset:offset + limit]], "total": len(rows)}
+
+
+@router.post("", status_code=201)
+async def create_target(body: TargetCreate, request: Request, who: Principal = Depends(require("admin", "noc")),
+                        db: AsyncSession = Depends(session)) -> dict:
+    if await get_visible_contract(db, who, body.contract_id) is None:
+        raise CaseError("/contract_id", f"unknown contract {body.contract_id!r}")
+    try:
+        config = TARGETS[body.protocol].model_validate(body.config).model_dump(mode="json")
+    except ValidationError as exc:
+        raise case_error(exc, ("config",)) from None
+    if await db.get(TargetRow, body.id) is not None:
+        raise HTTPException(409, f"target {body.id!r} exists already")
+    row = TargetRow(**body.model_dump(exclude={"config"}), config=config)
+    db.add(row)
+    await db.commit()
+    if request.app.state.worker is not None:
+        request.app.state.worker.add(row)
+    return public(row)
+
+
+@router.get("/{target_id}")
+async def get_target(target_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    row = await db.get(TargetRow, target_id)
+    if row is None or await get_visible_contract(db, who, row.contract_id) is None:
+        raise not_found("target", target_id)
+    return public(row)
+
+
+@router.delete("/{target_id}", status_code=204)
+async def delete_target(target_id: str, request: Request, _: Principal = Depends(require("admin", "noc")),
+                        db: AsyncSession = Depends(session)) -> None:
+    row = await db.get(TargetRow, target_id)
+    if row is None:
+        raise not_found("target", target_id)
+    await db.delete(row)
+    await db.commit()
+    if request.app.state.worker is not None:
+        request.app.state.worker.remove(target_id)

@@ -1,0 +1,1 @@
+"""API tokens: roles admin, noc and customer; only hashes are stored."""

@@ -1,0 +1,62 @@
+"""Customers and contract instances in the database."""
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.service import Principal
+from app.contracts.errors import CaseError
+from app.contracts.models import Contract
+from app.contracts.params import ParamError, resolve_params
+from app.contracts.rules import Rules
+from app.storage.tables import ContractRow, Customer
+
+
+def check_contract(contract: Contract, rules: Rules) -> None:
+    """The template exists and the params fit it; errors name the field."""
+    template = rules.templates.get(contract.template)
+    if template is None:
+        raise CaseError("/template", f"unknown template {contract.template!r} (known: {', '.join(sorted(rules.templates))})")
+    try:
+        resolve_params(template, contract.params)
+    except ParamError as exc:
+        raise CaseError(f"/params/{exc.name}", exc.message) from None
+    if contract.customer is None:
+        raise CaseError("/customer", "required: the customer this contract belongs to")
+
+
+async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, replace: bool = False,
+                        commit: bool = True) -> ContractRow:
+    check_contract(contract, rules)
+    if await db.get(Customer, contract.customer) is None:
+        raise CaseError("/customer", f"unknown customer {contract.customer!r}")
+    row = await db.get(ContractRow, contract.id)
+    if row is not None and not replace:
+        raise CaseError("/id", f"contract {contract.id!r} exists already")
+    body = contract.model_dump(mode="json")
+    if row is None:
+        row = ContractRow(id=contract.id, customer_id=contract.customer, template=contract.template, body=body)
+    else:
+        row.customer_id, row.template, row.body = contract.customer, contract.template, body
+    db.add(row)
+    if commit:
+        await db.commit()
+    return row
+
+
+def contract_of(row: ContractRow) -> Contract:
+    return Contract.model_validate(row.body)
+
+
+async def visible_contracts(db: AsyncSession, who: Principal, customer_id: str | None = None) -> list[ContractRow]:
+    q = select(ContractRow).order_by(ContractRow.id)
+    if who.is_customer:
+        q = q.where(ContractRow.customer_id == who.customer_id)
+    if customer_id is not None:
+        q = q.where(ContractRow.customer_id == customer_id)
+    return list((await db.exec(q)).all())
+
+
+async def get_visible_contract(db: AsyncSession, who: Principal, contract_id: str) -> ContractRow | None:
+    row = await db.get(ContractRow, contract_id)
+    return row if row is not None and who.sees(row.customer_id) else None

@@ -1,0 +1,1 @@
+"""Incidents: detection from probe results, the allowed transitions, the timeline."""

@@ -1,0 +1,109 @@
+"""The tables. Incidents keep their history as immutable events (healthchecks'
+Flip rows): an incident's state, windows and outage are derived from them."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.storage.types import UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ContractRow(SQLModel, table=True):
+    """A contract instance; ``body`` is the validated case contract (SEMANTICS §11)."""
+
+    __tablename__ = "contracts"
+    id: str = Field(primary_key=True, max_length=64)
+    customer_id: str = Field(foreign_key="customers.id", index=True, max_length=64)
+    template: str = Field(max_length=64)
+    body: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TargetRow(SQLModel, table=True):
+    __tablename__ = "targets"
+    id: str = Field(primary_key=True, max_length=64)
+    contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
+    protocol: str = Field(max_length=32)
+    config: dict = Field(sa_column=Column(JSON, nullable=False))
+    category: str = Field(max_length=32)
+    interval: float = 60.0
+    timeout: float = 10.0
+    locations: list = Field(default_factory=lambda: ["default"], sa_column=Column(JSON, nullable=False))
+    failures_to_open: int = 3
+    successes_to_close: int = 2
+    quorum: int | None = None
+    enabled: bool = True
+
+
+class ProbeResultRow(SQLModel, table=True):
+    __tablename__ = "probe_results"
+    __table_args__ = (Index("ix_probe_results_target_started", "target_id", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: str = Field(max_length=64)
+    location: str = Field(default="default", max_length=64)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ok: bool
+    error: str | None = Field(default=None, max_length=200)
+    duration_seconds: float = 0.0
+    phases: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    rejected: bool = False
+    skipped: bool = False
+
+
+class IncidentRow(SQLModel, table=True):
+    """What an incident is; what happened to it is in ``incident_events``."""
+
+    __tablename__ = "incidents"
+    id: str = Field(primary_key=True, max_length=128)
+    contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
+    target_id: str | None = Field(default=None, max_length=64)
+    category: str = Field(max_length=32)
+    source: str = Field(default="manual", max_length=16)  # probe | manual
+    started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    reported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class IncidentEvent(SQLModel, table=True):
+    """Append-only: one row per thing that happened (opened, acknowledged, …)."""
+
+    __tablename__ = "incident_events"
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: str = Field(foreign_key="incidents.id", index=True, max_length=128)
+    seq: int
+    kind: str = Field(max_length=16)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=100)
+    note: str = Field(default="", max_length=2000)
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    recorded_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """Only the SHA-256 of a token is kept; the token is shown once."""
+
+    __tablename__ = "api_tokens"
+    id: str = Field(primary_key=True, max_length=32)
+    token_hash: str = Field(unique=True, max_length=64)
+    role: str = Field(max_length=16)  # admin | noc | customer
+    customer_id: str | None = Field(default=None, foreign_key="customers.id", max_length=64)
+    name: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    revoked: bool = False
