@@ -65,11 +65,13 @@ async def create_contract(body: Contract, request: Request, _: Principal = Depen
 
 @router.put("/contracts/{contract_id}")
 async def replace_contract(contract_id: str, body: Contract, request: Request,
-                           _: Principal = Depends(require("admin")), db: AsyncSession = Depends(session)) -> dict:
+                           who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    if await get_visible_contract(db, who, contract_id) is None:
+        raise not_found("contract", contract_id)
+    if who.role != "admin":
+        raise HTTPException(403, "this needs the admin role")
     if body.id != contract_id:
         raise HTTPException(422, f"id: {body.id!r} does not match the URL's {contract_id!r}")
-    if await db.get(ContractRow, contract_id) is None:
-        raise not_found("contract", contract_id)
     return (await save_contract(db, body, request.app.state.rules, replace=True)).body
 
 

@@ -89,11 +89,13 @@ async def get_target(target_id: str, who: Principal = Depends(principal), db: As
 
 
 @router.delete("/{target_id}", status_code=204)
-async def delete_target(target_id: str, request: Request, _: Principal = Depends(require("admin", "noc")),
+async def delete_target(target_id: str, request: Request, who: Principal = Depends(principal),
                         db: AsyncSession = Depends(session)) -> None:
     row = await db.get(TargetRow, target_id)
-    if row is None:
+    if row is None or await get_visible_contract(db, who, row.contract_id) is None:
         raise not_found("target", target_id)
+    if who.role not in ("admin", "noc"):
+        raise HTTPException(403, "this needs the admin or noc role")
     await db.delete(row)
     await db.commit()
     if request.app.state.worker is not None:
