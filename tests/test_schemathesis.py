@@ -1,0 +1,33 @@
+"""schemathesis against the running app's OpenAPI (bounded): no server error on
+any route, every response matching its documented schema."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+from tests.peers.util import free_port, wait_port
+
+ST = Path(sys.executable).parent / "schemathesis"
+
+
+def test_schemathesis_finds_no_server_error(tmp_path):
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/st.db"}
+    slawatch = [sys.executable, "-m", "app.cli"]
+    token = subprocess.run([*slawatch, "tokens", "create", "--role", "admin"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    port = free_port()
+    app = subprocess.Popen([*slawatch, "run", "--port", str(port)], cwd=ROOT, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, 30)
+        res = subprocess.run([str(ST), "run", f"http://127.0.0.1:{port}/openapi.json", "-H",
+                              f"Authorization: Bearer {token}", "--max-examples", "5", "--seed", "1",
+                              "--checks", "not_a_server_error,response_schema_conformance", "--no-color"],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        tail = res.stdout[-3000:]
+        assert res.returncode == 0, tail
+        assert " passed" in tail and "failed" not in tail.split("SUMMARY")[-1].lower().replace("0 failed", ""), tail
+    finally:
+        app.terminate()
+        app.wait(timeout=10)
