@@ -174,6 +174,36 @@ def api(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
     _serve(host, port, worker=False)
 
 
+@app.command()
+def worker(lease: float = typer.Option(30.0, min=1, help="lease seconds: a dead worker's targets move within this")) -> None:
+    """Probe and detect without the API; several workers share targets through
+    PostgreSQL leases (FOR UPDATE SKIP LOCKED)."""
+    import asyncio
+    import signal
+
+    from app.runtime import Worker
+    from app.storage.db import sessions
+
+    settings = _settings()
+    if not settings.database_url.startswith("postgresql"):
+        fail("slawatch worker shares targets through PostgreSQL leases: set SLAWATCH_DATABASE_URL=postgresql+asyncpg://…")
+    _upgrade()
+
+    async def go():
+        engine = _engine()
+        w = Worker(sessions(engine), lease_seconds=lease)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await w.start()
+        typer.echo(f"worker {w.name}: probing with {lease:.0f} s leases", err=True)
+        await stop.wait()
+        await w.close()
+        await engine.dispose()
+    asyncio.run(go())
+
+
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
 app.add_typer(db_app, name="db")
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import os
+import socket
+from datetime import datetime, timedelta, timezone
 
+from sqlalchemy import func, or_
 from sqlmodel import select
 
 from app.incidents.service import apply_detection, record_results
@@ -18,8 +23,15 @@ BATCH, FLUSH_SECONDS = 500, 1.0
 
 
 class Worker:
-    def __init__(self, sessions):
+    """Probes targets and writes results. Embedded (``slawatch run``): every enabled
+    target. With ``lease_seconds`` (``slawatch worker``, PostgreSQL): only the
+    targets it holds a lease on, claimed with ``FOR UPDATE SKIP LOCKED`` and
+    renewed well before expiry, so a dead worker's targets move within one lease."""
+
+    def __init__(self, sessions, lease_seconds: float | None = None, name: str | None = None):
         self.sessions = sessions
+        self.lease_seconds = lease_seconds
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.pending: list[ProbeResultRow] = []
         self.targets: dict[str, TargetRow] = {}
         self.scheduler = Scheduler(PROBES, self.sink)
@@ -39,10 +51,13 @@ class Worker:
             self.scheduler.remove(f"{target_id}/{loc}")
 
     async def sink(self, job: Job, r) -> None:
+        detail = {k: v for k, v in r.detail.items() if k != "exception"}
+        if self.lease_seconds is not None:
+            detail["worker"] = self.name
         self.pending.append(ProbeResultRow(target_id=job.labels["target"], location=job.location,
                                            started_at=r.started_at, ok=r.ok, error=r.error,
                                            duration_seconds=r.duration_seconds, phases=r.phases,
-                                           detail={k: v for k, v in r.detail.items() if k != "exception"},
+                                           detail=detail,
                                            rejected=r.rejected, skipped=r.skipped))
         if len(self.pending) >= BATCH:
             await self.flush()
@@ -69,11 +84,58 @@ class Worker:
                 log.exception("writing probe results failed")
 
     async def start(self) -> None:
+        if self.lease_seconds is None:
+            async with self.sessions() as db:
+                for row in (await db.exec(select(TargetRow).where(TargetRow.enabled == True))).all():  # noqa: E712
+                    self.add(row)
+            log.info("probing %d targets", len(self.targets))
+        else:
+            await self.claim()
+            self.tasks.append(asyncio.create_task(self._leaser()))
+        self.tasks += [asyncio.create_task(self.scheduler.run(self.stop)), asyncio.create_task(self._flusher())]
+
+    async def claim(self) -> None:
+        """Renew this worker's leases and take free or expired ones, up to a fair share."""
+        now = datetime.now(timezone.utc)
+        until = now + timedelta(seconds=self.lease_seconds)
         async with self.sessions() as db:
-            for row in (await db.exec(select(TargetRow).where(TargetRow.enabled == True))).all():  # noqa: E712
+            total = (await db.exec(select(func.count()).select_from(TargetRow)
+                                   .where(TargetRow.enabled == True))).one()  # noqa: E712
+            others = (await db.exec(select(func.count(func.distinct(TargetRow.lease_owner)))
+                                    .where(TargetRow.lease_until > now, TargetRow.lease_owner != self.name))).one()
+            share = math.ceil(total / (others + 1)) if total else 0
+            mine = list((await db.exec(select(TargetRow).where(TargetRow.lease_owner == self.name,
+                                                               TargetRow.lease_until > now)
+                                       .with_for_update(skip_locked=True))).all())
+            free = list((await db.exec(select(TargetRow).where(
+                TargetRow.enabled == True,  # noqa: E712
+                or_(TargetRow.lease_until == None, TargetRow.lease_until <= now))  # noqa: E711
+                .order_by(TargetRow.id).limit(max(share - len(mine), 0))
+                .with_for_update(skip_locked=True))).all())
+            # over the fair share (another worker joined): hand the surplus on, free
+            # only one interval after now, so the next owner cannot probe it early
+            for row in mine[share:]:
+                row.lease_owner, row.lease_until = None, now + timedelta(seconds=row.interval)
+                db.add(row)
+            held = mine[:share] + free
+            for row in held:
+                row.lease_owner, row.lease_until = self.name, until
+                db.add(row)
+            await db.commit()
+        keep = {r.id for r in held}
+        for tid in [t for t in self.targets if t not in keep]:
+            self.remove(tid)
+        for row in held:
+            if row.id not in self.targets:
                 self.add(row)
-        log.info("probing %d targets", len(self.targets))
-        self.tasks = [asyncio.create_task(self.scheduler.run(self.stop)), asyncio.create_task(self._flusher())]
+
+    async def _leaser(self) -> None:
+        while not self.stop.is_set():
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                await self.claim()
+            except Exception:  # noqa: BLE001 - the next round retries; leases outlive two misses
+                log.exception("renewing leases failed")
 
     async def close(self) -> None:
         self.stop.set()

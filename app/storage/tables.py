@@ -48,6 +48,9 @@ class TargetRow(SQLModel, table=True):
     successes_to_close: int = 2
     quorum: int | None = None
     enabled: bool = True
+    # scale-out: the worker probing this target, until when (PostgreSQL leases)
+    lease_owner: str | None = Field(default=None, max_length=64)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class ProbeResultRow(SQLModel, table=True):

@@ -1,0 +1,84 @@
+"""Scale-out: two ``slawatch worker`` processes share targets through PostgreSQL
+leases — no target probed twice in an interval, none dropped when one worker is
+killed (its targets move within one lease period)."""
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+
+import pytest
+import yaml
+from sqlalchemy import text
+
+from app.storage.db import make_engine
+from conftest import ROOT, service_client
+
+PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+LEASE, INTERVAL, N = 3, 1, 6
+
+
+async def _sql(schema, sql):
+    engine = make_engine(PG, schema)
+    try:
+        async with engine.begin() as conn:
+            result = await conn.execute(text(sql))
+            return result.fetchall() if result.returns_rows else None
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def schema():
+    name = f"w_{os.getpid()}"
+    asyncio.run(_sql(None, f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+    asyncio.run(_sql(None, f'CREATE SCHEMA "{name}"'))
+    yield name
+    asyncio.run(_sql(None, f'DROP SCHEMA "{name}" CASCADE'))
+
+
+def test_two_workers_share_targets_and_survive_a_kill(schema):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    client, _ = service_client(PG, schema)
+    with client:
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+        body["customer"] = "acme"
+        assert client.post("/v1/contracts", json=body).status_code == 201
+        for i in range(N):
+            r = client.post("/v1/targets", json={"id": f"t{i}", "contract_id": body["id"], "protocol": "tcp",
+                                                 "config": {"host": "127.0.0.1", "port": listener.getsockname()[1]},
+                                                 "category": "server_fault", "interval": INTERVAL, "timeout": 0.5})
+            assert r.status_code == 201
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": PG, "SLAWATCH_DATABASE_SCHEMA": schema}
+    start = lambda: subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--lease", str(LEASE)],  # noqa: E731
+                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    a, b = start(), start()
+    try:
+        time.sleep(6)
+        a.send_signal(signal.SIGKILL)
+        a.wait(timeout=10)
+        killed_at = time.time()
+        time.sleep(LEASE + 4)
+    finally:
+        for p in (a, b):
+            if p.poll() is None:
+                p.terminate()
+                p.wait(timeout=15)
+        listener.close()
+    rows = asyncio.run(_sql(schema, "SELECT target_id, started_at, detail FROM probe_results ORDER BY started_at"))
+    by_target = defaultdict(list)
+    for tid, started, detail in rows:
+        by_target[tid].append((started.timestamp(), (detail or {}).get("worker")))
+    assert set(by_target) == {f"t{i}" for i in range(N)}
+    for tid, seq in by_target.items():
+        gaps = [b[0] - a[0] for a, b in zip(seq, seq[1:])]
+        assert min(gaps) > 0.5 * INTERVAL, (tid, gaps)  # never probed twice in an interval
+        assert seq[-1][0] > killed_at + LEASE, (tid, "dropped after the kill")  # picked up again
+    workers = {w for seq in by_target.values() for _, w in seq}
+    assert len(workers) == 2  # both workers probed
