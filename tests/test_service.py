@@ -198,3 +198,16 @@ def test_tokens_are_required_and_stored_hashed(svc):
     assert noc.status_code == 200 and noc.json()["total"] == 2
     denied = client.post("/v1/customers", json={"id": "z", "name": "z"}, headers={"Authorization": f"Bearer {token}"})
     assert denied.status_code == 403
+
+
+def test_contract_delete_keeps_history_and_huge_bodies_are_refused(svc):
+    client, _, _ = svc
+    assert client.delete("/v1/contracts/c-acme").status_code == 409  # it has incidents
+    body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/aliyun-mail.yaml").read_text())
+    body.update(id="c-spare", customer="acme")
+    assert client.post("/v1/contracts", json=body).status_code == 201
+    assert client.delete("/v1/contracts/c-spare").status_code == 204
+    assert client.get("/v1/contracts/c-spare").status_code == 404
+    huge = client.post("/v1/contracts", content=b"{" + b" " * (6 * 1024 * 1024) + b"}",
+                       headers={"content-type": "application/json"})
+    assert huge.status_code == 413 and huge.headers["content-type"] == "application/problem+json"

@@ -18,7 +18,7 @@ from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
 from app.incidents.service import case_incident, events_of, state_of
 from app.money import fmt
-from app.storage.tables import ContractRow, Customer, IncidentRow
+from app.storage.tables import ContractRow, Customer, IncidentRow, TargetRow
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
 
@@ -109,3 +109,19 @@ async def customer_credits(customer_id: str, request: Request, period: str | Non
     total = sum((Decimal(r["credit"]["amount"]) for r in reports), Decimal("0"))
     return {"customer_id": customer_id, "period": period, "amount": fmt(total), "currency": "CNY",
             "contracts": reports}
+
+
+@router.delete("/contracts/{contract_id}", status_code=204)
+async def delete_contract(contract_id: str, who: Principal = Depends(principal),
+                          db: AsyncSession = Depends(session)) -> None:
+    """Only a contract with no incidents and no targets: history is never deleted."""
+    row = await get_visible_contract(db, who, contract_id)
+    if row is None:
+        raise not_found("contract", contract_id)
+    if who.role != "admin":
+        raise HTTPException(403, "this needs the admin role")
+    for table in (IncidentRow, TargetRow):
+        if (await db.exec(select(table).where(table.contract_id == contract_id).limit(1))).first() is not None:
+            raise HTTPException(409, f"contract {contract_id!r} has {table.__tablename__}; it is kept for the record")
+    await db.delete(row)
+    await db.commit()

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from fastapi import HTTPException
-
 from app.contracts.models import Case
 from app.api.deps import principal
 from app.contracts.cases import parse_case_json
@@ -13,7 +11,6 @@ from app.ledger.models import LedgerCase
 from app.ledger.service import ledger_case, validate_ledger_case
 
 router = APIRouter(prefix="/v1", tags=["evaluation"], dependencies=[Depends(principal)])
-MAX_BODY = 5 * 1024 * 1024
 SCHEMA_DEFS: dict = {}  # merged into the OpenAPI components by create_app
 
 
@@ -29,10 +26,7 @@ INVALID = {422: {"description": "invalid case (application/problem+json naming t
 async def read_case(request: Request, validate):
     """The body as JSON with exact decimals (never through a float), validated
     like the CLI's case."""
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-    return validate(parse_case_json(body))
+    return validate(parse_case_json(await request.body()))  # size: app.api.limits
 
 
 @router.post("/evaluations", openapi_extra=_body(Case), responses=INVALID)

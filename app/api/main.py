@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.api.limits import BodyLimit
 from app.api import contracts, customers, evaluations, health, incidents, probe, problems, targets, templates
 from app.contracts.rules import load_rules
 from app.probing.modules import load_modules
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
     app.state.rules = load_rules(settings.rules_dir)
     app.state.probe_modules = load_modules(settings.probe_modules)
     problems.install(app)
+    app.add_middleware(BodyLimit)
     app.include_router(evaluations.router)
     app.include_router(templates.router)
     app.include_router(probe.router)
