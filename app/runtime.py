@@ -14,7 +14,7 @@ from sqlalchemy import func, or_
 from sqlmodel import select
 
 from app.incidents.service import apply_detection, record_results
-from app.storage.tables import ProbeResultRow, TargetRow
+from app.storage.tables import ProbeResultRow, TargetRow, WorkerRow
 from probes import PROBES, TARGETS
 from probes.scheduler import Job, Scheduler
 
@@ -99,10 +99,15 @@ class Worker:
         now = datetime.now(timezone.utc)
         until = now + timedelta(seconds=self.lease_seconds)
         async with self.sessions() as db:
+            me = await db.get(WorkerRow, self.name)
+            if me is None:
+                me = WorkerRow(name=self.name, seen_until=until)
+            me.seen_until = until
+            db.add(me)
             total = (await db.exec(select(func.count()).select_from(TargetRow)
                                    .where(TargetRow.enabled == True))).one()  # noqa: E712
-            others = (await db.exec(select(func.count(func.distinct(TargetRow.lease_owner)))
-                                    .where(TargetRow.lease_until > now, TargetRow.lease_owner != self.name))).one()
+            others = (await db.exec(select(func.count()).select_from(WorkerRow)
+                                    .where(WorkerRow.seen_until > now, WorkerRow.name != self.name))).one()
             share = math.ceil(total / (others + 1)) if total else 0
             mine = list((await db.exec(select(TargetRow).where(TargetRow.lease_owner == self.name,
                                                                TargetRow.lease_until > now)

@@ -110,3 +110,11 @@ class ApiToken(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     revoked: bool = False
+
+
+class WorkerRow(SQLModel, table=True):
+    """Scale-out workers announce themselves, so each can take its fair share."""
+
+    __tablename__ = "workers"
+    name: str = Field(primary_key=True, max_length=64)
+    seen_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
