@@ -3,10 +3,13 @@ computed from stored incidents."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -16,9 +19,9 @@ from app.contracts.models import Case, Contract
 from app.contracts.service import contract_of, get_visible_contract, save_contract, visible_contracts
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
-from app.incidents.service import case_incident, events_of, state_of
+from app.incidents.service import case_incident, state_of
 from app.money import fmt
-from app.storage.tables import ContractRow, Customer, IncidentRow, TargetRow
+from app.storage.tables import ContractRow, Customer, IncidentEvent, IncidentRow, TargetRow
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
 
@@ -42,10 +45,18 @@ def check_period(period: str | None) -> None:
 
 async def case_for(db: AsyncSession, row: ContractRow, period: str | None, at: datetime) -> Case:
     contract = contract_of(row)
-    incidents = list((await db.exec(select(IncidentRow).where(IncidentRow.contract_id == row.id)
-                                    .order_by(IncidentRow.reported_at))).all())
-    evs = await events_of(db, [i.id for i in incidents])
-    return Case(contract=contract, incidents=[case_incident(i, state_of(evs[i.id])) for i in incidents],
+    # one round trip, plain rows (no ORM identity map): the contract's incidents with their events
+    inc, ev = IncidentRow.__table__.c, IncidentEvent.__table__.c
+    q = (sa_select(inc.id, inc.category, inc.started_at, inc.reported_at, ev.kind, ev.at, ev.data, ev.seq)
+         .join_from(IncidentRow.__table__, IncidentEvent.__table__, ev.incident_id == inc.id)
+         .where(inc.contract_id == row.id).order_by(inc.reported_at, inc.id, ev.seq))
+    grouped: dict[str, tuple[SimpleNamespace, list[SimpleNamespace]]] = {}
+    for r in (await db.exec(q)).all():
+        if r.id not in grouped:
+            grouped[r.id] = (SimpleNamespace(id=r.id, category=r.category, started_at=r.started_at,
+                                             reported_at=r.reported_at), [])
+        grouped[r.id][1].append(SimpleNamespace(kind=r.kind, at=r.at, data=r.data, actor="", note=""))
+    return Case(contract=contract, incidents=[case_incident(i, state_of(evs)) for i, evs in grouped.values()],
                 period=period or current_period(contract, at), at=at)
 
 
@@ -93,7 +104,8 @@ async def contract_credits(contract_id: str, request: Request, period: str | Non
         raise not_found("contract", contract_id)
     if at is not None and at.tzinfo is None:
         raise HTTPException(422, "at: datetime has no UTC offset")
-    return evaluate_case(await case_for(db, row, period, at or now()), request.app.state.rules)
+    # the report is plain JSON already: skip FastAPI's re-encoding
+    return JSONResponse(evaluate_case(await case_for(db, row, period, at or now()), request.app.state.rules))
 
 
 @router.get("/customers/{customer_id}/credits")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlmodel import select
@@ -48,8 +49,19 @@ async def create_token(session: AsyncSession, role: str, customer_id: str | None
     return token
 
 
+CACHE_SECONDS = 5.0  # a revoked token stops working within this
+_CACHE: dict[str, tuple[float, Principal | None]] = {}
+
+
 async def authenticate(session: AsyncSession, token: str) -> Principal | None:
-    row = (await session.exec(select(ApiToken).where(ApiToken.token_hash == digest(token)))).first()
-    if row is None or row.revoked:
-        return None
-    return Principal(row.id, row.role, row.customer_id)
+    key = digest(token)
+    hit = _CACHE.get(key)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    row = (await session.exec(select(ApiToken).where(ApiToken.token_hash == key))).first()
+    principal = None if row is None or row.revoked else Principal(row.id, row.role, row.customer_id)
+    if len(_CACHE) > 10_000:
+        _CACHE.clear()
+    _CACHE[key] = (now, principal)
+    return principal
