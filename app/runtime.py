@@ -28,8 +28,9 @@ class Worker:
     targets it holds a lease on, claimed with ``FOR UPDATE SKIP LOCKED`` and
     renewed well before expiry, so a dead worker's targets move within one lease."""
 
-    def __init__(self, sessions, lease_seconds: float | None = None, name: str | None = None):
+    def __init__(self, sessions, lease_seconds: float | None = None, name: str | None = None, metrics=None):
         self.sessions = sessions
+        self.metrics = metrics  # app.metrics.ProbeMetrics, fed from the sink
         self.lease_seconds = lease_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.pending: list[ProbeResultRow] = []
@@ -46,11 +47,16 @@ class Worker:
                                    {"target": row.id}))
 
     def remove(self, target_id: str) -> None:
+        if self.metrics is not None:
+            self.metrics.forget(target_id)
         row = self.targets.pop(target_id, None)
         for loc in (row.locations if row else []):
             self.scheduler.remove(f"{target_id}/{loc}")
 
     async def sink(self, job: Job, r) -> None:
+        row = self.targets.get(job.labels["target"])
+        if self.metrics is not None and row is not None:
+            self.metrics.observe((row.id, row.contract_id, row.protocol, job.location), r)
         detail = {k: v for k, v in r.detail.items() if k != "exception"}
         if self.lease_seconds is not None:
             detail["worker"] = self.name

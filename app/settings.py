@@ -17,7 +17,8 @@ class Settings(BaseSettings):
     rules_dir: Path = DEFAULT_RULES
     log_level: str = "info"
     database_url: str = "sqlite+aiosqlite:///./slawatch.db"
-    database_schema: str | None = None  # PostgreSQL: the schema to use (search_path)
+    database_schema: str | None = None
+    metrics_refresh_seconds: float = Field(15.0, gt=0)  # PostgreSQL: the schema to use (search_path)
     probe_modules: Path = Path(__file__).resolve().parent.parent / "probes" / "modules.yml"
 
     @field_validator("database_url")

@@ -211,3 +211,16 @@ def test_contract_delete_keeps_history_and_huge_bodies_are_refused(svc):
     huge = client.post("/v1/contracts", content=b"{" + b" " * (6 * 1024 * 1024) + b"}",
                        headers={"content-type": "application/json"})
     assert huge.status_code == 413 and huge.headers["content-type"] == "application/problem+json"
+
+
+def test_metrics_show_open_incidents_clocks_and_money(svc):
+    client, _, _ = svc
+    client.portal.call(client.app.state.sla_metrics.refresh)
+    text = client.get("/metrics", headers={"Authorization": ""}).text
+    lines = {ln.rsplit(" ", 1)[0]: float(ln.rsplit(" ", 1)[1]) for ln in text.splitlines() if ln and ln[0] != "#"}
+    assert lines['slawatch_open_incidents{category="mail_send_receive",contract="c-acme"}'] >= 2
+    running = [k for k in lines if k.startswith("slawatch_window_time_left_seconds{contract=\"c-acme\"")]
+    assert running and all(lines[k] > 0 for k in running)
+    assert 'slawatch_credit_cap_cny{contract="c-acme"}' in lines
+    assert lines['slawatch_termination_right_granted{contract="c-other"}'] == 0
+    assert not any("c-spare" in k for k in lines)  # a deleted contract's series are gone

@@ -1,14 +1,18 @@
 """The FastAPI application."""
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from prometheus_client import CollectorRegistry
 
 from app.api.limits import BodyLimit
+from app.api import metrics as metrics_api
 from app.api import contracts, customers, evaluations, health, incidents, probe, problems, targets, templates
 from app.contracts.rules import load_rules
+from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
 from app.probing.modules import load_modules
 from app.settings import Settings, get_settings
 from app.storage.db import make_engine, sessions
@@ -21,11 +25,15 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.worker = None
+        stop = asyncio.Event()
+        snapshot = asyncio.create_task(app.state.sla_metrics.run(stop))
         if worker:
             from app.runtime import Worker
-            app.state.worker = Worker(app.state.sessions)
+            app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics)
             await app.state.worker.start()
         yield
+        stop.set()
+        await snapshot
         if app.state.worker is not None:
             await app.state.worker.close()
         await app.state.engine.dispose()
@@ -38,12 +46,17 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
     app.state.settings = settings
     app.state.rules = load_rules(settings.rules_dir)
     app.state.probe_modules = load_modules(settings.probe_modules)
+    registry = app.state.metrics_registry = CollectorRegistry()
+    app.state.probe_metrics = ProbeMetrics(registry)
+    app.state.sla_metrics = SlaSnapshot(app.state.sessions, app.state.rules, settings.metrics_refresh_seconds)
+    registry.register(app.state.sla_metrics)
+    registry.register(SchedulerHealth(app))
     problems.install(app)
     app.add_middleware(BodyLimit)
     app.include_router(evaluations.router)
     app.include_router(templates.router)
     app.include_router(probe.router)
-    for module in (customers, contracts, targets, incidents, health):
+    for module in (customers, contracts, targets, incidents, health, metrics_api):
         app.include_router(module.router)
 
     def openapi() -> dict:

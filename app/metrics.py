@@ -1,0 +1,148 @@
+"""``GET /metrics``: probe results, SLA clocks and money as Prometheus metrics.
+
+Collectors read current state; nothing is counted by scattered code. Probe
+metrics are fed by the worker's sink; the SLA picture (open incidents, running
+windows, month-to-date outage, credit and cap, termination rights) is evaluated
+in the background every ``refresh_seconds`` so a scrape never waits on the
+database. Label values are bounded by configured targets and contracts; a
+closed incident's window series disappear with it."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlmodel import select
+
+log = logging.getLogger("slawatch.metrics")
+PROBE_LABELS = ("target", "contract", "protocol", "location")
+
+
+class ProbeMetrics:
+    def __init__(self, registry: CollectorRegistry):
+        self.success = Gauge("slawatch_probe_success", "1 when the last probe succeeded", PROBE_LABELS,
+                             registry=registry)
+        self.duration = Histogram("slawatch_probe_duration_seconds", "Probe duration", PROBE_LABELS,
+                                  registry=registry, buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+        self.phase = Gauge("slawatch_probe_phase_duration_seconds", "Duration of each phase of the last probe",
+                           (*PROBE_LABELS, "phase"), registry=registry)
+        self.seen: dict[tuple, set[str]] = {}
+
+    def observe(self, labels: tuple, result) -> None:
+        self.success.labels(*labels).set(1 if result.ok else 0)
+        self.duration.labels(*labels).observe(result.duration_seconds)
+        phases = self.seen.setdefault(labels, set())
+        for name, seconds in result.phases.items():
+            self.phase.labels(*labels, name).set(seconds)
+            phases.add(name)
+
+    def forget(self, target_id: str) -> None:
+        for labels in [k for k in self.seen if k[0] == target_id]:
+            for metric in (self.success, self.duration):
+                metric.remove(*labels)
+            for name in self.seen.pop(labels):
+                self.phase.remove(*labels, name)
+
+
+class SlaSnapshot:
+    """The SLA families, rebuilt in the background from the database."""
+
+    def __init__(self, sessions, rules, refresh_seconds: float = 15.0):
+        self.sessions, self.rules, self.refresh_seconds = sessions, rules, refresh_seconds
+        self.families: list = []
+        self.built_at = 0.0
+
+    def collect(self):
+        yield from self.families
+
+    async def refresh(self) -> None:
+        from app.api.contracts import case_for
+        from app.evaluation.engine import evaluate, live_windows
+        from app.incidents.service import events_of, state_of
+        from app.storage.tables import ContractRow, IncidentRow
+
+        now = datetime.now(timezone.utc)
+        g = lambda name, doc, labels: GaugeMetricFamily(name, doc, labels=labels)  # noqa: E731
+        open_inc = g("slawatch_open_incidents", "Open incidents", ["contract", "category"])
+        deadline = g("slawatch_window_deadline_timestamp_seconds", "Deadline of each running window",
+                     ["contract", "incident", "window"])
+        left = g("slawatch_window_time_left_seconds", "Time left before each running window breaches",
+                 ["contract", "incident", "window"])
+        breaches = CounterMetricFamily("slawatch_window_breaches", "Windows breached (incidents reported this month)",
+                                       labels=["contract", "window"])
+        outage = g("slawatch_outage_seconds", "Month-to-date provider outage", ["contract"])
+        availability = g("slawatch_availability_ratio", "Month-to-date availability", ["contract"])
+        credit = g("slawatch_credit_cny", "Month-to-date credit owed (capped)", ["contract"])
+        cap = g("slawatch_credit_cap_cny", "The month's credit cap", ["contract"])
+        termination = g("slawatch_termination_right_granted", "1 when the customer may terminate", ["contract"])
+        async with self.sessions() as db:
+            contracts = list((await db.exec(select(ContractRow))).all())
+            incidents = list((await db.exec(select(IncidentRow))).all())
+            evs = await events_of(db, [i.id for i in incidents])
+            open_counts: dict[tuple, int] = {}
+            for i in incidents:
+                if state_of(evs[i.id]).status != "resolved":
+                    open_counts[(i.contract_id, i.category)] = open_counts.get((i.contract_id, i.category), 0) + 1
+            for (c, cat), n in sorted(open_counts.items()):
+                open_inc.add_metric([c, cat], n)
+            for row in contracts:
+                case = await case_for(db, row, None, now)
+                template = self.rules.templates.get(case.contract.template)
+                if template is None:
+                    continue
+                report = evaluate(case, template, self.rules.schedule)
+                counts: dict[str, int] = {}
+                for w in report["windows"]:
+                    if w["status"] == "breached":
+                        counts[w["window"]] = counts.get(w["window"], 0) + 1
+                for w in template.windows:
+                    breaches.add_metric([row.id, w.name], counts.get(w.name, 0))
+                for w in live_windows(case, template, self.rules.schedule):
+                    if w["status"] == "running":
+                        due = datetime.fromisoformat(w["deadline"]).timestamp()
+                        deadline.add_metric([row.id, w["incident_id"], w["window"]], due)
+                        left.add_metric([row.id, w["incident_id"], w["window"]], due - now.timestamp())
+                outage.add_metric([row.id], report["outage"]["seconds"])
+                availability.add_metric([row.id], float(Decimal(report["outage"]["availability_percent"]) / 100))
+                credit.add_metric([row.id], float(Decimal(report["credit"]["amount"])))
+                if report["credit"]["cap"] is not None:
+                    cap.add_metric([row.id], float(Decimal(report["credit"]["cap"])))
+                termination.add_metric([row.id], 1 if report["termination_right"]["granted"] else 0)
+        self.families = [open_inc, deadline, left, breaches, outage, availability, credit, cap, termination]
+        self.built_at = time.time()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.refresh()
+            except Exception:  # noqa: BLE001 - keep serving the last picture
+                log.exception("refreshing SLA metrics failed")
+            try:
+                await asyncio.wait_for(stop.wait(), self.refresh_seconds)
+            except TimeoutError:
+                pass
+
+
+class SchedulerHealth:
+    """Start drift, probes in flight, results waiting to be written."""
+
+    def __init__(self, app):
+        self.app = app  # the worker starts with the app's lifespan
+
+    def collect(self):
+        w = getattr(self.app.state, "worker", None)
+        if w is None:
+            return
+        st = w.scheduler.stats
+        drift = GaugeMetricFamily("slawatch_scheduler_start_drift_seconds", "Start drift quantiles",
+                                  labels=["quantile"])
+        for q in (0.5, 0.99):
+            drift.add_metric([str(q)], st.drift_quantile(q))
+        yield drift
+        yield GaugeMetricFamily("slawatch_scheduler_probes_in_flight", "Probes running", value=st.in_flight)
+        yield GaugeMetricFamily("slawatch_scheduler_probes_waiting", "Probes due, waiting for a slot", value=st.waiting)
+        yield GaugeMetricFamily("slawatch_results_queued", "Results waiting to be written", value=len(w.pending))
