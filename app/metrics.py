@@ -14,11 +14,12 @@ import time
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlmodel import select
 
 log = logging.getLogger("slawatch.metrics")
+disable_created_metrics()  # *_created series double the size and say nothing a NOC needs
 PROBE_LABELS = ("target", "contract", "protocol", "location")
 
 
@@ -27,7 +28,7 @@ class ProbeMetrics:
         self.success = Gauge("slawatch_probe_success", "1 when the last probe succeeded", PROBE_LABELS,
                              registry=registry)
         self.duration = Histogram("slawatch_probe_duration_seconds", "Probe duration", PROBE_LABELS,
-                                  registry=registry, buckets=(.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30))
+                                  registry=registry, buckets=(.01, .05, .1, .5, 1, 5, 10, 30))
         self.phase = Gauge("slawatch_probe_phase_duration_seconds", "Duration of each phase of the last probe",
                            (*PROBE_LABELS, "phase"), registry=registry)
         self.seen: dict[tuple, set[str]] = {}
