@@ -50,6 +50,14 @@ WITH_PARAMS = [(m, p) for m, p in ALL if "{" in p and p not in PUBLIC]
 LISTS = [(m, p) for m, p in ALL if "{" not in p and m == "GET"]
 
 
+BODIES = {  # valid bodies, so the answer is about the resource, not the payload
+    "/v1/contracts/{contract_id}/invoices": {"id": "inv-x", "amount": "1.00", "due_at": "2026-11-01T00:00:00+08:00"},
+    "/v1/contracts/{contract_id}/storage": {"at": "2026-11-01T00:00:00+08:00", "used_mb": "10"},
+    "/v1/contracts/{contract_id}/notices": {"id": "n-x", "kind": "x", "sent_at": "2026-11-01T00:00:00+08:00",
+                                            "channel": "email"},
+}
+
+
 def fill(path: str) -> str:
     def value(m):
         name = m.group(1)
@@ -68,6 +76,7 @@ def test_another_customers_resource_is_404(world, method, path):
     admin, token = world
     url = fill(path)
     body = {} if method in ("POST", "PUT") else None
+    body = BODIES.get(path, body)
     if path == "/v1/contracts/{contract_id}" and method == "PUT":
         body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
         body.update(id="c-other", customer="other")

@@ -224,3 +224,25 @@ def test_metrics_show_open_incidents_clocks_and_money(svc):
     assert 'slawatch_credit_cap_cny{contract="c-acme"}' in lines
     assert lines['slawatch_termination_right_granted{contract="c-other"}'] == 0
     assert not any("c-spare" in k for k in lines)  # a deleted contract's series are gone
+
+
+def test_live_ledger_from_stored_billing_data(svc):
+    client, make_token, _ = svc
+    r = client.post("/v1/contracts/c-acme/invoices", json={"id": "inv-1", "amount": "3600.00",
+                                                            "due_at": "2026-01-01T00:00:00+08:00",
+                                                            "paid_at": "2026-01-06T15:00:00+08:00"})
+    assert r.status_code == 201, r.text
+    assert client.post("/v1/contracts/c-acme/invoices", json={"id": "inv-1", "amount": "1.00",
+                                                               "due_at": "2026-01-01T00:00:00+08:00"}).status_code == 422
+    client.post("/v1/contracts/c-acme/notices", json={"id": "n1", "kind": "termination_request",
+                                                      "sent_at": "2026-03-15T10:00:00+08:00", "channel": "email"})
+    ledger = client.get("/v1/contracts/c-acme/ledger", params={"at": "2026-04-01T00:00:00+08:00"}).json()
+    assert [(c["rule"], c["amount"]) for c in ledger["charges"]] == [("late_fee", "180.00")]
+    assert [d["name"] for d in ledger["deadlines"]] == ["termination_effective_earliest"]
+    customer = {"Authorization": f"Bearer {make_token('customer', 'acme')}"}
+    assert client.get("/v1/contracts/c-acme/ledger", headers=customer).status_code == 200
+    assert client.post("/v1/contracts/c-acme/notices", headers=customer,
+                       json={"id": "n2", "kind": "x", "sent_at": "2026-03-15T10:00:00+08:00",
+                             "channel": "mail"}).status_code == 403
+    r = client.post("/v1/contracts/c-acme/storage", json={"at": "2026-03-15T10:00:00", "used_mb": "10"})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/at"

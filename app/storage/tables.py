@@ -118,3 +118,31 @@ class WorkerRow(SQLModel, table=True):
     __tablename__ = "workers"
     name: str = Field(primary_key=True, max_length=64)
     seen_until: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InvoiceRow(SQLModel, table=True):
+    """Billing data for the contract ledger (SEMANTICS §13)."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (UniqueConstraint("contract_id", "invoice_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
+    invoice_id: str = Field(max_length=64)
+    body: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class StorageSampleRow(SQLModel, table=True):
+    __tablename__ = "storage_samples"
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
+    at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    used_mb: str = Field(max_length=32)  # a decimal, exactly as given
+
+
+class NoticeRow(SQLModel, table=True):
+    __tablename__ = "notices"
+    __table_args__ = (UniqueConstraint("contract_id", "notice_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
+    notice_id: str = Field(max_length=64)
+    body: dict = Field(sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,98 @@
+"""The live ledger: invoices, storage samples and notices stored per contract,
+and ``GET /v1/contracts/{id}/ledger?at=`` computed from them (SEMANTICS §13)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.api.contracts import now
+from app.api.deps import not_found, principal, session
+from app.auth.service import Principal
+from app.contracts.errors import CaseError
+from app.contracts.service import contract_of, get_visible_contract
+from app.ledger.models import Invoice, LedgerCase, Notice, StorageSample
+from app.ledger.service import ledger_case
+from app.storage.tables import ContractRow, InvoiceRow, NoticeRow, StorageSampleRow
+
+router = APIRouter(prefix="/v1/contracts/{contract_id}", tags=["ledger"])
+
+
+async def _contract(db: AsyncSession, who: Principal, contract_id: str, write: bool = False) -> ContractRow:
+    row = await get_visible_contract(db, who, contract_id)
+    if row is None:
+        raise not_found("contract", contract_id)
+    if write and who.role not in ("admin", "noc"):
+        raise HTTPException(403, "this needs the admin or noc role")
+    return row
+
+
+async def _stored(db: AsyncSession, contract_id: str):
+    invoices = [Invoice.model_validate(r.body) for r in (await db.exec(
+        select(InvoiceRow).where(InvoiceRow.contract_id == contract_id).order_by(InvoiceRow.id))).all()]
+    storage = [StorageSample(at=r.at, used_mb=r.used_mb) for r in (await db.exec(
+        select(StorageSampleRow).where(StorageSampleRow.contract_id == contract_id)
+        .order_by(StorageSampleRow.at))).all()]
+    notices = [Notice.model_validate(r.body) for r in (await db.exec(
+        select(NoticeRow).where(NoticeRow.contract_id == contract_id).order_by(NoticeRow.id))).all()]
+    return invoices, storage, notices
+
+
+@router.post("/invoices", status_code=201)
+async def add_invoice(contract_id: str, body: Invoice, who: Principal = Depends(principal),
+                      db: AsyncSession = Depends(session)) -> dict:
+    await _contract(db, who, contract_id, write=True)
+    if (await db.exec(select(InvoiceRow).where(InvoiceRow.contract_id == contract_id,
+                                               InvoiceRow.invoice_id == body.id))).first() is not None:
+        raise CaseError("/id", f"invoice {body.id!r} exists already")
+    db.add(InvoiceRow(contract_id=contract_id, invoice_id=body.id, body=body.model_dump(mode="json")))
+    await db.commit()
+    return body.model_dump(mode="json")
+
+
+@router.post("/storage", status_code=201)
+async def add_storage_sample(contract_id: str, body: StorageSample, who: Principal = Depends(principal),
+                             db: AsyncSession = Depends(session)) -> dict:
+    await _contract(db, who, contract_id, write=True)
+    last = (await db.exec(select(StorageSampleRow).where(StorageSampleRow.contract_id == contract_id)
+                          .order_by(StorageSampleRow.at.desc()).limit(1))).first()
+    if last is not None and body.at < last.at:
+        raise CaseError("/at", f"storage samples must be in time order (last at {last.at.isoformat()})")
+    db.add(StorageSampleRow(contract_id=contract_id, at=body.at, used_mb=str(body.used_mb)))
+    await db.commit()
+    return body.model_dump(mode="json")
+
+
+@router.post("/notices", status_code=201)
+async def add_notice(contract_id: str, body: Notice, who: Principal = Depends(principal),
+                     db: AsyncSession = Depends(session)) -> dict:
+    await _contract(db, who, contract_id, write=True)
+    if (await db.exec(select(NoticeRow).where(NoticeRow.contract_id == contract_id,
+                                              NoticeRow.notice_id == body.id))).first() is not None:
+        raise CaseError("/id", f"notice {body.id!r} exists already")
+    db.add(NoticeRow(contract_id=contract_id, notice_id=body.id, body=body.model_dump(mode="json")))
+    await db.commit()
+    return body.model_dump(mode="json")
+
+
+@router.get("/billing")
+async def list_billing(contract_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    await _contract(db, who, contract_id)
+    invoices, storage, notices = await _stored(db, contract_id)
+    dump = lambda xs: [x.model_dump(mode="json") for x in xs]  # noqa: E731
+    return {"invoices": dump(invoices), "storage": dump(storage), "notices": dump(notices)}
+
+
+@router.get("/ledger")
+async def contract_ledger(contract_id: str, request: Request, at: datetime | None = None,
+                          who: Principal = Depends(principal), db: AsyncSession = Depends(session)):
+    """The ledger report at ``at`` (default now) from the stored billing data."""
+    if at is not None and at.tzinfo is None:
+        raise HTTPException(422, "at: datetime has no UTC offset")
+    row = await _contract(db, who, contract_id)
+    invoices, storage, notices = await _stored(db, contract_id)
+    case = LedgerCase(contract=contract_of(row), invoices=invoices, storage=storage, notices=notices, at=at or now())
+    return JSONResponse(ledger_case(case, request.app.state.rules))
