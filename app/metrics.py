@@ -64,6 +64,10 @@ class SlaSnapshot:
         from app.api.contracts import case_for
         from app.evaluation.engine import evaluate, live_windows
         from app.incidents.service import events_of, state_of
+        from app.contracts.errors import CaseError
+        from app.ledger.engine import ledger
+        from app.ledger.models import LedgerCase
+        from app.ledger.store import stored_billing
         from app.storage.tables import ContractRow, IncidentRow
 
         now = datetime.now(timezone.utc)
@@ -80,6 +84,8 @@ class SlaSnapshot:
         credit = g("slawatch_credit_cny", "Month-to-date credit owed (capped)", ["contract"])
         cap = g("slawatch_credit_cap_cny", "The month's credit cap", ["contract"])
         termination = g("slawatch_termination_right_granted", "1 when the customer may terminate", ["contract"])
+        ledger_due = g("slawatch_ledger_deadline_timestamp_seconds", "Contract ledger deadlines not yet passed",
+                       ["contract", "deadline"])
         async with self.sessions() as db:
             contracts = list((await db.exec(select(ContractRow))).all())
             incidents = list((await db.exec(select(IncidentRow))).all())
@@ -113,7 +119,19 @@ class SlaSnapshot:
                 if report["credit"]["cap"] is not None:
                     cap.add_metric([row.id], float(Decimal(report["credit"]["cap"])))
                 termination.add_metric([row.id], 1 if report["termination_right"]["granted"] else 0)
-        self.families = [open_inc, deadline, left, breaches, outage, availability, credit, cap, termination]
+                try:
+                    invoices, storage, notices = await stored_billing(db, row.id)
+                    book = ledger(LedgerCase(contract=case.contract, invoices=invoices, storage=storage,
+                                             notices=notices, at=now), template)
+                except CaseError:  # e.g. a term the rules need is missing: no ledger series
+                    continue
+                seen: set[str] = set()
+                for d in book["deadlines"]:
+                    if not d["passed"] and d["name"] not in seen:  # the soonest of each name
+                        seen.add(d["name"])
+                        ledger_due.add_metric([row.id, d["name"]], datetime.fromisoformat(d["due_at"]).timestamp())
+        self.families = [open_inc, deadline, left, breaches, outage, availability, credit, cap, termination,
+                         ledger_due]
         self.built_at = time.time()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -246,3 +246,15 @@ def test_live_ledger_from_stored_billing_data(svc):
                              "channel": "mail"}).status_code == 403
     r = client.post("/v1/contracts/c-acme/storage", json={"at": "2026-03-15T10:00:00", "used_mb": "10"})
     assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/at"
+
+
+def test_ledger_deadlines_are_metrics(svc):
+    client, _, _ = svc
+    client.post("/v1/contracts/c-other/notices", json={"id": "n9", "kind": "termination_request",
+                                                        "sent_at": "2026-11-20T10:00:00+08:00", "channel": "email"})
+    client.portal.call(client.app.state.sla_metrics.refresh)
+    text = client.get("/metrics").text
+    line = next(x for x in text.splitlines()
+                if x.startswith('slawatch_ledger_deadline_timestamp_seconds{contract="c-other"'))
+    assert 'deadline="termination_effective_earliest"' in line
+    assert float(line.rsplit(" ", 1)[1]) == datetime(2026, 12, 20, 2, 0, tzinfo=UTC).timestamp()

@@ -18,7 +18,7 @@ from app.contracts.errors import CaseError
 from app.contracts.service import get_visible_contract, visible_contracts
 from app.contracts.types import Attribution, Category, Instant, Strict
 from app.evaluation.engine import live_windows
-from app.incidents.service import add_event, case_incident, events_of, open_incident, state_of
+from app.incidents.service import add_event, events_of, open_incident, state_of
 from app.incidents.timeline import ACTION_KIND, TransitionError
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow
 

@@ -16,6 +16,7 @@ from app.contracts.errors import CaseError
 from app.contracts.service import contract_of, get_visible_contract
 from app.ledger.models import Invoice, LedgerCase, Notice, StorageSample
 from app.ledger.service import ledger_case
+from app.ledger.store import stored_billing
 from app.storage.tables import ContractRow, InvoiceRow, NoticeRow, StorageSampleRow
 
 router = APIRouter(prefix="/v1/contracts/{contract_id}", tags=["ledger"])
@@ -28,17 +29,6 @@ async def _contract(db: AsyncSession, who: Principal, contract_id: str, write: b
     if write and who.role not in ("admin", "noc"):
         raise HTTPException(403, "this needs the admin or noc role")
     return row
-
-
-async def _stored(db: AsyncSession, contract_id: str):
-    invoices = [Invoice.model_validate(r.body) for r in (await db.exec(
-        select(InvoiceRow).where(InvoiceRow.contract_id == contract_id).order_by(InvoiceRow.id))).all()]
-    storage = [StorageSample(at=r.at, used_mb=r.used_mb) for r in (await db.exec(
-        select(StorageSampleRow).where(StorageSampleRow.contract_id == contract_id)
-        .order_by(StorageSampleRow.at))).all()]
-    notices = [Notice.model_validate(r.body) for r in (await db.exec(
-        select(NoticeRow).where(NoticeRow.contract_id == contract_id).order_by(NoticeRow.id))).all()]
-    return invoices, storage, notices
 
 
 @router.post("/invoices", status_code=201)
@@ -81,7 +71,7 @@ async def add_notice(contract_id: str, body: Notice, who: Principal = Depends(pr
 @router.get("/billing")
 async def list_billing(contract_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     await _contract(db, who, contract_id)
-    invoices, storage, notices = await _stored(db, contract_id)
+    invoices, storage, notices = await stored_billing(db, contract_id)
     dump = lambda xs: [x.model_dump(mode="json") for x in xs]  # noqa: E731
     return {"invoices": dump(invoices), "storage": dump(storage), "notices": dump(notices)}
 
@@ -93,6 +83,6 @@ async def contract_ledger(contract_id: str, request: Request, at: datetime | Non
     if at is not None and at.tzinfo is None:
         raise HTTPException(422, "at: datetime has no UTC offset")
     row = await _contract(db, who, contract_id)
-    invoices, storage, notices = await _stored(db, contract_id)
+    invoices, storage, notices = await stored_billing(db, contract_id)
     case = LedgerCase(contract=contract_of(row), invoices=invoices, storage=storage, notices=notices, at=at or now())
     return JSONResponse(ledger_case(case, request.app.state.rules))

@@ -3,7 +3,6 @@ Flip rows): an incident's state, windows and outage are derived from them."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel

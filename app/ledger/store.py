@@ -1,0 +1,21 @@
+"""Stored billing data of a contract (the ledger's input), read from the database."""
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.ledger.models import Invoice, Notice, StorageSample
+from app.storage.tables import InvoiceRow, NoticeRow, StorageSampleRow
+
+
+async def stored_billing(db: AsyncSession, contract_id: str):
+    invoices = [Invoice.model_validate(r.body) for r in (await db.exec(
+        select(InvoiceRow).where(InvoiceRow.contract_id == contract_id).order_by(InvoiceRow.id))).all()]
+    storage = [StorageSample(at=r.at, used_mb=r.used_mb) for r in (await db.exec(
+        select(StorageSampleRow).where(StorageSampleRow.contract_id == contract_id)
+        .order_by(StorageSampleRow.at))).all()]
+    notices = [Notice.model_validate(r.body) for r in (await db.exec(
+        select(NoticeRow).where(NoticeRow.contract_id == contract_id).order_by(NoticeRow.id))).all()]
+    return invoices, storage, notices
+
+
