@@ -21,3 +21,94 @@ def test_alerts_use_metrics_that_exist():
         exposed |= set(re.findall(r'"(slawatch_[a-z_]+)"', path))
     exposed |= {"slawatch_window_breaches_total"}  # a counter family gains _total in the exposition
     assert used <= exposed, used - exposed
+
+
+def expressions(dashboard: str) -> list[str]:
+    import json
+    d = json.loads((ROOT / "dashboards" / dashboard).read_text())
+    return [t["expr"] for p in d["panels"] for t in p["targets"]]
+
+
+def test_dashboards_are_grafana_10_with_provisioning():
+    import json
+
+    import yaml
+    for name in ("noc-overview.json", "contract-detail.json"):
+        d = json.loads((ROOT / "dashboards" / name).read_text())
+        assert d["schemaVersion"] >= 36 and d["uid"].startswith("slawatch") and d["panels"]
+        assert all(t["expr"] for p in d["panels"] for t in p["targets"])
+    ds = yaml.safe_load((ROOT / "dashboards/provisioning/datasources/prometheus.yml").read_text())
+    assert ds["datasources"][0]["type"] == "prometheus"
+    prov = yaml.safe_load((ROOT / "dashboards/provisioning/dashboards/slawatch.yml").read_text())
+    assert prov["providers"][0]["type"] == "file"
+
+
+def test_every_dashboard_query_runs_on_a_real_prometheus(tmp_path):
+    """A running slawatch probes a healthy and a failing loopback target; a real
+    Prometheus scrapes it; every PromQL expression of both dashboards must parse
+    and evaluate, and the contract-detail ones for the failing target's contract
+    must return data."""
+    import os
+    import socket
+    import sys
+    import time
+
+    import httpx
+    import yaml
+
+    from tests.peers.util import free_port, wait_port
+
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/d.db",
+           "SLAWATCH_METRICS_REFRESH_SECONDS": "1"}
+    cli = [sys.executable, "-m", "app.cli"]
+    contract = yaml.safe_load((ROOT / "sla_rules/contracts/examples/xiamen-mail.yaml").read_text())
+    subprocess.run([*cli, "contracts", "import", str(ROOT / "sla_rules/contracts/examples/xiamen-mail.yaml")],
+                   cwd=ROOT, env=env, check=True, capture_output=True)
+    token = subprocess.run([*cli, "tokens", "create", "--role", "admin"], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port, prom_port = free_port(), free_port()
+    (tmp_path / "prometheus.yml").write_text(f"""
+global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+rule_files: ["{ROOT / 'dashboards/alerts.yml'}"]
+scrape_configs:
+  - job_name: slawatch
+    static_configs: [{{targets: ["127.0.0.1:{port}"]}}]
+""")
+    app = subprocess.Popen([*cli, "run", "--port", str(port)], cwd=ROOT, env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prom = subprocess.Popen(["/usr/bin/prometheus", f"--config.file={tmp_path}/prometheus.yml",
+                             f"--storage.tsdb.path={tmp_path}/data", f"--web.listen-address=127.0.0.1:{prom_port}",
+                             "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, 30)
+        auth = {"Authorization": f"Bearer {token}"}
+        for tid, p in (("mx-up", listener.getsockname()[1]), ("mx-down", free_port())):
+            r = httpx.post(f"http://127.0.0.1:{port}/v1/targets", headers=auth, json={
+                "id": tid, "contract_id": contract["id"], "protocol": "tcp",
+                "config": {"host": "127.0.0.1", "port": p}, "category": "mail_send_receive",
+                "interval": 1, "timeout": 0.5})
+            assert r.status_code == 201, r.text
+
+        def query(expr: str) -> dict:
+            return httpx.get(f"http://127.0.0.1:{prom_port}/api/v1/query", params={"query": expr}, timeout=10).json()
+
+        wait_port(prom_port, 30)
+        detail = [e.replace("$contract", contract["id"]) for e in expressions("contract-detail.json")]
+        deadline, missing = time.monotonic() + 60, detail
+        while time.monotonic() < deadline and missing:
+            missing = [e for e in detail if not query(e).get("data", {}).get("result")]
+            time.sleep(1)
+        assert missing == [], missing
+        for expr in expressions("noc-overview.json"):
+            res = query(expr)
+            assert res["status"] == "success", (expr, res)
+        down = query('slawatch_probe_success{target="mx-down"}')["data"]["result"]
+        assert down and down[0]["value"][1] == "0"
+    finally:
+        for p in (prom, app):
+            p.terminate()
+            p.wait(timeout=15)
+        listener.close()
