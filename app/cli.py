@@ -32,7 +32,8 @@ def _settings():
         return get_settings()
     except ValidationError as exc:
         err = exc.errors()[0]
-        fail(f"SLAWATCH_{str(err['loc'][0]).upper()}: {err['msg']}")
+        msg = err["msg"].removeprefix("Value error, ")
+        fail(f"SLAWATCH_{str(err['loc'][0]).upper()}: {msg}" if err["loc"] else f"settings: {msg}")
 
 
 def _rules() -> Rules:

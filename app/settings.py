@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "sla_rules"
@@ -18,7 +18,29 @@ class Settings(BaseSettings):
     log_level: str = "info"
     database_url: str = "sqlite+aiosqlite:///./slawatch.db"
     database_schema: str | None = None
-    metrics_refresh_seconds: float = Field(15.0, gt=0)  # PostgreSQL: the schema to use (search_path)
+    metrics_refresh_seconds: float = Field(15.0, gt=0)
+    public_url: str = "http://127.0.0.1:8000"  # links in tickets
+    ticket_interval_seconds: float = Field(5.0, gt=0)
+    ticket_warn_percent: int = Field(80, ge=0, le=100)  # 0: no warning tickets
+    ticket_smtp_url: str | None = None  # smtp://host:port or smtp+starttls://host:port
+    ticket_smtp_to: str | None = None
+    ticket_smtp_from: str = "slawatch@localhost"
+    ticket_webhook_url: str | None = None
+    ticket_webhook_secret: str | None = None
+
+    @model_validator(mode="after")
+    def _sinks(self):
+        if self.ticket_smtp_url is not None:
+            if not self.ticket_smtp_url.startswith(("smtp://", "smtp+starttls://")):
+                raise ValueError("ticket_smtp_url: expected smtp://host:port or smtp+starttls://host:port")
+            if not self.ticket_smtp_to:
+                raise ValueError("ticket_smtp_to: required with ticket_smtp_url (the support mailbox)")
+        if self.ticket_webhook_url is not None:
+            if not self.ticket_webhook_url.startswith(("http://", "https://")):
+                raise ValueError("ticket_webhook_url: expected an http(s) URL")
+            if not self.ticket_webhook_secret:
+                raise ValueError("ticket_webhook_secret: required with ticket_webhook_url (signs each ticket)")
+        return self  # PostgreSQL: the schema to use (search_path)
     probe_modules: Path = Path(__file__).resolve().parent.parent / "probes" / "modules.yml"
 
     @field_validator("database_url")

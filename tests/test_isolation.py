@@ -4,6 +4,7 @@ list leaves the other customer out. Parametrised over the app's routes, not a
 hand-picked few."""
 import json
 import re
+import sqlite3
 
 import pytest
 import yaml
@@ -16,7 +17,8 @@ PUBLIC = {"/v1/templates/{template_id}"}  # the templates are no customer's data
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    admin, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('iso')}/iso.db")
+    db_file = tmp_path_factory.mktemp("iso") / "iso.db"
+    admin, make_token = service_client(f"sqlite+aiosqlite:///{db_file}")
     with admin:
         for cust, cid, tid in (("acme", "c-acme", "t-acme"), ("other", "c-other", "t-other")):
             admin.post("/v1/customers", json={"id": cust, "name": cust})
@@ -30,6 +32,11 @@ def world(tmp_path_factory):
                                                     "started_at": "2026-11-02T10:00:00+08:00"}).json()
             if cust == "other":
                 OTHERS["incident_id"] = inc["id"]
+        with sqlite3.connect(db_file) as db:  # a ticket of the other customer (the outbox has no API to create)
+            db.execute("INSERT INTO tickets (id, kind, contract_id, customer_id, payload, state, attempts, created_at) "
+                       "VALUES ('breach:x:y', 'window_breached', 'c-other', 'other', '{}', 'failed', 1, "
+                       "'2026-11-02 10:00:00')")
+        OTHERS["ticket_id"] = "breach:x:y"
         token = make_token("customer", "acme")
         yield admin, token
 

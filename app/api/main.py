@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from app.api.limits import BodyLimit
 from app.api import metrics as metrics_api
+from app.api import tickets as tickets_api
 from app.api import contracts, customers, ledger, evaluations, health, incidents, probe, problems, targets, templates
 from app.contracts.rules import load_rules
 from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
@@ -27,13 +28,20 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
         app.state.worker = None
         stop = asyncio.Event()
         snapshot = asyncio.create_task(app.state.sla_metrics.run(stop))
+        tickets = None
         if worker:
             from app.runtime import Worker
+            from app.tickets.loop import TicketLoop
+            from app.tickets.senders import sinks_from
             app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics)
             await app.state.worker.start()
+            loop = TicketLoop(app.state.sessions, app.state.rules, settings, sinks_from(settings))
+            tickets = asyncio.create_task(loop.run(stop))
         yield
         stop.set()
         await snapshot
+        if tickets is not None:
+            await tickets
         if app.state.worker is not None:
             await app.state.worker.close()
         await app.state.engine.dispose()
@@ -56,7 +64,7 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
     app.include_router(evaluations.router)
     app.include_router(templates.router)
     app.include_router(probe.router)
-    for module in (customers, contracts, ledger, targets, incidents, health, metrics_api):
+    for module in (customers, contracts, ledger, targets, incidents, tickets_api, health, metrics_api):
         app.include_router(module.router)
 
     def openapi() -> dict:

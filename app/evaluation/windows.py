@@ -58,6 +58,7 @@ def window_row(occ: Occurrence, w: BoundWindow, cited: dict, at: datetime, local
         "deadline": local(due),
         "stopped_at": local(stop),
         "status": status,
+        "limit_seconds": seconds(limit),
         "elapsed_seconds": seconds(spent),
         "overdue_seconds": seconds(over),
         "provisional": occ.attribution == "unknown",

@@ -145,3 +145,22 @@ class NoticeRow(SQLModel, table=True):
     contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
     notice_id: str = Field(max_length=64)
     body: dict = Field(sa_column=Column(JSON, nullable=False))
+
+
+class TicketRow(SQLModel, table=True):
+    """The ticket outbox: one row per event (its id is the event's key, so an
+    event can never file twice); senders mark it sent."""
+
+    __tablename__ = "tickets"
+    id: str = Field(primary_key=True, max_length=200)
+    kind: str = Field(max_length=32)
+    contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
+    customer_id: str = Field(max_length=64)
+    incident_id: str | None = Field(default=None, max_length=128)
+    window: str | None = Field(default=None, max_length=64)
+    payload: dict = Field(sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=16, index=True)  # pending | sent | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

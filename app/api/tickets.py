@@ -1,0 +1,40 @@
+"""``GET /v1/tickets`` (with delivery state) and a manual retry of a failed one."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.api.deps import not_found, principal, session
+from app.auth.service import Principal
+from app.storage.tables import TicketRow
+from app.tickets.outbox import public
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+
+@router.get("")
+async def list_tickets(state: str | None = None, contract: str | None = None,
+                       limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+                       who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    q = select(TicketRow).order_by(TicketRow.created_at.desc())
+    if who.is_customer:
+        q = q.where(TicketRow.customer_id == who.customer_id)
+    rows = [r for r in (await db.exec(q)).all()
+            if (state is None or r.state == state) and (contract is None or r.contract_id == contract)]
+    return {"items": [public(r) for r in rows[offset:offset + limit]], "total": len(rows)}
+
+
+@router.post("/{ticket_id}/retry")
+async def retry(ticket_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+    row = await db.get(TicketRow, ticket_id)
+    if row is None or not who.sees(row.customer_id):
+        raise not_found("ticket", ticket_id)
+    if who.role not in ("admin", "noc"):
+        raise HTTPException(403, "this needs the admin or noc role")
+    if row.state == "sent":
+        raise HTTPException(409, f"ticket {ticket_id!r} was delivered already")
+    row.state, row.attempts = "pending", 0
+    db.add(row)
+    await db.commit()
+    return public(row)

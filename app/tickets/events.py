@@ -1,0 +1,45 @@
+"""Which events file a ticket (pure): a window breached; a running window at 80 %
+of its limit (configurable); a ``major`` incident open (ningbo-colo 六.3: consult
+the customer at once); a termination right granted. Each event's key is stable,
+so it files exactly one ticket however often it is seen."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TicketEvent:
+    key: str
+    kind: str
+    incident_id: str | None = None
+    window: str | None = None
+    payload: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+def window_events(windows: list[dict], warn_ratio: float | None) -> list[TicketEvent]:
+    out = []
+    for w in windows:
+        base = {k: w.get(k) for k in ("clause", "original", "basis", "deadline", "elapsed_seconds", "overdue_seconds",
+                                      "limit", "status", "provisional")}
+        if w["status"] == "breached":
+            out.append(TicketEvent(f"breach:{w['incident_id']}:{w['window']}", "window_breached", w["incident_id"],
+                                   w["window"], base))
+        elif (w["status"] == "running" and warn_ratio is not None and w["limit_seconds"]
+              and w["elapsed_seconds"] >= warn_ratio * w["limit_seconds"]):
+            out.append(TicketEvent(f"warn{int(warn_ratio * 100)}:{w['incident_id']}:{w['window']}", "window_warning",
+                                   w["incident_id"], w["window"], base))
+    return out
+
+
+def major_events(incidents: list[dict]) -> list[TicketEvent]:
+    return [TicketEvent(f"major:{i['id']}", "major_incident", i["id"], None,
+                        {"category": i["category"], "started_at": i["started_at"], "clause": "六.3",
+                         "original": "如遇特大故障，乙方应征求甲方意见并与甲方商讨解决办法"})
+            for i in incidents if i["severity"] == "major" and i["status"] != "resolved"]
+
+
+def termination_events(contract_id: str, right: dict) -> list[TicketEvent]:
+    if not right.get("granted"):
+        return []
+    return [TicketEvent(f"termination:{contract_id}:{right['since']}", "termination_right", None, None,
+                        {"since": right["since"], "clause": right.get("clause"), "original": right.get("original")})]

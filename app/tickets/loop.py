@@ -1,0 +1,54 @@
+"""The ticket loop inside ``slawatch run``: find events in every contract's live
+state, file them in the outbox, deliver what is pending."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+
+from sqlmodel import select
+
+from app.tickets.events import major_events, termination_events, window_events
+from app.tickets.outbox import deliver, file
+
+log = logging.getLogger("slawatch.tickets")
+
+
+class TicketLoop:
+    def __init__(self, sessions, rules, settings, sinks):
+        self.sessions, self.rules, self.settings, self.sinks = sessions, rules, settings, sinks
+        pct = settings.ticket_warn_percent
+        self.warn = pct / 100 if pct else None
+
+    async def once(self) -> None:
+        from app.api.contracts import case_for
+        from app.evaluation.engine import evaluate, live_windows
+        from app.storage.tables import ContractRow
+
+        now = datetime.now(timezone.utc)
+        async with self.sessions() as db:
+            for row in (await db.exec(select(ContractRow))).all():
+                case = await case_for(db, row, None, now)
+                template = self.rules.templates.get(case.contract.template)
+                if template is None:
+                    continue
+                windows = live_windows(case, template, self.rules.schedule)
+                report = evaluate(case, template, self.rules.schedule)
+                incidents = [{"id": i.id, "category": i.category, "severity": i.severity,
+                              "started_at": i.started_at.isoformat(),
+                              "status": "resolved" if i.resolved_at is not None else "open"} for i in case.incidents]
+                events = (window_events(windows, self.warn) + major_events(incidents)
+                          + termination_events(row.id, report["termination_right"]))
+                await file(db, row, events, self.settings.public_url.rstrip("/"))
+            await deliver(db, self.sinks)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.once()
+            except Exception:  # noqa: BLE001 - the next round retries
+                log.exception("ticket round failed")
+            try:
+                await asyncio.wait_for(stop.wait(), self.settings.ticket_interval_seconds)
+            except TimeoutError:
+                pass

@@ -1,0 +1,76 @@
+"""The outbox: events become ticket rows (once, by key) in the same transaction
+that sees them; senders deliver pending rows and mark them sent. A crash between
+sending and marking resends the same key and Message-ID, never a new event."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.storage.tables import ContractRow, TicketRow
+from app.tickets.events import TicketEvent
+
+log = logging.getLogger("slawatch.tickets")
+MAX_ATTEMPTS = 50
+
+
+def public(row: TicketRow) -> dict:
+    return {"id": row.id, "kind": row.kind, "contract_id": row.contract_id, "customer_id": row.customer_id,
+            "incident_id": row.incident_id, "window": row.window, "payload": row.payload, "state": row.state,
+            "attempts": row.attempts, "last_error": row.last_error, "created_at": row.created_at.isoformat(),
+            "sent_at": row.sent_at.isoformat() if row.sent_at else None}
+
+
+async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent], link_base: str) -> list[str]:
+    if not events:
+        return []
+    keys = [e.key for e in events]
+    known = set((await db.exec(select(TicketRow.id).where(TicketRow.id.in_(keys)))).all())
+    new = []
+    for e in events:
+        if e.key in known:
+            continue
+        payload = {"contract": contract.id, "customer": contract.customer_id, "incident": e.incident_id,
+                   "window": e.window, **e.payload,
+                   "link": f"{link_base}/v1/incidents/{e.incident_id}" if e.incident_id else
+                   f"{link_base}/v1/contracts/{contract.id}/credits"}
+        db.add(TicketRow(id=e.key, kind=e.kind, contract_id=contract.id, customer_id=contract.customer_id,
+                         incident_id=e.incident_id, window=e.window, payload=payload))
+        known.add(e.key)
+        new.append(e.key)
+    await db.commit()
+    for k in new:
+        log.info("ticket filed: %s", k)
+    return new
+
+
+async def deliver(db: AsyncSession, sinks: list) -> int:
+    """Send every pending ticket to every sink it has not reached yet."""
+    sent = 0
+    for row in (await db.exec(select(TicketRow).where(TicketRow.state == "pending")
+                              .order_by(TicketRow.created_at))).all():
+        t = public(row)
+        done = set(row.payload.get("_delivered", []))
+        error = None
+        for sink in sinks:
+            if sink.name in done:
+                continue
+            try:
+                await sink.send(t)
+                done.add(sink.name)
+            except Exception as exc:  # noqa: BLE001 - a sink being down is the normal case to survive
+                error = f"{sink.name}: {exc}"[:500]
+        row.payload = {**row.payload, "_delivered": sorted(done)}
+        row.attempts += 1
+        if error is None:
+            row.state, row.sent_at, row.last_error = "sent", datetime.now(timezone.utc), None
+            sent += 1
+        else:
+            row.last_error = error
+            if row.attempts >= MAX_ATTEMPTS:
+                row.state = "failed"
+        db.add(row)
+        await db.commit()
+    return sent

@@ -1,0 +1,87 @@
+"""Ticket sinks: SMTP (aiosmtplib; text and HTML, a stable Message-ID per event so
+replies thread and duplicates are recognisable) and a webhook (httpx; JSON,
+``Idempotency-Key``, HMAC-SHA256 signature). Without a sink, tickets go to the log."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import json
+import logging
+from email.message import EmailMessage
+from urllib.parse import urlsplit
+
+import aiosmtplib
+import httpx
+
+log = logging.getLogger("slawatch.tickets")
+SIGNATURE_HEADER = "X-Slawatch-Signature"
+
+
+def message_id(key: str) -> str:
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@slawatch>"
+
+
+def subject(t: dict) -> str:
+    p = t["payload"]
+    what = {"window_breached": "breached", "window_warning": "close to its deadline",
+            "major_incident": "major incident", "termination_right": "termination right granted"}[t["kind"]]
+    return f"[slawatch] {t['contract_id']}: {p.get('window') or t.get('incident_id') or ''} {what}".replace("  ", " ")
+
+
+def text_body(t: dict) -> str:
+    lines = [subject(t), ""] + [f"{k}: {v}" for k, v in t["payload"].items() if v is not None]
+    return "\n".join(lines) + "\n"
+
+
+class SmtpSink:
+    name = "smtp"
+
+    def __init__(self, url: str, to: str, sender: str):
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port or 25
+        self.starttls = parts.scheme == "smtp+starttls"
+        self.to, self.sender = to, sender
+
+    async def send(self, t: dict) -> None:
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = self.sender, self.to, subject(t)
+        msg["Message-ID"] = message_id(t["id"])
+        msg["X-Slawatch-Ticket"] = t["id"]
+        msg.set_content(text_body(t))
+        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in t["payload"].items() if v is not None)
+        msg.add_alternative(f"<h3>{html.escape(subject(t))}</h3><table>{rows}</table>", subtype="html")
+        await aiosmtplib.send(msg, hostname=self.host, port=self.port, start_tls=self.starttls, timeout=10)
+
+
+class WebhookSink:
+    name = "webhook"
+
+    def __init__(self, url: str, secret: str):
+        self.url, self.secret = url, secret.encode()
+
+    async def send(self, t: dict) -> None:
+        body = json.dumps(t, ensure_ascii=False, sort_keys=True).encode()
+        sig = hmac.new(self.secret, body, hashlib.sha256).hexdigest()
+        async with httpx.AsyncClient(timeout=10) as client:
+            r = await client.post(self.url, content=body, headers={
+                "Content-Type": "application/json", "Idempotency-Key": t["id"], SIGNATURE_HEADER: f"sha256={sig}"})
+        if r.status_code >= 300:
+            raise RuntimeError(f"webhook answered {r.status_code}")
+
+
+class LogSink:
+    name = "log"
+
+    async def send(self, t: dict) -> None:
+        log.warning("TICKET %s — %s", t["id"], subject(t))
+
+
+def sinks_from(settings) -> list:
+    out = []
+    if settings.ticket_smtp_url:
+        out.append(SmtpSink(settings.ticket_smtp_url, settings.ticket_smtp_to, settings.ticket_smtp_from))
+    if settings.ticket_webhook_url:
+        out.append(WebhookSink(settings.ticket_webhook_url, settings.ticket_webhook_secret))
+    return out or [LogSink()]

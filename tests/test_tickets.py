@@ -1,0 +1,169 @@
+"""Breach tickets through real sinks: an SMTP server on loopback (down for a while,
+then up) and a webhook receiver; each event files exactly one ticket, and a
+``kill -9`` between sending and marking resends the same key, never a new event."""
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+import yaml
+from aiosmtpd.controller import Controller
+
+from conftest import ROOT
+from tests.peers.util import free_port, wait_port
+
+SECRET = "webhook-secret"
+
+
+class Receiver:
+    def __init__(self, kill_first=None):
+        self.keys, self.bodies, self.kill_first = [], [], kill_first
+        rec = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+                assert self.headers["X-Slawatch-Signature"] == good
+                rec.keys.append(self.headers["Idempotency-Key"])
+                rec.bodies.append(json.loads(body))
+                if rec.kill_first is not None:
+                    pid, rec.kill_first = rec.kill_first(), None
+                    os.kill(pid, signal.SIGKILL)  # sent, never marked
+                    return
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/tickets"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content.decode())
+        return "250 OK"
+
+
+def setup(tmp_path, env):
+    cli = [sys.executable, "-m", "app.cli"]
+    path = ROOT / "sla_rules/contracts/examples/aliyun-mail.yaml"
+    subprocess.run([*cli, "contracts", "import", str(path)], cwd=ROOT, env=env, check=True, capture_output=True)
+    token = subprocess.run([*cli, "tokens", "create", "--role", "admin"], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    return cli, yaml.safe_load(path.read_text())["id"], {"Authorization": f"Bearer {token}"}
+
+
+def start(cli, env, port):
+    p = subprocess.Popen([*cli, "run", "--port", str(port)], cwd=ROOT, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, 30)
+    return p
+
+
+def breach(url, auth, contract):
+    # resolve_2h (aliyun-mail 2.1) reported three hours ago and still open: breached now
+    started = (datetime.now(timezone.utc) - timedelta(hours=3)).isoformat()
+    r = httpx.post(f"{url}/v1/incidents", headers=auth,
+                   json={"contract_id": contract, "category": "mail_send_receive", "started_at": started})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def wait_for(cond, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cond():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_smtp_down_then_up_and_webhook_get_each_ticket_once(tmp_path):
+    smtp_port, port = free_port(), free_port()
+    receiver = Receiver()
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/t.db",
+           "SLAWATCH_TICKET_INTERVAL_SECONDS": "0.5", "SLAWATCH_TICKET_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}",
+           "SLAWATCH_TICKET_SMTP_TO": "support@localhost", "SLAWATCH_TICKET_WEBHOOK_URL": receiver.url,
+           "SLAWATCH_TICKET_WEBHOOK_SECRET": SECRET, "SLAWATCH_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    cli, contract, auth = setup(tmp_path, env)
+    app = start(cli, env, port)
+    box, smtp = Mailbox(), None
+    try:
+        iid = breach(f"http://127.0.0.1:{port}", auth, contract)
+        key = f"breach:{iid}:resolve_2h"
+        tickets = lambda: httpx.get(f"http://127.0.0.1:{port}/v1/tickets", headers=auth).json()["items"]  # noqa: E731
+        assert wait_for(lambda: any(t["id"] == key and t["attempts"] >= 2 for t in tickets()))
+        t = next(t for t in tickets() if t["id"] == key)
+        assert t["state"] == "pending" and t["last_error"].startswith("smtp:")  # the mail server is down
+        smtp = Controller(box, hostname="127.0.0.1", port=smtp_port)
+        smtp.start()
+        assert wait_for(lambda: next(t for t in tickets() if t["id"] == key)["state"] == "sent")
+        time.sleep(1.5)  # more rounds: nothing is sent again
+        assert receiver.keys == [key]  # the webhook got it on the first round, and only once
+        mails = [m for m in box.messages if key in m]
+        assert len(mails) == 1 and "Message-ID: <" in mails[0] and "text/html" in mails[0]
+        payload = receiver.bodies[0]["payload"]
+        assert (payload["window"], payload["clause"], payload["incident"]) == ("resolve_2h", "2.1", iid)
+        assert payload["overdue_seconds"] > 3000 and payload["link"].endswith(f"/v1/incidents/{iid}")
+    finally:
+        app.terminate()
+        app.wait(timeout=15)
+        receiver.stop()
+        if smtp is not None:
+            smtp.stop()
+
+
+def test_kill_between_send_and_mark_resends_the_same_key(tmp_path):
+    port = free_port()
+    holder = {}
+    receiver = Receiver(kill_first=lambda: holder["app"].pid)
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/k.db",
+           "SLAWATCH_TICKET_INTERVAL_SECONDS": "0.5", "SLAWATCH_TICKET_WEBHOOK_URL": receiver.url,
+           "SLAWATCH_TICKET_WEBHOOK_SECRET": SECRET}
+    cli, contract, auth = setup(tmp_path, env)
+    holder["app"] = start(cli, env, port)
+    try:
+        iid = breach(f"http://127.0.0.1:{port}", auth, contract)
+        assert wait_for(lambda: holder["app"].poll() is not None)  # killed by the receiver mid-delivery
+        holder["app"] = start(cli, env, port)
+        key = f"breach:{iid}:resolve_2h"
+        assert wait_for(lambda: len(receiver.keys) >= 2)
+        time.sleep(1.5)
+        assert receiver.keys == [key, key]  # the same event twice at most; the receiver dedupes
+        assert len(set(receiver.keys)) == 1
+        states = {t["id"]: t["state"] for t in
+                  httpx.get(f"http://127.0.0.1:{port}/v1/tickets", headers=auth).json()["items"]}
+        assert states == {key: "sent"}
+    finally:
+        holder["app"].terminate()
+        holder["app"].wait(timeout=15)
+        receiver.stop()
+
+
+def test_invalid_sink_config_is_a_clear_error_at_start(tmp_path):
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db",
+           "SLAWATCH_TICKET_WEBHOOK_URL": "http://127.0.0.1:9/hook"}
+    res = subprocess.run([sys.executable, "-m", "app.cli", "run", "--port", str(free_port())], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2
+    assert "ticket_webhook_secret: required with ticket_webhook_url" in res.stderr
+    assert "Traceback" not in res.stderr
