@@ -43,3 +43,23 @@ def termination_events(contract_id: str, right: dict) -> list[TicketEvent]:
         return []
     return [TicketEvent(f"termination:{contract_id}:{right['since']}", "termination_right", None, None,
                         {"since": right["since"], "clause": right.get("clause"), "original": right.get("original")})]
+
+
+# Deadlines on which the provider must act (SEMANTICS §13): remind, export, hold the server.
+PROVIDER_DEADLINES = frozenset({"renewal_reminder", "data_export_until", "pickup_deadline"})
+LEDGER_NOTICE = 24 * 3600
+
+
+def ledger_events(contract_id: str, deadlines: list[dict], now_ts: float) -> list[TicketEvent]:
+    """A provider-action deadline within 24 h files one ticket (once per deadline)."""
+    from datetime import datetime
+
+    out = []
+    for d in deadlines:
+        if d["name"] in PROVIDER_DEADLINES and not d["passed"]:
+            due = datetime.fromisoformat(d["due_at"]).timestamp()
+            if due - now_ts <= LEDGER_NOTICE:
+                out.append(TicketEvent(f"ledger:{contract_id}:{d['name']}:{d['due_at']}", "ledger_deadline", None,
+                                       None, {"deadline_name": d["name"], "deadline": d["due_at"],
+                                              "clause": d["clause"], "basis": d["basis"]}))
+    return out

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from sqlmodel import select
 
-from app.tickets.events import major_events, termination_events, window_events
+from app.tickets.events import ledger_events, major_events, termination_events, window_events
 from app.tickets.outbox import deliver, file
 
 log = logging.getLogger("slawatch.tickets")
@@ -38,9 +38,24 @@ class TicketLoop:
                               "started_at": i.started_at.isoformat(),
                               "status": "resolved" if i.resolved_at is not None else "open"} for i in case.incidents]
                 events = (window_events(windows, self.warn) + major_events(incidents)
-                          + termination_events(row.id, report["termination_right"]))
+                          + termination_events(row.id, report["termination_right"])
+                          + await self._ledger(db, row.id, case.contract, template, now))
                 await file(db, row, events, self.settings.public_url.rstrip("/"))
             await deliver(db, self.sinks)
+
+    async def _ledger(self, db, contract_id, contract, template, now):
+        from app.contracts.errors import CaseError
+        from app.ledger.engine import ledger
+        from app.ledger.models import LedgerCase
+        from app.ledger.store import stored_billing
+
+        invoices, storage, notices = await stored_billing(db, contract_id)
+        try:
+            book = ledger(LedgerCase(contract=contract, invoices=invoices, storage=storage, notices=notices, at=now),
+                          template)
+        except CaseError:  # a rule's input is missing (e.g. no term): nothing to remind of
+            return []
+        return ledger_events(contract_id, book["deadlines"], now.timestamp())
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():

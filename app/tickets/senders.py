@@ -25,7 +25,8 @@ def message_id(key: str) -> str:
 def subject(t: dict) -> str:
     p = t["payload"]
     what = {"window_breached": "breached", "window_warning": "close to its deadline",
-            "major_incident": "major incident", "termination_right": "termination right granted"}[t["kind"]]
+            "major_incident": "major incident", "termination_right": "termination right granted",
+            "ledger_deadline": f"{p.get('deadline_name')} due {p.get('deadline')}"}[t["kind"]]
     return f"[slawatch] {t['contract_id']}: {p.get('window') or t.get('incident_id') or ''} {what}".replace("  ", " ")
 
 

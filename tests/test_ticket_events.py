@@ -1,0 +1,40 @@
+"""Which events file tickets (pure): breach, 80 % warning, major incident,
+termination right, provider-action ledger deadlines within 24 h."""
+from app.tickets.events import ledger_events, major_events, termination_events, window_events
+
+
+def w(status, elapsed, limit=3600, incident="i1", window="respond_1h"):
+    return {"incident_id": incident, "window": window, "status": status, "elapsed_seconds": elapsed,
+            "limit_seconds": limit, "clause": "五.6", "original": "…", "basis": "contract",
+            "deadline": "2026-11-02T11:00:00+08:00", "overdue_seconds": max(elapsed - limit, 0), "limit": "1h",
+            "provisional": False}
+
+
+def test_window_events():
+    keys = [e.key for e in window_events([w("breached", 4000), w("running", 2880, incident="i2"),
+                                          w("running", 2879, incident="i3"), w("met", 100, incident="i4"),
+                                          w("excluded", 0, incident="i5")], 0.8)]
+    assert keys == ["breach:i1:respond_1h", "warn80:i2:respond_1h"]
+    assert [e.key for e in window_events([w("running", 3500)], None)] == []  # warnings off
+
+
+def test_major_and_termination_events():
+    inc = [{"id": "a", "category": "server_fault", "severity": "major", "started_at": "x", "status": "open"},
+           {"id": "b", "category": "server_fault", "severity": "major", "started_at": "x", "status": "resolved"},
+           {"id": "c", "category": "server_fault", "severity": "minor", "started_at": "x", "status": "open"}]
+    assert [e.key for e in major_events(inc)] == ["major:a"]
+    assert termination_events("c1", {"granted": False}) == []
+    assert [e.key for e in termination_events("c1", {"granted": True, "since": "2026-10-23T08:00:00+08:00"})] == \
+        ["termination:c1:2026-10-23T08:00:00+08:00"]
+
+
+def test_ledger_deadline_events_within_24h_for_provider_actions_only():
+    from datetime import datetime
+    now = datetime.fromisoformat("2026-12-24T12:00:00+08:00").timestamp()
+    d = lambda name, due, passed=False: {"name": name, "due_at": due, "clause": "2.2", "basis": "contract",  # noqa: E731
+                                         "passed": passed}
+    events = ledger_events("c1", [d("renewal_reminder", "2026-12-25T00:00:00+08:00"),
+                                  d("renewal_due", "2026-12-25T00:00:00+08:00"),
+                                  d("pickup_deadline", "2026-12-26T00:00:00+08:00"),
+                                  d("data_export_until", "2026-12-24T00:00:00+08:00", passed=True)], now)
+    assert [e.key for e in events] == ["ledger:c1:renewal_reminder:2026-12-25T00:00:00+08:00"]
