@@ -38,3 +38,21 @@ def test_ledger_deadline_events_within_24h_for_provider_actions_only():
                                   d("pickup_deadline", "2026-12-26T00:00:00+08:00"),
                                   d("data_export_until", "2026-12-24T00:00:00+08:00", passed=True)], now)
     assert [e.key for e in events] == ["ledger:c1:renewal_reminder:2026-12-25T00:00:00+08:00"]
+
+
+def test_per_contract_sinks_and_warning_switch():
+    from app.contracts.models import TicketPolicy
+    from app.settings import Settings
+    from app.tickets.loop import TicketLoop
+    from app.tickets.senders import LogSink, SmtpSink, WebhookSink, sinks_from
+
+    glob = Settings(database_url="sqlite+aiosqlite:///:memory:", ticket_smtp_url="smtp://127.0.0.1:2525",
+                    ticket_smtp_to="support@localhost")
+    assert [type(s) for s in sinks_from(glob)] == [SmtpSink]
+    own = TicketPolicy(smtp_to="vip@localhost", webhook_url="http://127.0.0.1:9/h", webhook_secret="s")
+    sinks = sinks_from(glob, own)
+    assert [type(s) for s in sinks] == [SmtpSink, WebhookSink] and sinks[0].to == "vip@localhost"
+    assert [type(s) for s in sinks_from(Settings(database_url="sqlite+aiosqlite:///:memory:"))] == [LogSink]
+    loop = TicketLoop(None, None, glob)
+    assert loop.warn_ratio(None) == 0.8 and loop.warn_ratio(TicketPolicy(warn_percent=0)) is None
+    assert loop.warn_ratio(TicketPolicy(warn_percent=50)) == 0.5

@@ -32,10 +32,9 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
         if worker:
             from app.runtime import Worker
             from app.tickets.loop import TicketLoop
-            from app.tickets.senders import sinks_from
             app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics)
             await app.state.worker.start()
-            loop = TicketLoop(app.state.sessions, app.state.rules, settings, sinks_from(settings))
+            loop = TicketLoop(app.state.sessions, app.state.rules, settings)
             tickets = asyncio.create_task(loop.run(stop))
         yield
         stop.set()

@@ -72,6 +72,22 @@ class Term(Interval):
     """The paid service term, half-open; ``start`` is the activation date (开通之日)."""
 
 
+class TicketPolicy(Strict):
+    """Per-contract ticket settings; unset fields fall back to the global ones."""
+
+    warn_percent: int | None = Field(None, ge=0, le=100)  # 0: no warning tickets for this contract
+    smtp_to: str | None = None  # this contract's support mailbox
+    webhook_url: str | None = Field(None, pattern=r"^https?://")
+    webhook_secret: str | None = None
+
+    @model_validator(mode="after")
+    def _secret(self):
+        if self.webhook_url and not self.webhook_secret:
+            raise PydanticCustomError("secret", "required with webhook_url (signs each ticket)",
+                                      {"field": "webhook_secret"})
+        return self
+
+
 class Contract(Strict):
     id: str = Field(min_length=1)
     template: str = Field(min_length=1)
@@ -89,6 +105,7 @@ class Contract(Strict):
     term: Term | None = None
     users: int | None = Field(None, ge=0)  # shengjing-crm user accounts
     series: str | None = None  # xiamen-mail product series, e.g. "G"
+    tickets: TicketPolicy | None = None
 
 
 class Pause(Strict):

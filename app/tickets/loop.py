@@ -10,15 +10,20 @@ from sqlmodel import select
 
 from app.tickets.events import ledger_events, major_events, termination_events, window_events
 from app.tickets.outbox import deliver, file
+from app.tickets.senders import sinks_from
 
 log = logging.getLogger("slawatch.tickets")
 
 
 class TicketLoop:
-    def __init__(self, sessions, rules, settings, sinks):
-        self.sessions, self.rules, self.settings, self.sinks = sessions, rules, settings, sinks
-        pct = settings.ticket_warn_percent
-        self.warn = pct / 100 if pct else None
+    def __init__(self, sessions, rules, settings):
+        self.sessions, self.rules, self.settings = sessions, rules, settings
+        self.sinks: dict[str, list] = {}  # contract id → its sinks
+
+    def warn_ratio(self, policy) -> float | None:
+        pct = policy.warn_percent if policy is not None and policy.warn_percent is not None \
+            else self.settings.ticket_warn_percent
+        return pct / 100 if pct else None
 
     async def once(self) -> None:
         from app.api.contracts import case_for
@@ -32,16 +37,19 @@ class TicketLoop:
                 template = self.rules.templates.get(case.contract.template)
                 if template is None:
                     continue
+                policy = case.contract.tickets
+                self.sinks[row.id] = sinks_from(self.settings, policy)
                 windows = live_windows(case, template, self.rules.schedule)
                 report = evaluate(case, template, self.rules.schedule)
                 incidents = [{"id": i.id, "category": i.category, "severity": i.severity,
                               "started_at": i.started_at.isoformat(),
                               "status": "resolved" if i.resolved_at is not None else "open"} for i in case.incidents]
-                events = (window_events(windows, self.warn) + major_events(incidents)
+                events = (window_events(windows, self.warn_ratio(policy)) + major_events(incidents)
                           + termination_events(row.id, report["termination_right"])
                           + await self._ledger(db, row.id, case.contract, template, now))
                 await file(db, row, events, self.settings.public_url.rstrip("/"))
-            await deliver(db, self.sinks)
+            default = sinks_from(self.settings)
+            await deliver(db, lambda contract_id: self.sinks.get(contract_id, default))
 
     async def _ledger(self, db, contract_id, contract, template, now):
         from app.contracts.errors import CaseError

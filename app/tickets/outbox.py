@@ -46,12 +46,13 @@ async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent
     return new
 
 
-async def deliver(db: AsyncSession, sinks: list) -> int:
-    """Send every pending ticket to every sink it has not reached yet."""
+async def deliver(db: AsyncSession, sinks_for) -> int:
+    """Send every pending ticket to every sink (``sinks_for(contract_id)``) it has not reached yet."""
     sent = 0
     for row in (await db.exec(select(TicketRow).where(TicketRow.state == "pending")
                               .order_by(TicketRow.created_at))).all():
         t = public(row)
+        sinks = sinks_for(row.contract_id)
         done = set(row.payload.get("_delivered", []))
         error = None
         for sink in sinks:

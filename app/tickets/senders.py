@@ -79,10 +79,14 @@ class LogSink:
         log.warning("TICKET %s — %s", t["id"], subject(t))
 
 
-def sinks_from(settings) -> list:
+def sinks_from(settings, policy=None) -> list:
+    """The global sinks, with a contract's own mailbox and webhook where it sets them."""
     out = []
-    if settings.ticket_smtp_url:
-        out.append(SmtpSink(settings.ticket_smtp_url, settings.ticket_smtp_to, settings.ticket_smtp_from))
-    if settings.ticket_webhook_url:
+    smtp_to = (policy.smtp_to if policy and policy.smtp_to else None) or settings.ticket_smtp_to
+    if settings.ticket_smtp_url and smtp_to:
+        out.append(SmtpSink(settings.ticket_smtp_url, smtp_to, settings.ticket_smtp_from))
+    if policy is not None and policy.webhook_url:
+        out.append(WebhookSink(policy.webhook_url, policy.webhook_secret))
+    elif settings.ticket_webhook_url:
         out.append(WebhookSink(settings.ticket_webhook_url, settings.ticket_webhook_secret))
     return out or [LogSink()]
