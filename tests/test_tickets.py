@@ -14,7 +14,6 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
-import pytest
 import yaml
 from aiosmtpd.controller import Controller
 
