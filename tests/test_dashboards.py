@@ -18,7 +18,7 @@ def test_alerts_use_metrics_that_exist():
     used = set(re.findall(r"\bslawatch_[a-z_]+", ALERTS.read_text()))
     exposed = set()
     for path in (ROOT / "app" / "metrics.py").read_text(), :
-        exposed |= set(re.findall(r'"(slawatch_[a-z_]+)"', path))
+        exposed |= set(re.findall(r"\b(slawatch_[a-z_]+)\b", path))
     exposed |= {"slawatch_window_breaches_total"}  # a counter family gains _total in the exposition
     assert used <= exposed, used - exposed
 
@@ -112,3 +112,24 @@ scrape_configs:
             p.terminate()
             p.wait(timeout=15)
         listener.close()
+
+
+def test_probe_series_exposition_parses_and_forgets_removed_targets():
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from app.metrics import ProbeMetrics
+    from probes.result import Run
+
+    pm = ProbeMetrics()
+    for target, ok, loc in (("a", True, "sh"), ('b"x', False, "bj"), ("a", False, "sh")):
+        run = Run()
+        run.phase("connect")
+        pm.observe((target, "c1", "tcp", loc), run.ok() if ok else run.fail("refused"))
+    fams = {f.name: f for f in text_string_to_metric_families(pm.render())}
+    success = {(s.labels["target"], s.labels["location"]): s.value for s in fams["slawatch_probe_success"].samples}
+    assert success == {("a", "sh"): 0.0, ('b"x', "bj"): 0.0}
+    counts = [s for s in fams["slawatch_probe_duration_seconds"].samples
+              if s.name.endswith("_count") and s.labels["target"] == "a"]
+    assert counts[0].value == 2
+    pm.forget("a")
+    assert 'target="a"' not in pm.render()

@@ -56,7 +56,6 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
     registry = app.state.metrics_registry = CollectorRegistry()
     app.state.probe_metrics = ProbeMetrics(registry)
     app.state.sla_metrics = SlaSnapshot(app.state.sessions, app.state.rules, settings.metrics_refresh_seconds)
-    registry.register(app.state.sla_metrics)
     registry.register(SchedulerHealth(app))
     problems.install(app)
     app.add_middleware(BodyLimit)

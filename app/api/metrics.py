@@ -9,4 +9,7 @@ router = APIRouter(tags=["metrics"])
 
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
-    return Response(generate_latest(request.app.state.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+    state = request.app.state
+    # probe series written directly, the SLA picture pre-rendered at its refresh, scheduler health live
+    body = state.probe_metrics.render().encode() + state.sla_metrics.text + generate_latest(state.metrics_registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
