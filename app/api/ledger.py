@@ -31,16 +31,21 @@ async def _contract(db: AsyncSession, who: Principal, contract_id: str, write: b
     return row
 
 
+async def _add_once(db: AsyncSession, table, key_column: str, contract_id: str, body, what: str) -> dict:
+    """Store an invoice or notice; its id is unique within the contract."""
+    key = getattr(table, key_column)
+    if (await db.exec(select(table).where(table.contract_id == contract_id, key == body.id))).first() is not None:
+        raise CaseError("/id", f"{what} {body.id!r} exists already")
+    db.add(table(contract_id=contract_id, **{key_column: body.id}, body=body.model_dump(mode="json")))
+    await db.commit()
+    return body.model_dump(mode="json")
+
+
 @router.post("/invoices", status_code=201)
 async def add_invoice(contract_id: str, body: Invoice, who: Principal = Depends(principal),
                       db: AsyncSession = Depends(session)) -> dict:
     await _contract(db, who, contract_id, write=True)
-    if (await db.exec(select(InvoiceRow).where(InvoiceRow.contract_id == contract_id,
-                                               InvoiceRow.invoice_id == body.id))).first() is not None:
-        raise CaseError("/id", f"invoice {body.id!r} exists already")
-    db.add(InvoiceRow(contract_id=contract_id, invoice_id=body.id, body=body.model_dump(mode="json")))
-    await db.commit()
-    return body.model_dump(mode="json")
+    return await _add_once(db, InvoiceRow, "invoice_id", contract_id, body, "invoice")
 
 
 @router.post("/storage", status_code=201)
@@ -60,12 +65,7 @@ async def add_storage_sample(contract_id: str, body: StorageSample, who: Princip
 async def add_notice(contract_id: str, body: Notice, who: Principal = Depends(principal),
                      db: AsyncSession = Depends(session)) -> dict:
     await _contract(db, who, contract_id, write=True)
-    if (await db.exec(select(NoticeRow).where(NoticeRow.contract_id == contract_id,
-                                              NoticeRow.notice_id == body.id))).first() is not None:
-        raise CaseError("/id", f"notice {body.id!r} exists already")
-    db.add(NoticeRow(contract_id=contract_id, notice_id=body.id, body=body.model_dump(mode="json")))
-    await db.commit()
-    return body.model_dump(mode="json")
+    return await _add_once(db, NoticeRow, "notice_id", contract_id, body, "notice")
 
 
 @router.get("/billing")
