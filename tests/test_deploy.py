@@ -1,0 +1,56 @@
+"""What can be checked of the deployment on a machine without a container engine:
+the Compose file's shape, the Dockerfile's commands (the README's and make's), the
+stack's Prometheus config (promtool), and that `pip install .` ships everything."""
+import re
+import subprocess
+import sys
+import zipfile
+
+import yaml
+
+from conftest import ROOT
+
+
+def test_compose_stack_shape():
+    stack = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = stack["services"]
+    assert set(services) == {"postgres", "slawatch", "prometheus", "grafana"}
+    assert services["slawatch"]["command"] == ["slawatch", "run"]
+    assert "postgresql+asyncpg://" in services["slawatch"]["environment"]["SLAWATCH_DATABASE_URL"]
+    assert {"8000:8000"} <= set(services["slawatch"]["ports"])
+    for name in ("prometheus", "grafana"):
+        for volume in services[name]["volumes"]:
+            src = volume.split(":")[0]
+            if src.startswith("./"):
+                assert (ROOT / src).exists(), volume
+    assert set(stack["volumes"]) == {"pgdata", "promdata"}
+    if subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        res = subprocess.run(["docker", "compose", "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+                             capture_output=True, text=True, cwd=ROOT)
+        assert res.returncode == 0, res.stderr
+
+
+def test_dockerfile_uses_the_same_commands():
+    text = (ROOT / "Dockerfile").read_text()
+    assert re.search(r"pip install [^\n]*\.$", text, re.M)
+    assert 'CMD ["slawatch", "run"]' in text and "USER slawatch" in text
+    assert "HEALTHCHECK" in text and "/healthz" in text
+    assert "slawatch run" in (ROOT / "Makefile").read_text()
+
+
+def test_stack_prometheus_config_passes_promtool(tmp_path):
+    config = (ROOT / "deploy/prometheus.yml").read_text().replace("/etc/prometheus/alerts.yml",
+                                                                  str(ROOT / "dashboards/alerts.yml"))
+    (tmp_path / "prometheus.yml").write_text(config)
+    res = subprocess.run(["/usr/bin/promtool", "check", "config", str(tmp_path / "prometheus.yml")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_the_wheel_carries_migrations_and_modules(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
+    wheel = next(tmp_path.glob("slawatch-*.whl"))
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "app/storage/migrations/env.py" in names and "app/storage/migrations/versions/0001_initial_schema.py" in names
+    assert "probes/modules.yml" in names and "app/cli.py" in names
