@@ -258,3 +258,16 @@ def test_ledger_deadlines_are_metrics(svc):
                 if x.startswith('slawatch_ledger_deadline_timestamp_seconds{contract="c-other"'))
     assert 'deadline="termination_effective_earliest"' in line
     assert float(line.rsplit(" ", 1)[1]) == datetime(2026, 12, 20, 2, 0, tzinfo=UTC).timestamp()
+
+
+def test_customer_statement_page(svc):
+    client, make_token, _ = svc
+    customer = {"Authorization": f"Bearer {make_token('customer', 'acme')}"}
+    r = client.get("/v1/contracts/c-acme/statement", params={"period": "2026-10"}, headers=customer)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    page = r.text
+    report = client.get("/v1/contracts/c-acme/credits", params={"period": "2026-10"}).json()
+    assert f"¥{report['credit']['amount']}" in page and report["outage"]["availability_percent"] in page
+    assert "<svg" in page and "违约 4" in page and "handle_24h" in page and "Amount owed" in page
+    other = client.get("/v1/contracts/c-other/statement", headers=customer)
+    assert other.status_code == 404

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from app.api.limits import BodyLimit
 from app.api import metrics as metrics_api
 from app.api import tickets as tickets_api
-from app.api import contracts, customers, ledger, evaluations, health, incidents, probe, problems, targets, templates
+from app.api import contracts, customers, ledger, statement, evaluations, health, incidents, probe, problems, targets, templates
 from app.contracts.rules import load_rules
 from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
 from app.probing.modules import load_modules
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
     app.include_router(evaluations.router)
     app.include_router(templates.router)
     app.include_router(probe.router)
-    for module in (customers, contracts, ledger, targets, incidents, tickets_api, health, metrics_api):
+    for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, health, metrics_api):
         app.include_router(module.router)
 
     def openapi() -> dict:
