@@ -16,7 +16,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.api.deps import not_found, principal, require, session
 from app.auth.service import Principal
 from app.contracts.models import Case, Contract
-from app.contracts.service import contract_of, get_visible_contract, save_contract, visible_contracts
+from app.contracts.service import (
+    contract_of, get_visible_contract, read_visible_contract, save_contract, visible_contracts,
+)
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
 from app.incidents.service import case_incident, state_of
@@ -56,8 +58,12 @@ async def case_for(db: AsyncSession, row: ContractRow, period: str | None, at: d
             grouped[r.id] = (SimpleNamespace(id=r.id, category=r.category, started_at=r.started_at,
                                              reported_at=r.reported_at), [])
         grouped[r.id][1].append(SimpleNamespace(kind=r.kind, at=r.at, data=r.data, actor="", note=""))
-    return Case(contract=contract, incidents=[case_incident(i, state_of(evs)) for i, evs in grouped.values()],
-                period=period or current_period(contract, at), at=at)
+    if period is not None:
+        parse_month(period)
+    # stored values were validated on the way in: no second validation on the way out
+    return Case.model_construct(contract=contract,
+                                incidents=[case_incident(i, state_of(evs)) for i, evs in grouped.values()],
+                                period=period or current_period(contract, at), at=at.astimezone(timezone.utc))
 
 
 @router.get("/contracts")
@@ -99,7 +105,7 @@ async def contract_credits(contract_id: str, request: Request, period: str | Non
                            who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     """The month's report (windows, outage, credit, cap, termination right) from stored incidents."""
     check_period(period)
-    row = await get_visible_contract(db, who, contract_id)
+    row = await read_visible_contract(db, who, contract_id)
     if row is None:
         raise not_found("contract", contract_id)
     if at is not None and at.tzinfo is None:

@@ -1,6 +1,9 @@
 """Customers and contract instances in the database."""
 from __future__ import annotations
 
+import json
+
+from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,8 +47,20 @@ async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, repl
     return row
 
 
+_PARSED: dict[str, tuple[str, Contract]] = {}
+
+
 def contract_of(row: ContractRow) -> Contract:
-    return Contract.model_validate(row.body)
+    """The stored contract, parsed once per version of its body."""
+    key = json.dumps(row.body, sort_keys=True)
+    hit = _PARSED.get(row.id)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    contract = Contract.model_validate(row.body)
+    if len(_PARSED) > 10_000:
+        _PARSED.clear()
+    _PARSED[row.id] = (key, contract)
+    return contract
 
 
 async def visible_contracts(db: AsyncSession, who: Principal, customer_id: str | None = None) -> list[ContractRow]:
@@ -59,4 +74,11 @@ async def visible_contracts(db: AsyncSession, who: Principal, customer_id: str |
 
 async def get_visible_contract(db: AsyncSession, who: Principal, contract_id: str) -> ContractRow | None:
     row = await db.get(ContractRow, contract_id)
+    return row if row is not None and who.sees(row.customer_id) else None
+
+
+async def read_visible_contract(db: AsyncSession, who: Principal, contract_id: str):
+    """Read-only and cheaper: a plain row (id, customer_id, template, body), no ORM identity map."""
+    t = ContractRow.__table__.c
+    row = (await db.exec(sa_select(t.id, t.customer_id, t.template, t.body).where(t.id == contract_id))).first()
     return row if row is not None and who.sees(row.customer_id) else None

@@ -9,7 +9,7 @@ from sqlalchemy import func, insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.contracts.models import Incident
+from app.contracts.models import Incident, Pause
 from app.incidents import detect
 from app.incidents.timeline import Event, State, TransitionError, apply, check, fold
 from app.storage.tables import IncidentEvent, IncidentRow, ProbeResultRow, TargetRow
@@ -42,11 +42,14 @@ def state_of(events: list[IncidentEvent]) -> State:
 
 
 def case_incident(row: IncidentRow, state: State) -> Incident:
-    """The engine's view (SEMANTICS §4) of a stored incident."""
-    return Incident(id=row.id, category=row.category, attribution=state.attribution, severity=state.severity,
-                    started_at=row.started_at, reported_at=row.reported_at, acknowledged_at=state.acknowledged_at,
-                    notified_at=state.notified_at, resolved_at=state.resolved_at, announced_at=state.announced_at,
-                    pauses=[{"start": p["start"], "end": p["end"], "reason": p["reason"]} for p in state.pauses])
+    """The engine's view (SEMANTICS §4) of a stored incident. Built without
+    re-validation: every value was validated when it was written, and instants
+    come back from the database as aware UTC."""
+    return Incident.model_construct(
+        id=row.id, category=row.category, attribution=state.attribution, severity=state.severity,
+        started_at=row.started_at, reported_at=row.reported_at, acknowledged_at=state.acknowledged_at,
+        notified_at=state.notified_at, resolved_at=state.resolved_at, announced_at=state.announced_at,
+        pauses=[Pause.model_construct(start=p["start"], end=p["end"], reason=p["reason"]) for p in state.pauses])
 
 
 async def add_event(db: AsyncSession, row: IncidentRow, existing: list[IncidentEvent], kind: str, at: datetime,
