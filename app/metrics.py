@@ -92,7 +92,7 @@ class SlaSnapshot:
         yield from self.families
 
     async def refresh(self) -> None:
-        from app.api.contracts import case_for
+        from app.incidents.cases import case_for
         from app.evaluation.engine import evaluate, live_windows
         from app.incidents.service import events_of, state_of
         from app.contracts.errors import CaseError

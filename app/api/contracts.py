@@ -3,27 +3,24 @@ computed from stored incidents."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from types import SimpleNamespace
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import select as sa_select
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.deps import not_found, principal, require, session
 from app.auth.service import Principal
-from app.contracts.models import Case, Contract
-from app.contracts.service import (
-    contract_of, get_visible_contract, read_visible_contract, save_contract, visible_contracts,
-)
+from app.contracts.models import Contract
 from app.contracts.types import parse_month
+from app.contracts.service import (
+    get_visible_contract, read_visible_contract, save_contract, visible_contracts,
+)
 from app.evaluation.service import evaluate_case
-from app.incidents.service import case_incident, state_of
+from app.incidents.cases import case_for
 from app.money import fmt
-from app.storage.tables import ContractRow, Customer, IncidentEvent, IncidentRow, TargetRow
+from app.storage.tables import Customer, IncidentRow, TargetRow
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
 
@@ -32,38 +29,12 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def current_period(contract: Contract, at: datetime) -> str:
-    local = at.astimezone(ZoneInfo(contract.timezone))
-    return f"{local.year:04d}-{local.month:02d}"
-
-
 def check_period(period: str | None) -> None:
     if period is not None:
         try:
             parse_month(period)
         except ValueError:
             raise HTTPException(422, "period: period must be a month like 2026-10") from None
-
-
-async def case_for(db: AsyncSession, row: ContractRow, period: str | None, at: datetime) -> Case:
-    contract = contract_of(row)
-    # one round trip, plain rows (no ORM identity map): the contract's incidents with their events
-    inc, ev = IncidentRow.__table__.c, IncidentEvent.__table__.c
-    q = (sa_select(inc.id, inc.category, inc.started_at, inc.reported_at, ev.kind, ev.at, ev.data, ev.seq)
-         .join_from(IncidentRow.__table__, IncidentEvent.__table__, ev.incident_id == inc.id)
-         .where(inc.contract_id == row.id).order_by(inc.reported_at, inc.id, ev.seq))
-    grouped: dict[str, tuple[SimpleNamespace, list[SimpleNamespace]]] = {}
-    for r in (await db.exec(q)).all():
-        if r.id not in grouped:
-            grouped[r.id] = (SimpleNamespace(id=r.id, category=r.category, started_at=r.started_at,
-                                             reported_at=r.reported_at), [])
-        grouped[r.id][1].append(SimpleNamespace(kind=r.kind, at=r.at, data=r.data, actor="", note=""))
-    if period is not None:
-        parse_month(period)
-    # stored values were validated on the way in: no second validation on the way out
-    return Case.model_construct(contract=contract,
-                                incidents=[case_incident(i, state_of(evs)) for i, evs in grouped.values()],
-                                period=period or current_period(contract, at), at=at.astimezone(timezone.utc))
 
 
 @router.get("/contracts")

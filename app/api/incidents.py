@@ -11,7 +11,8 @@ from pydantic import Field, model_validator
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api.contracts import case_for, now
+from app.api.contracts import now
+from app.incidents.cases import case_for
 from app.api.deps import not_found, principal, session
 from app.auth.service import Principal
 from app.contracts.errors import CaseError

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api.contracts import case_for, check_period, now
+from app.api.contracts import check_period, now
+from app.incidents.cases import case_for
 from app.api.deps import not_found, principal, session
 from app.auth.service import Principal
 from app.calendars.periods import month_bounds

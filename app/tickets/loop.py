@@ -26,7 +26,7 @@ class TicketLoop:
         return pct / 100 if pct else None
 
     async def once(self) -> None:
-        from app.api.contracts import case_for
+        from app.incidents.cases import case_for
         from app.evaluation.engine import evaluate, live_windows
         from app.storage.tables import ContractRow
 
