@@ -9,6 +9,9 @@ COPY probes ./probes
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
+# pango for the PDF statements (WeasyPrint) and a CJK font for their Chinese clauses
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+      fonts-wqy-microhei && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --create-home --home-dir /srv/slawatch slawatch
 COPY --from=build /install /usr/local
 WORKDIR /srv/slawatch

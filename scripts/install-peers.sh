@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run as real peers (dovecot, kannel,
-# prometheus, blackbox_exporter). Idempotent: does nothing when all are present.
+# prometheus, blackbox_exporter, headless chromium). Idempotent: does nothing when all are present.
 # Packages must not start their own services: a policy-rc.d that exits 101 is in
 # place while installing, and the tests start their own instances on loopback.
 set -euo pipefail
 
-PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd kannel kannel-extras prometheus prometheus-blackbox-exporter)
+PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd kannel kannel-extras prometheus prometheus-blackbox-exporter
+          chromium fonts-wqy-microhei)
 BINARIES=(/usr/sbin/dovecot /usr/sbin/bearerbox /usr/sbin/smsbox /usr/lib/kannel/test/fakesmsc
-          /usr/bin/prometheus /usr/bin/promtool /usr/bin/prometheus-blackbox-exporter)
+          /usr/bin/prometheus /usr/bin/promtool /usr/bin/prometheus-blackbox-exporter /usr/bin/chromium
+          /usr/share/fonts/truetype/wqy/wqy-microhei.ttc)
 
 missing=0
-for b in "${BINARIES[@]}"; do [ -x "$b" ] || missing=1; done
+for b in "${BINARIES[@]}"; do [ -e "$b" ] || missing=1; done
 [ "$missing" = 0 ] && exit 0
 
 SUDO=""
@@ -31,5 +33,5 @@ $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -qq -o DPkg::Lock::Timeout=300 \
   --no-install-recommends -y "${PACKAGES[@]}" >/dev/null
 for b in "${BINARIES[@]}"; do
-  [ -x "$b" ] || { echo "install-peers: $b is missing after install" >&2; exit 1; }
+  [ -e "$b" ] || { echo "install-peers: $b is missing after install" >&2; exit 1; }
 done

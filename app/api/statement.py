@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.contracts import check_period, now
@@ -84,7 +85,8 @@ def render(report: dict, contract, incidents, p0, p1) -> str:
 
 @router.get("/{contract_id}/statement", response_class=HTMLResponse)
 async def statement(contract_id: str, request: Request, period: str | None = None,
-                    who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> HTMLResponse:
+                    format: Literal["html", "pdf"] = "html",
+                    who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> Response:
     check_period(period)
     row = await get_visible_contract(db, who, contract_id)
     if row is None:
@@ -94,4 +96,11 @@ async def statement(contract_id: str, request: Request, period: str | None = Non
     y, m = parse_month(case.period)
     from zoneinfo import ZoneInfo
     p0, p1 = month_bounds(y, m, ZoneInfo(case.contract.timezone))
-    return HTMLResponse(render(report, case.contract, case.incidents, p0, p1))
+    page = render(report, case.contract, case.incidents, p0, p1)
+    if format == "pdf":
+        import weasyprint  # loaded on demand: it pulls in the whole layout engine
+
+        pdf = weasyprint.HTML(string=page).write_pdf()
+        name = f"statement-{contract_id}-{case.period}.pdf"
+        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return HTMLResponse(page)
