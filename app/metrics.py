@@ -14,9 +14,22 @@ import time
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from prometheus_client import CollectorRegistry, disable_created_metrics, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlmodel import select
+
+from app.contracts.errors import CaseError
+from app.evaluation.engine import evaluate, live_windows
+from app.incidents.cases import case_for
+from app.incidents.service import events_of, state_of
+from app.ledger.engine import ledger
+from app.ledger.models import LedgerCase
+from app.ledger.store import stored_billing
+from app.storage.tables import ContractRow, IncidentRow
 
 log = logging.getLogger("slawatch.metrics")
 disable_created_metrics()  # *_created series double the size and say nothing a NOC needs
@@ -92,15 +105,6 @@ class SlaSnapshot:
         yield from self.families
 
     async def refresh(self) -> None:
-        from app.incidents.cases import case_for
-        from app.evaluation.engine import evaluate, live_windows
-        from app.incidents.service import events_of, state_of
-        from app.contracts.errors import CaseError
-        from app.ledger.engine import ledger
-        from app.ledger.models import LedgerCase
-        from app.ledger.store import stored_billing
-        from app.storage.tables import ContractRow, IncidentRow
-
         now = datetime.now(timezone.utc)
         g = lambda name, doc, labels: GaugeMetricFamily(name, doc, labels=labels)  # noqa: E731
         open_inc = g("slawatch_open_incidents", "Open incidents", ["contract", "category"])

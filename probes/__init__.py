@@ -4,7 +4,7 @@ registry that configuration loading checks against.
 
 This package never imports ``app``: it is the first step of the data path
 (probe -> result -> incident -> window -> credit)."""
-from probes import dns, http, icmp, imap, mail_roundtrip, pop3, smtp, sms, tcp, tls
+from probes import dns, http, icmp, imap, mail_roundtrip, pop3, sms, smtp, tcp, tls
 from probes.result import ProbeResult
 
 PROBES = {

@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
 
 EXAMPLE = json.loads((ROOT / "tests/cases/example1_xiamen.json").read_text())

@@ -4,12 +4,22 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from conftest import RULES_DIR
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from app.calendars import Always, CalendarError, CnWorkdays, Weekly, WorkdaySchedule, deadline, elapsed, merge
+from app.calendars import (
+    Always,
+    CalendarError,
+    CnWorkdays,
+    Weekly,
+    WorkdaySchedule,
+    deadline,
+    elapsed,
+    merge,
+)
 from app.calendars.workdays import parse_hours
 from app.contracts.rules import load_rules
-from conftest import RULES_DIR
 
 SH = ZoneInfo("Asia/Shanghai")
 SCHEDULE = WorkdaySchedule()

@@ -10,8 +10,8 @@ import time
 
 import httpx
 import yaml
-
 from conftest import ROOT
+
 from tests.peers.util import free_port, wait_port
 
 

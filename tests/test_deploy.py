@@ -7,7 +7,6 @@ import sys
 import zipfile
 
 import yaml
-
 from conftest import ROOT
 
 

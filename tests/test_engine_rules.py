@@ -1,6 +1,5 @@
 """The rules of SEMANTICS §4–§10 one at a time, at their boundaries."""
 import pytest
-
 from conftest import incident, make_case, row
 
 XM_PAY = [{"paid_at": "2025-12-20T10:00:00+08:00", "amount": "3600.00", "months": "2026-01/2026-12"}]

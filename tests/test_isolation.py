@@ -8,7 +8,6 @@ import sqlite3
 
 import pytest
 import yaml
-
 from conftest import ROOT, service_client
 
 OTHERS = {"customer_id": "other", "contract_id": "c-other", "target_id": "t-other"}

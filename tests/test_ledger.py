@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
+from conftest import ROOT
 
 from app.contracts.errors import CaseError
 from app.ledger.service import ledger_case, validate_ledger_case
-from conftest import ROOT
 
 YEAR = {"start": "2026-01-01T00:00:00+08:00", "end": "2027-01-01T00:00:00+08:00"}
 

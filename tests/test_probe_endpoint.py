@@ -7,10 +7,10 @@ import time
 
 import httpx
 import pytest
-
-from app.probing.modules import load_modules
-from app.contracts.yamlfile import RulesError
 from conftest import ROOT
+
+from app.contracts.yamlfile import RulesError
+from app.probing.modules import load_modules
 from tests.peers.util import free_port, wait_port
 
 

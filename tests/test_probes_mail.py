@@ -5,8 +5,8 @@ import socket
 import threading
 
 import pytest
-
 from conftest import server_context
+
 from probes import PROBES
 from probes.imap import ImapTarget
 from probes.mail_roundtrip import MailRoundtripTarget

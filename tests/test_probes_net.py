@@ -6,10 +6,10 @@ import sys
 import time
 
 import pytest
+from conftest import ROOT, cert_expiring_in, server_context
 from dnslib.server import DNSServer
 from dnslib.zoneresolver import ZoneResolver
 
-from conftest import ROOT, cert_expiring_in, server_context
 from probes import PROBES, TARGETS
 from probes.dns import DnsTarget
 from probes.http import HttpTarget

@@ -2,10 +2,10 @@
 message: file, line, field. And the shipped rules all load."""
 
 import pytest
+from conftest import ROOT, RULES_DIR
 
 from app.contracts.rules import load_calendar, load_contract, load_rules, load_template
 from app.contracts.yamlfile import RulesError
-from conftest import ROOT, RULES_DIR
 
 INVALID = ROOT / "tests" / "sla_rules" / "invalid"
 P = "tests/sla_rules/invalid/"

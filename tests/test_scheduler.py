@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from probes.result import ProbeResult, Run
+from probes.result import Run
 from probes.scheduler import Job, Scheduler
 
 
@@ -101,8 +101,3 @@ def test_sink_failure_does_not_stop_the_scheduler():
         return log, sched.stats
     log, stats = asyncio.run(go())
     assert len(log) >= 3 and stats.sink_errors == stats.completed >= 3
-
-
-def test_probe_result_is_never_constructed_naive():
-    r = ProbeResult(True, Run().started_at, 0.0)
-    assert r.started_at.tzinfo is not None

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT
+
 from tests.peers.util import free_port, wait_port
 
 ST = Path(sys.executable).parent / "schemathesis"

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
+from conftest import ROOT, service_client
 from sqlalchemy import text
 
 from app.incidents.service import apply_detection, count_incidents, record_results
 from app.storage.db import make_engine, sessions
 from app.storage.tables import ProbeResultRow, TargetRow
-from conftest import ROOT, service_client
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 UTC = timezone.utc

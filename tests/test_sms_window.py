@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from app.calendars.sms import expected_send_at, in_send_window
+from app.calendars.sms import expected_send_at
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -21,10 +21,3 @@ SH = ZoneInfo("Asia/Shanghai")
 def test_expected_send_at(submitted, expected):
     got = expected_send_at(datetime.fromisoformat(submitted).replace(tzinfo=SH), SH)
     assert got.astimezone(SH).replace(tzinfo=None) == datetime.fromisoformat(expected)
-
-
-def test_send_window_bounds_are_half_open():
-    at = lambda s: datetime.fromisoformat(s).replace(tzinfo=SH)  # noqa: E731
-    assert in_send_window(at("2026-10-12T07:00:00"), SH)
-    assert not in_send_window(at("2026-10-12T22:30:00"), SH)
-    assert not in_send_window(at("2026-10-12T06:59:59"), SH)

@@ -5,7 +5,6 @@ import subprocess
 from datetime import datetime, timedelta, timezone
 
 import yaml
-
 from conftest import ROOT, service_client
 
 CHROMIUM = ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -1,6 +1,11 @@
 """Which events file tickets (pure): breach, 80 % warning, major incident,
 termination right, provider-action ledger deadlines within 24 h."""
-from app.tickets.events import ledger_events, major_events, termination_events, window_events
+from app.tickets.events import (
+    ledger_events,
+    major_events,
+    termination_events,
+    window_events,
+)
 
 
 def w(status, elapsed, limit=3600, incident="i1", window="respond_1h"):

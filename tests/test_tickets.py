@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import yaml
 from aiosmtpd.controller import Controller
-
 from conftest import ROOT
+
 from tests.peers.util import free_port, wait_port
 
 SECRET = "webhook-secret"

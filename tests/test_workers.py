@@ -12,10 +12,10 @@ from collections import defaultdict
 
 import pytest
 import yaml
+from conftest import ROOT, service_client
 from sqlalchemy import text
 
 from app.storage.db import make_engine
-from conftest import ROOT, service_client
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 LEASE, INTERVAL, N = 3, 1, 6

@@ -13,10 +13,13 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.api.deps import not_found, principal, require, session
 from app.auth.service import Principal
 from app.contracts.models import Contract
-from app.contracts.types import parse_month
 from app.contracts.service import (
-    get_visible_contract, read_visible_contract, save_contract, visible_contracts,
+    get_visible_contract,
+    read_visible_contract,
+    save_contract,
+    visible_contracts,
 )
+from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
 from app.incidents.cases import case_for
 from app.money import fmt

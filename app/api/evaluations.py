@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
-from app.contracts.models import Case
 from app.api.deps import principal
 from app.contracts.cases import parse_case_json
+from app.contracts.models import Case
 from app.evaluation.service import evaluate_case, validate_case
 from app.ledger.models import LedgerCase
 from app.ledger.service import ledger_case, validate_ledger_case

@@ -12,13 +12,13 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.contracts import now
-from app.incidents.cases import case_for
 from app.api.deps import not_found, principal, session
 from app.auth.service import Principal
 from app.contracts.errors import CaseError
 from app.contracts.service import get_visible_contract, visible_contracts
 from app.contracts.types import Attribution, Category, Instant, Strict
 from app.evaluation.engine import live_windows
+from app.incidents.cases import case_for
 from app.incidents.service import add_event, events_of, open_incident, state_of
 from app.incidents.timeline import ACTION_KIND, TransitionError
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow

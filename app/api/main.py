@@ -8,10 +8,22 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from prometheus_client import CollectorRegistry
 
-from app.api.limits import BodyLimit
+from app.api import (
+    contracts,
+    customers,
+    evaluations,
+    health,
+    incidents,
+    ledger,
+    probe,
+    problems,
+    statement,
+    targets,
+    templates,
+)
 from app.api import metrics as metrics_api
 from app.api import tickets as tickets_api
-from app.api import contracts, customers, ledger, statement, evaluations, health, incidents, probe, problems, targets, templates
+from app.api.limits import BodyLimit
 from app.contracts.rules import load_rules
 from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
 from app.probing.modules import load_modules

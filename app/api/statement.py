@@ -13,13 +13,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.contracts import check_period, now
-from app.incidents.cases import case_for
 from app.api.deps import not_found, principal, session
 from app.auth.service import Principal
 from app.calendars.periods import month_bounds
 from app.contracts.service import get_visible_contract
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
+from app.incidents.cases import case_for
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 STATUS_ZH = {"met": "达标 met", "breached": "超时 breached", "running": "进行中 running", "excluded": "免责 excluded"}

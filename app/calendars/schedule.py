@@ -30,10 +30,6 @@ class WorkdaySchedule:
         self.override_dir = override_dir.rstrip("/")
         self._cache: dict[date, bool] = {}
 
-    def known_years(self) -> list[int]:
-        lo, hi = min(chinese_calendar.holidays).year, max(chinese_calendar.holidays).year
-        return sorted(set(range(lo, hi + 1)) | set(self.overrides))
-
     def is_workday(self, day: date) -> bool:
         known = self._cache.get(day)
         if known is None:

@@ -1,6 +1,8 @@
 """The SMS send window (SEMANTICS §7, inolink-sms 一.3): messages submitted
 outside 07:00–22:30 local go out at the next 08:05. Delivery latency counts from
-the expected send time, so a deferred message is not a slow one."""
+the expected send time, so a deferred message is not a slow one. (The probes
+keep their own window check, ``probes.sms.in_window``: ``probes`` never imports
+``app``.)"""
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
@@ -19,8 +21,3 @@ def expected_send_at(submitted: datetime, tz: ZoneInfo, opens: time = SEND_OPENS
         return submitted
     day = local.date() if t < deferred else local.date() + timedelta(days=1)
     return datetime.combine(day, deferred, tzinfo=tz).astimezone(UTC)
-
-
-def in_send_window(instant: datetime, tz: ZoneInfo, opens: time = SEND_OPENS, closes: time = SEND_CLOSES) -> bool:
-    """An SMS probe sends only inside the window (never a message that would be deferred)."""
-    return opens <= instant.astimezone(tz).time() < closes

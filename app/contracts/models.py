@@ -10,7 +10,15 @@ from pydantic import Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.contracts.types import (
-    Attribution, Category, Instant, Money, MonthRange, Percent, Period, Strict, TimeZoneName,
+    Attribution,
+    Category,
+    Instant,
+    Money,
+    MonthRange,
+    Percent,
+    Period,
+    Strict,
+    TimeZoneName,
 )
 
 

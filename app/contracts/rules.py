@@ -38,9 +38,6 @@ class Rules:
     contracts: dict[str, Contract] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
 
-    def template(self, template_id: str) -> Template:
-        return self.templates[template_id]
-
 
 def _display(base: Path, path: Path) -> str:
     """How a file is named in messages: relative to ``base`` (the folder holding sla_rules/)."""

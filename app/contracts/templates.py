@@ -11,7 +11,15 @@ from pydantic_core import PydanticCustomError
 from app.calendars.durations import Limit, parse_limit, parse_span
 from app.calendars.workdays import WEEKDAYS, hours_length, parse_hours
 from app.contracts.params import param_value
-from app.contracts.types import Attribution, Basis, Category, Money, Percent, Strict, TimeZoneName
+from app.contracts.types import (
+    Attribution,
+    Basis,
+    Category,
+    Money,
+    Percent,
+    Strict,
+    TimeZoneName,
+)
 
 
 def _custom(fn, kind: str):
@@ -144,9 +152,6 @@ class Template(Strict):
     termination: TerminationRule | None = None
     ledger: list[LedgerRule] = []
     notes: list[str] = []
-
-    def window(self, name: str) -> WindowRule:
-        return next(w for w in self.windows if w.name == name)
 
 
 BUILTIN_CALENDARS = ("always", "cn_workdays")

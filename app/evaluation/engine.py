@@ -16,10 +16,17 @@ from app.contracts.templates import Template
 from app.contracts.types import parse_month
 from app.evaluation import caps, credits
 from app.evaluation.incidents import occurrences
-from app.evaluation.outage import affected_days, clip, continuous_outage_since, provider_outage, total
+from app.evaluation.outage import (
+    affected_days,
+    clip,
+    continuous_outage_since,
+    provider_outage,
+    total,
+)
 from app.evaluation.terms import Terms, bind
 from app.evaluation.windows import seconds, window_rows
-from app.money import fmt, total as money_total
+from app.money import fmt
+from app.money import total as money_total
 
 CURRENCY = "CNY"
 _US = timedelta(microseconds=1)

@@ -9,7 +9,14 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.calendars import Always, Calendar, CnWorkdays, Weekly, WorkdaySchedule, parse_hours
+from app.calendars import (
+    Always,
+    Calendar,
+    CnWorkdays,
+    Weekly,
+    WorkdaySchedule,
+    parse_hours,
+)
 from app.contracts.params import resolve_params
 from app.contracts.templates import Template, WindowRule
 

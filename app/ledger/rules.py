@@ -8,7 +8,7 @@ from decimal import ROUND_CEILING, Decimal
 from app.contracts.errors import CaseError
 from app.contracts.templates import LedgerRule
 from app.contracts.types import parse_month
-from app.ledger.engine import Book, days_overdue, unpaid
+from app.ledger.book import Book, days_overdue, unpaid
 
 HUNDRED = Decimal(100)
 BREACH_REASONS = frozenset({"customer", "arrears"})  # shengjing-crm 11: no export after the customer's breach

@@ -5,6 +5,7 @@ so it files exactly one ticket however often it is seen."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,6 @@ LEDGER_NOTICE = 24 * 3600
 
 def ledger_events(contract_id: str, deadlines: list[dict], now_ts: float) -> list[TicketEvent]:
     """A provider-action deadline within 24 h files one ticket (once per deadline)."""
-    from datetime import datetime
-
     out = []
     for d in deadlines:
         if d["name"] in PROVIDER_DEADLINES and not d["passed"]:

@@ -8,7 +8,19 @@ from datetime import datetime, timezone
 
 from sqlmodel import select
 
-from app.tickets.events import ledger_events, major_events, termination_events, window_events
+from app.contracts.errors import CaseError
+from app.evaluation.engine import evaluate, live_windows
+from app.incidents.cases import case_for
+from app.ledger.engine import ledger
+from app.ledger.models import LedgerCase
+from app.ledger.store import stored_billing
+from app.storage.tables import ContractRow
+from app.tickets.events import (
+    ledger_events,
+    major_events,
+    termination_events,
+    window_events,
+)
 from app.tickets.outbox import deliver, file
 from app.tickets.senders import sinks_from
 
@@ -26,10 +38,6 @@ class TicketLoop:
         return pct / 100 if pct else None
 
     async def once(self) -> None:
-        from app.incidents.cases import case_for
-        from app.evaluation.engine import evaluate, live_windows
-        from app.storage.tables import ContractRow
-
         now = datetime.now(timezone.utc)
         async with self.sessions() as db:
             for row in (await db.exec(select(ContractRow))).all():
@@ -52,11 +60,6 @@ class TicketLoop:
             await deliver(db, lambda contract_id: self.sinks.get(contract_id, default))
 
     async def _ledger(self, db, contract_id, contract, template, now):
-        from app.contracts.errors import CaseError
-        from app.ledger.engine import ledger
-        from app.ledger.models import LedgerCase
-        from app.ledger.store import stored_billing
-
         invoices, storage, notices = await stored_billing(db, contract_id)
         try:
             book = ledger(LedgerCase(contract=contract, invoices=invoices, storage=storage, notices=notices, at=now),

@@ -4,11 +4,11 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-25 13:11:03.674898
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import app.storage.types
+from alembic import op
 
+import app.storage.types
 
 revision = '0001'
 down_revision = None

@@ -4,11 +4,11 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25 13:23:29.887363
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import app.storage.types
+from alembic import op
 
+import app.storage.types
 
 revision = '0002'
 down_revision = '0001'

@@ -4,11 +4,11 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-25 13:37:37.299842
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import app.storage.types
+from alembic import op
 
+import app.storage.types
 
 revision = '0003'
 down_revision = '0002'

@@ -4,11 +4,11 @@ Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-25 13:55:14.820484
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import app.storage.types
+from alembic import op
 
+import app.storage.types
 
 revision = '0004'
 down_revision = '0003'

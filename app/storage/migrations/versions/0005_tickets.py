@@ -4,11 +4,11 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-25 13:58:36.925228
 """
-from alembic import op
 import sqlalchemy as sa
 import sqlmodel
-import app.storage.types
+from alembic import op
 
+import app.storage.types
 
 revision = '0005'
 down_revision = '0004'
