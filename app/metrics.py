@@ -136,14 +136,19 @@ class SlaSnapshot:
                 template = self.rules.templates.get(case.contract.template)
                 if template is None:
                     continue
-                report = evaluate(case, template, self.rules.schedule)
+                try:
+                    report = evaluate(case, template, self.rules.schedule)
+                    live = live_windows(case, template, self.rules.schedule)
+                except CaseError as exc:  # e.g. a working-day clock in a year with no schedule: skip, say why
+                    log.warning("metrics for contract %s skipped: %s", row.id, exc)
+                    continue
                 counts: dict[str, int] = {}
                 for w in report["windows"]:
                     if w["status"] == "breached":
                         counts[w["window"]] = counts.get(w["window"], 0) + 1
                 for w in template.windows:
                     breaches.add_metric([row.id, w.name], counts.get(w.name, 0))
-                for w in live_windows(case, template, self.rules.schedule):
+                for w in live:
                     if w["status"] == "running":
                         due = datetime.fromisoformat(w["deadline"]).timestamp()
                         deadline.add_metric([row.id, w["incident_id"], w["window"]], due)

@@ -47,8 +47,12 @@ class TicketLoop:
                     continue
                 policy = case.contract.tickets
                 self.sinks[row.id] = sinks_from(self.settings, policy)
-                windows = live_windows(case, template, self.rules.schedule)
-                report = evaluate(case, template, self.rules.schedule)
+                try:
+                    windows = live_windows(case, template, self.rules.schedule)
+                    report = evaluate(case, template, self.rules.schedule)
+                except CaseError as exc:  # one contract that cannot be evaluated must not stop the others
+                    log.warning("tickets for contract %s skipped: %s", row.id, exc)
+                    continue
                 incidents = [{"id": i.id, "category": i.category, "severity": i.severity,
                               "started_at": i.started_at.isoformat(),
                               "status": "resolved" if i.resolved_at is not None else "open"} for i in case.incidents]
