@@ -15,8 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(VENV)/bin/slawatch contracts import sla_rules/contracts/examples/*.yaml
-	$(VENV)/bin/slawatch run
+	$(VENV)/bin/slawatch run --demo
 
 peers:
 	bash scripts/install-peers.sh

@@ -149,24 +149,48 @@ def _upgrade() -> None:
         fail(f"database {_settings().database_url}: {str(exc).splitlines()[0][:300]}", 1)
 
 
-def _serve(host: str | None, port: int | None, worker: bool) -> None:
+def _logging(level: str) -> None:
+    import logging
+    logging.basicConfig(format="%(asctime)s %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S",
+                        level=level.upper())
+
+
+def _progress(message: str) -> None:
+    typer.echo(f"slawatch: {message}", err=True)
+
+
+def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False) -> None:
     import uvicorn
 
     from app.api.main import create_app
 
     settings = _settings()
-    _rules()  # a bad rules file stops the start with file:line, not a traceback later
+    host, port = host or settings.host, port or settings.port
+    update = {} if "public_url" in settings.model_fields_set else {"public_url": f"http://{host}:{port}"}
+    if demo or settings.demo:
+        # the demo's tickets land in a mailbox file next to it, besides any configured sink
+        update.update(demo=True, ticket_mbox=settings.ticket_mbox or settings.demo_dir / "tickets.mbox")
+    settings = settings.model_copy(update=update)
+    _logging(settings.log_level)
+    _progress(f"loading rules from {settings.rules_dir} …")
+    rules = _rules()  # a bad rules file stops the start with file:line, not a traceback later
+    _progress(f"{len(rules.templates)} templates, {len(rules.contracts)} contract files; "
+              f"migrating {settings.database_url} …")
     _upgrade()
+    _progress(f"starting on http://{host}:{port} (API docs at /docs)"
+              + (", with the demo services" if settings.demo else ""))
     # uvloop where installed: it halves the CPU per probe (benchmarks/probes.py)
-    uvicorn.run(create_app(settings, worker=worker), host=host or settings.host, port=port or settings.port,
-                log_level=settings.log_level, loop="auto")
+    uvicorn.run(create_app(settings, worker=worker), host=host, port=port, log_level=settings.log_level,
+                loop="auto")
 
 
 @app.command()
 def run(host: str = typer.Option(None, help="default SLAWATCH_HOST or 127.0.0.1"),
-        port: int = typer.Option(None, help="default SLAWATCH_PORT or 8000")) -> None:
+        port: int = typer.Option(None, help="default SLAWATCH_PORT or 8000"),
+        demo: bool = typer.Option(False, "--demo", help="also run the demo services, example contracts and demo "
+                                                         "targets (SLAWATCH_DEMO)")) -> None:
     """Run the service: API, probe scheduler and incident detector in one process."""
-    _serve(host, port, worker=True)
+    _serve(host, port, worker=True, demo=demo)
 
 
 @app.command()
@@ -188,6 +212,7 @@ def worker(lease: float = typer.Option(30.0, min=1, help="lease seconds: a dead 
     settings = _settings()
     if not settings.database_url.startswith("postgresql"):
         fail("slawatch worker shares targets through PostgreSQL leases: set SLAWATCH_DATABASE_URL=postgresql+asyncpg://…")
+    _logging(settings.log_level)
     _upgrade()
 
     async def go():
@@ -255,9 +280,8 @@ def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML
     import asyncio
 
     from app.contracts.rules import load_contract
-    from app.contracts.service import save_contract
+    from app.contracts.service import import_contracts
     from app.storage.db import sessions
-    from app.storage.tables import Customer
 
     rules = _rules()
     try:
@@ -270,14 +294,7 @@ def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML
         engine = _engine()
         try:
             async with sessions(engine)() as db:
-                for c in contracts:
-                    if c.customer is None:
-                        raise CaseError("/customer", f"{c.id}: a contract file needs its customer")
-                    if await db.get(Customer, c.customer) is None:
-                        db.add(Customer(id=c.customer, name=c.customer))
-                        await db.flush()
-                    await save_contract(db, c, rules, replace=True, commit=False)
-                await db.commit()
+                await import_contracts(db, contracts, rules)
         finally:
             await engine.dispose()
     try:
@@ -285,6 +302,52 @@ def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML
     except CaseError as exc:
         fail(str(exc))
     typer.echo(f"imported {len(contracts)} contracts")
+
+
+demo_app = typer.Typer(no_args_is_help=True, help="The demo of `make run`: break and restore its services.")
+app.add_typer(demo_app, name="demo")
+DEMO_EFFECTS = {
+    "mail": ("SMTP answers 421 and IMAP says BYE", "demo-mail-roundtrip (demo-xiamen-mail), demo-mail-imap "
+                                                   "(demo-aliyun-mail)"),
+    "server": ("the HTTPS site answers 503", "demo-server-https (demo-ningbo-colo), demo-crm-https "
+                                             "(demo-shengjing-crm)"),
+    "sms": ("the gateway accepts messages but never delivers them", "demo-sms (demo-inolink-sms; probed "
+                                                                    "07:00-22:30 Beijing time only)"),
+}
+SERVICE_ARG = typer.Argument(..., metavar="mail|server|sms", help="which demo service")
+
+
+def _demo():
+    from app.demo.state import demo_of
+    return demo_of(_settings())
+
+
+@demo_app.command("break")
+def demo_break(service: str = SERVICE_ARG) -> None:
+    """Make a demo service fail: its targets fail from their next round, an incident opens after 3."""
+    if service not in DEMO_EFFECTS:
+        fail(f"unknown demo service {service!r} (known: {', '.join(DEMO_EFFECTS)})")
+    _demo().set_broken(service, True)
+    what, targets = DEMO_EFFECTS[service]
+    typer.echo(f"{service} is broken: {what}.\nFailing from their next round (every 10 s): {targets}.\n"
+               f"An incident opens after 3 failed rounds; `slawatch demo restore {service}` ends it.")
+
+
+@demo_app.command("restore")
+def demo_restore(service: str = SERVICE_ARG) -> None:
+    """Make a demo service work again: its incident resolves after 2 good rounds."""
+    if service not in DEMO_EFFECTS:
+        fail(f"unknown demo service {service!r} (known: {', '.join(DEMO_EFFECTS)})")
+    _demo().set_broken(service, False)
+    typer.echo(f"{service} is restored; its incidents resolve after 2 good rounds (about 20 s).")
+
+
+@demo_app.command("status")
+def demo_status() -> None:
+    """Which demo services are broken."""
+    demo = _demo()
+    for service, (what, targets) in DEMO_EFFECTS.items():
+        typer.echo(f"{service:7} {'BROKEN' if demo.is_broken(service) else 'ok':7} {targets}")
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from probes.scheduler import Job, Scheduler
 
 log = logging.getLogger("slawatch.worker")
 BATCH, FLUSH_SECONDS = 500, 1.0
+SUMMARY_SECONDS = 60.0
 
 
 class Worker:
@@ -38,6 +39,8 @@ class Worker:
         self.scheduler = Scheduler(PROBES, self.sink)
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
+        self.last_ok: dict[str, bool] = {}  # job → its last outcome, to log changes only
+        self.counts = {"ok": 0, "failed": 0, "skipped": 0}
 
     def add(self, row: TargetRow) -> None:
         target = TARGETS[row.protocol].model_validate(row.config)
@@ -52,11 +55,13 @@ class Worker:
         row = self.targets.pop(target_id, None)
         for loc in (row.locations if row else []):
             self.scheduler.remove(f"{target_id}/{loc}")
+            self.last_ok.pop(f"{target_id}/{loc}", None)
 
     async def sink(self, job: Job, r) -> None:
         row = self.targets.get(job.labels["target"])
         if self.metrics is not None and row is not None:
             self.metrics.observe((row.id, row.contract_id, row.protocol, job.location), r)
+        self._note(job, r)
         detail = {k: v for k, v in r.detail.items() if k != "exception"}
         if self.lease_seconds is not None:
             detail["worker"] = self.name
@@ -68,6 +73,29 @@ class Worker:
         if len(self.pending) >= BATCH:
             await self.flush()
 
+    def _note(self, job: Job, r) -> None:
+        """A log line when a target's outcome changes (and for its first probe), not for every probe."""
+        self.counts["skipped" if r.skipped else "ok" if r.ok else "failed"] += 1
+        if r.skipped:
+            return
+        was = self.last_ok.get(job.key)
+        self.last_ok[job.key] = r.ok
+        if was is None or was != r.ok:
+            state = f"ok in {r.duration_seconds * 1000:.0f} ms" if r.ok else f"FAILED {r.error}"
+            log.info("probe %s (%s): %s%s", job.key.removesuffix("/default"), job.protocol, state,
+                     "" if was is None else " (was ok)" if not r.ok else " again")
+
+    async def _summary(self) -> None:
+        while not self.stop.is_set():
+            try:
+                await asyncio.wait_for(self.stop.wait(), SUMMARY_SECONDS)
+            except TimeoutError:
+                pass
+            c, self.counts = self.counts, {"ok": 0, "failed": 0, "skipped": 0}
+            failing = sorted(k.removesuffix("/default") for k, ok in self.last_ok.items() if not ok)
+            log.info("last %.0f s: %d probes ok, %d failed, %d skipped%s", SUMMARY_SECONDS, c["ok"], c["failed"],
+                     c["skipped"], f"; failing now: {', '.join(failing[:10])}" if failing else "")
+
     async def flush(self) -> None:
         batch, self.pending = self.pending, []
         if not batch:
@@ -77,10 +105,8 @@ class Worker:
             for tid in sorted({b.target_id for b in batch}):
                 target = self.targets.get(tid)
                 if target is not None:
-                    opened = await apply_detection(db, target)
-                    for iid in opened:
-                        log.info("incident %s changed from probe results of %s", iid, tid)
-
+                    await apply_detection(db, target)  # it logs what opened and resolved
+            
     async def _flusher(self) -> None:
         while not self.stop.is_set():
             await asyncio.sleep(FLUSH_SECONDS)
@@ -98,7 +124,8 @@ class Worker:
         else:
             await self.claim()
             self.tasks.append(asyncio.create_task(self._leaser()))
-        self.tasks += [asyncio.create_task(self.scheduler.run(self.stop)), asyncio.create_task(self._flusher())]
+        self.tasks += [asyncio.create_task(self.scheduler.run(self.stop)), asyncio.create_task(self._flusher()),
+                       asyncio.create_task(self._summary())]
 
     async def claim(self) -> None:
         """Renew this worker's leases and take free or expired ones, up to a fair share."""

@@ -17,7 +17,7 @@ class Settings(BaseSettings):
     rules_dir: Path = DEFAULT_RULES
     log_level: str = "info"
     database_url: str = "sqlite+aiosqlite:///./slawatch.db"
-    database_schema: str | None = None
+    database_schema: str | None = None  # PostgreSQL: the schema to use (search_path)
     metrics_refresh_seconds: float = Field(15.0, gt=0)
     public_url: str = "http://127.0.0.1:8000"  # links in tickets
     ticket_interval_seconds: float = Field(5.0, gt=0)
@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     ticket_smtp_url: str | None = None  # smtp://host:port or smtp+starttls://host:port
     ticket_smtp_to: str | None = None
     ticket_smtp_from: str = "slawatch@localhost"
+    ticket_mbox: Path | None = None  # append tickets to this local mailbox file (mbox)
     ticket_webhook_url: str | None = None
     ticket_webhook_secret: str | None = None
 
@@ -40,7 +41,11 @@ class Settings(BaseSettings):
                 raise ValueError("ticket_webhook_url: expected an http(s) URL")
             if not self.ticket_webhook_secret:
                 raise ValueError("ticket_webhook_secret: required with ticket_webhook_url (signs each ticket)")
-        return self  # PostgreSQL: the schema to use (search_path)
+        return self
+    # the demo of `make run` (`slawatch run --demo`): services on loopback ports from this base
+    demo: bool = False
+    demo_dir: Path = Path(".demo")
+    demo_port_base: int = Field(8100, ge=1, le=65400)
     probe_modules: Path = Path(__file__).resolve().parent.parent / "probes" / "modules.yml"
 
     @field_validator("database_url")

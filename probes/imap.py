@@ -2,6 +2,7 @@
 aioimaplib offers no STARTTLS."""
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
 import aioimaplib
@@ -23,9 +24,31 @@ class ImapTarget(TargetModel):
 def new_client(run: Run, t: ImapTarget, timeout: float) -> aioimaplib.IMAP4:
     run.phase("connect")
     if t.security == "implicit":
-        return aioimaplib.IMAP4_SSL(host=t.host, port=t.port, timeout=timeout,
-                                    ssl_context=client_context(t.tls.verify, t.tls.ca_file))
-    return aioimaplib.IMAP4(host=t.host, port=t.port, timeout=timeout)
+        client = aioimaplib.IMAP4_SSL(host=t.host, port=t.port, timeout=timeout,
+                                      ssl_context=client_context(t.tls.verify, t.tls.ca_file))
+    else:
+        client = aioimaplib.IMAP4(host=t.host, port=t.port, timeout=timeout)
+    _watch_greeting(client)
+    return client
+
+
+def _watch_greeting(client: aioimaplib.IMAP4) -> None:
+    """aioimaplib turns a ``* BYE`` greeting into an exception in a task nobody
+    awaits and then waits out the timeout; keep the greeting so login can fail
+    at once with the server's words (and nothing is logged as unretrieved)."""
+    protocol = client.protocol
+    protocol.greeting = asyncio.get_running_loop().create_future()
+    welcome = protocol.welcome
+
+    async def watched(line: bytes) -> None:
+        if not protocol.greeting.done():
+            protocol.greeting.set_result(line)
+        try:
+            await welcome(line)
+        except aioimaplib.Error:
+            pass  # reported by login() from the greeting
+
+    protocol.welcome = watched
 
 
 def drop(client: aioimaplib.IMAP4 | None) -> None:
@@ -37,7 +60,15 @@ def drop(client: aioimaplib.IMAP4 | None) -> None:
 
 async def login(run: Run, client: aioimaplib.IMAP4, t: ImapTarget) -> None:
     run.phase("banner")
-    await client.wait_hello_from_server()
+    hello = asyncio.ensure_future(client.wait_hello_from_server())
+    try:
+        await asyncio.wait([hello, client.protocol.greeting], return_when=asyncio.FIRST_COMPLETED)
+        greeting = client.protocol.greeting.result() if client.protocol.greeting.done() else b""
+        if greeting.startswith(b"* BYE"):
+            raise ProbeFailure("imap:bye", reply=greeting[:120].decode(errors="replace"))
+        await hello
+    finally:
+        hello.cancel()
     if client.protocol is None or client.protocol.state != "NONAUTH":
         raise ProbeFailure("imap:no_greeting")
     if t.security == "implicit":

@@ -58,12 +58,12 @@ def smtp_error(exc: BaseException) -> str | None:
     """aiosmtplib's exceptions as stable codes; timeouts keep the run's phase."""
     if isinstance(exc, TimeoutError):
         return None
+    if isinstance(exc, aiosmtplib.SMTPResponseException):  # a 421 greeting too (a connect error with a code)
+        return f"smtp:{exc.code}"
     if isinstance(exc, aiosmtplib.SMTPConnectError):
         return connect_error(exc) or ("refused" if "refused" in str(exc).lower() else "connect:failed")
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
         return "closed"
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return f"smtp:{exc.code}"
     return None
 
 

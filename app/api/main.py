@@ -17,6 +17,7 @@ from app.api import (
     ledger,
     probe,
     problems,
+    sms,
     statement,
     targets,
     templates,
@@ -40,7 +41,10 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
         app.state.worker = None
         stop = asyncio.Event()
         snapshot = asyncio.create_task(app.state.sla_metrics.run(stop))
-        tickets = None
+        tickets = demo = None
+        if settings.demo:  # before the worker: it loads the demo targets this installs
+            from app.demo.services import DemoServices
+            demo = await DemoServices.start(settings, app.state.sessions, app.state.rules)
         if worker:
             from app.runtime import Worker
             from app.tickets.loop import TicketLoop
@@ -55,6 +59,8 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
             await tickets
         if app.state.worker is not None:
             await app.state.worker.close()
+        if demo is not None:
+            await demo.close()
         await app.state.engine.dispose()
 
     app = FastAPI(title="slawatch", version="0.1.0", lifespan=lifespan,
@@ -74,7 +80,8 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
     app.include_router(evaluations.router)
     app.include_router(templates.router)
     app.include_router(probe.router)
-    for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, health, metrics_api):
+    for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
+                   metrics_api):
         app.include_router(module.router)
 
     def openapi() -> dict:

@@ -47,6 +47,18 @@ async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, repl
     return row
 
 
+async def import_contracts(db: AsyncSession, contracts: list[Contract], rules: Rules) -> None:
+    """Contract files into the database, creating their customers; all or nothing."""
+    for c in contracts:
+        if c.customer is None:
+            raise CaseError("/customer", f"{c.id}: a contract file needs its customer")
+        if await db.get(Customer, c.customer) is None:
+            db.add(Customer(id=c.customer, name=c.customer))
+            await db.flush()
+        await save_contract(db, c, rules, replace=True, commit=False)
+    await db.commit()
+
+
 _PARSED: dict[str, tuple[str, Contract]] = {}
 
 

@@ -3,6 +3,7 @@ timeline events, and turned into the engine's case for windows and credits."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
 
 from sqlalchemy import func, insert
@@ -14,6 +15,7 @@ from app.incidents import detect
 from app.incidents.timeline import Event, State, TransitionError, apply, check, fold
 from app.storage.tables import IncidentEvent, IncidentRow, ProbeResultRow, TargetRow
 
+log = logging.getLogger("slawatch.incidents")
 FUTURE_SKEW = 60  # seconds an action's time may be ahead of the server's clock
 
 
@@ -137,6 +139,9 @@ async def apply_detection(db: AsyncSession, target: TargetRow) -> list[str]:
                                            reported_at=span.reported_at, actor="detector", source="probe",
                                            target_id=target.id, note="failed probe rounds")
             touched.append(iid)
+            error = next((r.error for r in results if r.started_at >= span.started_at and not r.ok), None)
+            log.info("incident %s OPENED: %s failing since %s (%s); contract %s, %s", iid, target.id,
+                     span.started_at.isoformat(timespec="seconds"), error, target.contract_id, target.category)
         else:
             evs = (await events_of(db, [iid]))[iid]
         if span.resolved_at is not None:
@@ -147,6 +152,8 @@ async def apply_detection(db: AsyncSession, target: TargetRow) -> list[str]:
                 await add_event(db, row, evs, "resolved", at, "detector", "probes succeed again",
                                 {"restored_at": span.resolved_at.isoformat()} if at != span.resolved_at else {})
                 touched.append(iid)
+                log.info("incident %s RESOLVED: %s good again since %s", iid, target.id,
+                         span.resolved_at.isoformat(timespec="seconds"))
     await db.commit()
     return touched
 

@@ -41,8 +41,11 @@ async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent
         known.add(e.key)
         new.append(e.key)
     await db.commit()
-    for k in new:
-        log.info("ticket filed: %s", k)
+    for e in events:
+        if e.key in new:
+            what = f"incident {e.incident_id} window {e.window}" if e.window else (e.incident_id or contract.id)
+            log.info("TICKET %s filed: %s, %s (%s)", e.kind, contract.id, what, e.payload.get("deadline")
+                     or e.payload.get("since") or e.payload.get("started_at") or "")
     return new
 
 

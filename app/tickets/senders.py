@@ -8,7 +8,9 @@ import hmac
 import html
 import json
 import logging
+import mailbox
 from email.message import EmailMessage
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiosmtplib
@@ -35,6 +37,18 @@ def text_body(t: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def email(t: dict, sender: str, to: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = sender, to, subject(t)
+    msg["Message-ID"] = message_id(t["id"])
+    msg["X-Slawatch-Ticket"] = t["id"]
+    msg.set_content(text_body(t))
+    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in t["payload"].items() if v is not None)
+    msg.add_alternative(f"<h3>{html.escape(subject(t))}</h3><table>{rows}</table>", subtype="html")
+    return msg
+
+
 class SmtpSink:
     name = "smtp"
 
@@ -45,15 +59,27 @@ class SmtpSink:
         self.to, self.sender = to, sender
 
     async def send(self, t: dict) -> None:
-        msg = EmailMessage()
-        msg["From"], msg["To"], msg["Subject"] = self.sender, self.to, subject(t)
-        msg["Message-ID"] = message_id(t["id"])
-        msg["X-Slawatch-Ticket"] = t["id"]
-        msg.set_content(text_body(t))
-        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                       for k, v in t["payload"].items() if v is not None)
-        msg.add_alternative(f"<h3>{html.escape(subject(t))}</h3><table>{rows}</table>", subtype="html")
-        await aiosmtplib.send(msg, hostname=self.host, port=self.port, start_tls=self.starttls, timeout=10)
+        await aiosmtplib.send(email(t, self.sender, self.to), hostname=self.host, port=self.port,
+                              start_tls=self.starttls, timeout=10)
+
+
+class MboxSink:
+    """A local mailbox file (mbox), readable with ``mail -f`` or any mail client:
+    for a desk without a mail server, and the demo of ``make run``."""
+    name = "mbox"
+
+    def __init__(self, path: Path, to: str, sender: str):
+        self.path, self.to, self.sender = path, to, sender
+
+    async def send(self, t: dict) -> None:
+        box = mailbox.mbox(self.path)
+        box.lock()
+        try:
+            box.add(email(t, self.sender, self.to))
+            box.flush()
+        finally:
+            box.unlock()
+            box.close()
 
 
 class WebhookSink:
@@ -85,6 +111,8 @@ def sinks_from(settings, policy=None) -> list:
     smtp_to = (policy.smtp_to if policy and policy.smtp_to else None) or settings.ticket_smtp_to
     if settings.ticket_smtp_url and smtp_to:
         out.append(SmtpSink(settings.ticket_smtp_url, smtp_to, settings.ticket_smtp_from))
+    if settings.ticket_mbox is not None:
+        out.append(MboxSink(settings.ticket_mbox, smtp_to or "support@localhost", settings.ticket_smtp_from))
     if policy is not None and policy.webhook_url:
         out.append(WebhookSink(policy.webhook_url, policy.webhook_secret))
     elif settings.ticket_webhook_url:

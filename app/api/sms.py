@@ -1,0 +1,27 @@
+"""SMS delivery reports: where a gateway reports a probe's message delivered
+(Kannel ``dlr-url``, a generic gateway's callback, or an inbound copy of the
+text). No token: a gateway cannot carry one, and a report only completes a probe
+that waits for its 128-bit nonce — it reveals and changes nothing else."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Request
+
+from probes.sms_delivery import DELIVERIES
+
+router = APIRouter(prefix="/v1/sms", tags=["sms"])
+
+
+@router.get("/deliveries")
+async def delivery_report(request: Request) -> dict:
+    """Query parameters: ``nonce`` and Kannel's ``type`` (``dlr-url``), or an inbound ``text``."""
+    return {"matched": DELIVERIES.report_params(dict(request.query_params))}
+
+
+@router.post("/deliveries")
+async def delivery_report_form(request: Request) -> dict:
+    """The same as a form body (query parameters count too)."""
+    params = dict(request.query_params)
+    params.update({k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()})
+    return {"matched": DELIVERIES.report_params(params)}

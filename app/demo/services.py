@@ -1,0 +1,46 @@
+"""Start and stop the demo inside ``slawatch run --demo``: services first, then
+the example contracts and demo targets, so the first probe finds them up."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.demo.mailbox import serve_mailbox
+from app.demo.state import SERVICES, demo_of
+from app.demo.targets import install_demo
+from app.demo.web import serve_web
+
+log = logging.getLogger("slawatch.demo")
+
+
+class DemoServices:
+    def __init__(self, servers: list[asyncio.AbstractServer], close_web):
+        self.servers, self._close_web = servers, close_web
+
+    @classmethod
+    async def start(cls, settings, sessions, rules) -> DemoServices:
+        demo = demo_of(settings)
+        logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO
+        demo.dir.mkdir(parents=True, exist_ok=True)
+        servers = await serve_mailbox(demo)
+        try:
+            web, close_web = await serve_web(demo)
+        except BaseException:
+            for s in servers:
+                s.close()
+            raise
+        async with sessions() as db:
+            targets = await install_demo(db, demo, rules, settings.public_url)
+        log.info("demo services on %s: SMTP :%d, IMAP :%d, HTTPS :%d, SMS gateway :%d (folder %s)", demo.host,
+                 demo.port("smtp"), demo.port("imap"), demo.port("https"), demo.port("sms"), demo.dir)
+        log.info("demo targets, every %.0f s: %s", targets[0].interval,
+                 ", ".join(f"{t.id} → {t.contract_id}" for t in targets))
+        broken = [s for s in SERVICES if demo.is_broken(s)]
+        if broken:
+            log.warning("demo services broken from before: %s (slawatch demo restore …)", ", ".join(broken))
+        return cls(servers + web, close_web)
+
+    async def close(self) -> None:
+        for s in self.servers:
+            s.close()
+        await self._close_web()
