@@ -81,9 +81,9 @@ class Worker:
         was = self.last_ok.get(job.key)
         self.last_ok[job.key] = r.ok
         if was is None or was != r.ok:
-            state = f"ok in {r.duration_seconds * 1000:.0f} ms" if r.ok else f"FAILED {r.error}"
-            log.info("probe %s (%s): %s%s", job.key.removesuffix("/default"), job.protocol, state,
-                     "" if was is None else " (was ok)" if not r.ok else " again")
+            state = (f"ok{'' if was is None else ' again'} in {r.duration_seconds * 1000:.0f} ms" if r.ok
+                     else f"FAILED {r.error}{'' if was is None else ' (was ok)'}")
+            log.info("probe %s (%s): %s", job.key.removesuffix("/default"), job.protocol, state)
 
     async def _summary(self) -> None:
         while not self.stop.is_set():

@@ -151,3 +151,39 @@ def test_deadlines_never_decrease_as_the_limit_grows(cal, start, a, b):
 @given(calendars, instants, limits, pauses)
 def test_a_pause_never_brings_a_deadline_earlier(cal, start, limit, spec):
     assert deadline(cal, start, limit, _pauses(start, spec)) >= deadline(cal, start, limit)
+
+
+# --- the fixed-offset fast path shows and splits instants exactly as ZoneInfo does ---
+
+from app.calendars.periods import local_days  # noqa: E402
+from app.calendars.zones import LocalTime, fixed_offset  # noqa: E402
+
+ZONES = ["Asia/Shanghai", "Europe/Berlin", "UTC", "America/New_York"]
+INSTANTS = st.datetimes(min_value=datetime(1980, 1, 1), max_value=datetime(2120, 1, 1),
+                        timezones=st.just(timezone.utc))
+
+
+def test_only_zones_without_changes_get_a_fixed_offset():
+    assert fixed_offset(ZoneInfo("Asia/Shanghai")) == timezone(timedelta(hours=8))
+    assert fixed_offset(ZoneInfo("UTC")) == timezone.utc
+    assert fixed_offset(ZoneInfo("Europe/Berlin")) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(INSTANTS, st.sampled_from(ZONES))
+def test_local_time_is_zoneinfos_isoformat(instant, zone):
+    # Shanghai kept daylight saving until 1991: those instants must not take the fast path
+    tz = ZoneInfo(zone)
+    assert LocalTime(tz)(instant) == instant.astimezone(tz).isoformat()
+
+
+@settings(max_examples=300, deadline=None)
+@given(INSTANTS, st.integers(1, 5 * 86400), st.sampled_from(ZONES))
+def test_local_days_match_zoneinfo_midnights(start, seconds, zone):
+    tz = ZoneInfo(zone)
+    end = start + timedelta(seconds=seconds)
+    days = local_days(start, end, tz)
+    assert days[0][0] == start.astimezone(tz).date() and days[-1][1] < end <= days[-1][2]
+    for day, a, b in days:
+        assert a == datetime.combine(day, datetime.min.time(), tzinfo=tz).astimezone(timezone.utc)
+        assert b == datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz).astimezone(timezone.utc)

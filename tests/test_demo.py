@@ -187,7 +187,7 @@ def test_demo_walk_from_the_readme(tmp_path):
         log.close()
     text = Path(tmp_path / "run.log").read_text()
     for line in ("demo services on 127.0.0.1", "probe demo-server-https (http): FAILED bad_status:503",
-                 "probe demo-server-https (http): ok in",
+                 "probe demo-server-https (http): ok again in",
                  "OPENED: demo-server-https failing since", "RESOLVED: demo-server-https good again",
                  "TICKET window_warning filed: demo-ningbo-colo"):
         assert line in text, line

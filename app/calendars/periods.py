@@ -6,6 +6,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from app.calendars.base import UTC
+from app.calendars.zones import CHECKED_FROM, CHECKED_UNTIL, fixed_offset
+
+ONE_DAY = timedelta(days=1)
 
 
 def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
@@ -47,6 +50,17 @@ def midnight(day: date, tz: ZoneInfo) -> datetime:
 def local_days(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[date, datetime, datetime]]:
     """The local calendar days touched by ``[start, end)``, each with its UTC bounds."""
     out = []
+    fixed = fixed_offset(tz)
+    if fixed is not None and CHECKED_FROM <= start and end <= CHECKED_UNTIL:
+        # one offset all along (Asia/Shanghai): local midnights are plain arithmetic
+        off = fixed.utcoffset(None)
+        day = (start + off).date()
+        a = datetime.combine(day, time(0), tzinfo=UTC) - off
+        while a < end:
+            b = a + ONE_DAY
+            out.append((day, a, b))
+            day, a = day + ONE_DAY, b
+        return out
     day = start.astimezone(tz).date()
     a = midnight(day, tz)
     one = timedelta(days=1)

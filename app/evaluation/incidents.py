@@ -22,10 +22,7 @@ class Occurrence:
     resolved: datetime | None  # None while open at the evaluation instant
     pauses: tuple[tuple[datetime, datetime, str], ...]
     stops: dict[str, datetime | None]  # clock-stop field → instant, None if not yet at ``at``
-    counts: bool = False  # counts against the provider (unknown counts until classified)
-
-    def __post_init__(self):
-        self.counts = self.attribution in COUNTING_ATTRIBUTIONS
+    counts: bool  # counts against the provider (unknown counts until classified)
 
     def paused(self, reasons: frozenset[str]) -> list[Span]:
         return [(s, e) for s, e, r in self.pauses if r in reasons and e > s]
@@ -65,10 +62,9 @@ def occurrences(incidents: list[Incident], maintenance_max: timedelta | None, at
         resolved = inc.resolved_at
         if resolved is not None and resolved > at:
             resolved = None
-        pauses = tuple((p.start, min(p.end, at) if p.end is not None else at, p.reason) for p in inc.pauses)
-        out.append(Occurrence(
-            i, inc, effective_attribution(inc, maintenance_max, at),
-            inc.started_at, inc.clock_start, resolved, pauses,
-            _stops(inc, resolved, at),
-        ))
+        pauses = tuple((p.start, min(p.end, at) if p.end is not None else at, p.reason)
+                       for p in inc.pauses) if inc.pauses else ()
+        attribution = effective_attribution(inc, maintenance_max, at)
+        out.append(Occurrence(i, inc, attribution, inc.started_at, inc.clock_start, resolved, pauses,
+                              _stops(inc, resolved, at), attribution in COUNTING_ATTRIBUTIONS))
     return out

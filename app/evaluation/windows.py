@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from app.calendars import CalendarError, deadline, elapsed, merge
+from app.calendars.zones import LocalTime
 from app.contracts.errors import CaseError
 from app.evaluation.incidents import Occurrence
 from app.evaluation.terms import BoundWindow
@@ -19,35 +20,21 @@ def seconds(td: timedelta) -> int | float:
     return td.days * 86400 + td.seconds
 
 
-class LocalTime:
-    """ISO 8601 in the contract's zone; an instant shown twice is converted once."""
-
-    def __init__(self, tz):
-        self.tz, self.cache = tz, {}
-
-    def __call__(self, instant: datetime | None) -> str | None:
-        if instant is None:
-            return None
-        text = self.cache.get(instant)
-        if text is None:
-            text = self.cache[instant] = instant.astimezone(self.tz).isoformat()
-        return text
-
-
 def window_row(occ: Occurrence, w: BoundWindow, cited: dict, at: datetime, local: LocalTime) -> dict:
     start = occ.reported
     limit = w.limit
-    pauses = merge(occ.paused(w.pause_on)) if occ.pauses else ()
-    due = deadline(w.calendar, start, limit, pauses)
     stop = occ.stops[w.rule.clock_stop]
+    pauses = merge(occ.paused(w.pause_on)) if occ.pauses else ()
+    plain = w.calendar.continuous and not pauses  # 24×7 without pauses: plain subtraction
+    due = start + limit if plain else deadline(w.calendar, start, limit, pauses)
     if not occ.counts:
         status, spent, over = "excluded", ZERO, ZERO
-    elif stop is not None:
-        spent = elapsed(w.calendar, start, stop, pauses)
-        status, over = ("met", ZERO) if spent <= limit else ("breached", spent - limit)
     else:
-        spent = elapsed(w.calendar, start, at, pauses)
-        if at > due:
+        end = stop if stop is not None else at
+        spent = (end - start if end > start else ZERO) if plain else elapsed(w.calendar, start, end, pauses)
+        if stop is not None:
+            status, over = ("met", ZERO) if spent <= limit else ("breached", spent - limit)
+        elif at > due:
             status, over = "breached", (spent - limit if spent > limit else ZERO)
         else:
             status, over = "running", ZERO
