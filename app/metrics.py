@@ -132,7 +132,7 @@ class SlaSnapshot:
             for (c, cat), n in sorted(open_counts.items()):
                 open_inc.add_metric([c, cat], n)
             for row in contracts:
-                case = await case_for(db, row, None, now)
+                case = await case_for(await db.connection(), row, None, now)
                 template = self.rules.templates.get(case.contract.template)
                 if template is None:
                     continue

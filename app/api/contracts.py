@@ -7,10 +7,11 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api.deps import not_found, principal, require, session
+from app.api.deps import not_found, principal, reader, require, session
 from app.auth.service import Principal
 from app.contracts.models import Contract
 from app.contracts.service import (
@@ -76,7 +77,7 @@ async def get_contract(contract_id: str, who: Principal = Depends(principal), db
 
 @router.get("/contracts/{contract_id}/credits")
 async def contract_credits(contract_id: str, request: Request, period: str | None = None, at: datetime | None = None,
-                           who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+                           who: Principal = Depends(principal), db: AsyncConnection = Depends(reader)) -> dict:
     """The month's report (windows, outage, credit, cap, termination right) from stored incidents."""
     check_period(period)
     row = await read_visible_contract(db, who, contract_id)
@@ -96,7 +97,8 @@ async def customer_credits(customer_id: str, request: Request, period: str | Non
     if await db.get(Customer, customer_id) is None or not who.sees(customer_id):
         raise not_found("customer", customer_id)
     at = now()
-    reports = [evaluate_case(await case_for(db, r, period, at), request.app.state.rules)
+    conn = await db.connection()
+    reports = [evaluate_case(await case_for(conn, r, period, at), request.app.state.rules)
                for r in await visible_contracts(db, who, customer_id)]
     total = sum((Decimal(r["credit"]["amount"]) for r in reports), Decimal("0"))
     return {"customer_id": customer_id, "period": period, "amount": fmt(total), "currency": "CNY",

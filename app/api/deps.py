@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.service import Principal, authenticate
@@ -14,12 +15,19 @@ async def session(request: Request) -> AsyncIterator[AsyncSession]:
         yield s
 
 
-async def principal(request: Request, db: AsyncSession = Depends(session)) -> Principal:
+async def reader(request: Request) -> AsyncIterator[AsyncConnection]:
+    """A read-only route's Core connection: autocommit, one round trip per query,
+    no ORM session (the credits and statement routes: a third of their cost)."""
+    async with request.app.state.read_engine.connect() as conn:
+        yield conn
+
+
+async def principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "send an API token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
-    p = await authenticate(db, token.strip())
+    p = await authenticate(request.app.state.sessions, token.strip())
     if p is None:
         raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
     return p

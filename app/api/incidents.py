@@ -76,7 +76,7 @@ async def visible_incident(db: AsyncSession, who: Principal, incident_id: str) -
 
 
 async def windows_of(db, request, contract: ContractRow, incident_id: str | None = None) -> list[dict]:
-    case = await case_for(db, contract, None, now())
+    case = await case_for(await db.connection(), contract, None, now())
     rules = request.app.state.rules
     rows = live_windows(case, rules.templates[case.contract.template], rules.schedule)
     return [r for r in rows if incident_id is None or r["incident_id"] == incident_id]

@@ -10,13 +10,13 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.contracts import check_period, now
-from app.api.deps import not_found, principal, session
+from app.api.deps import not_found, principal, reader
 from app.auth.service import Principal
 from app.calendars.periods import month_bounds
-from app.contracts.service import get_visible_contract
+from app.contracts.service import read_visible_contract
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
 from app.incidents.cases import case_for
@@ -86,9 +86,9 @@ def render(report: dict, contract, incidents, p0, p1) -> str:
 @router.get("/{contract_id}/statement", response_class=HTMLResponse)
 async def statement(contract_id: str, request: Request, period: str | None = None,
                     format: Literal["html", "pdf"] = "html",
-                    who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> Response:
+                    who: Principal = Depends(principal), db: AsyncConnection = Depends(reader)) -> Response:
     check_period(period)
-    row = await get_visible_contract(db, who, contract_id)
+    row = await read_visible_contract(db, who, contract_id)
     if row is None:
         raise not_found("contract", contract_id)
     case = await case_for(db, row, period, now())

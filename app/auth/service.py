@@ -53,13 +53,15 @@ CACHE_SECONDS = 5.0  # a revoked token stops working within this
 _CACHE: dict[str, tuple[float, Principal | None]] = {}
 
 
-async def authenticate(session: AsyncSession, token: str) -> Principal | None:
+async def authenticate(sessions, token: str) -> Principal | None:
+    """``sessions`` is a session factory: a session is opened only when the cache misses."""
     key = digest(token)
     hit = _CACHE.get(key)
     now = time.monotonic()
     if hit is not None and now - hit[0] < CACHE_SECONDS:
         return hit[1]
-    row = (await session.exec(select(ApiToken).where(ApiToken.token_hash == key))).first()
+    async with sessions() as session:
+        row = (await session.exec(select(ApiToken).where(ApiToken.token_hash == key))).first()
     principal = None if row is None or row.revoked else Principal(row.id, row.role, row.customer_id)
     if len(_CACHE) > 10_000:
         _CACHE.clear()

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -89,8 +91,12 @@ async def get_visible_contract(db: AsyncSession, who: Principal, contract_id: st
     return row if row is not None and who.sees(row.customer_id) else None
 
 
-async def read_visible_contract(db: AsyncSession, who: Principal, contract_id: str):
-    """Read-only and cheaper: a plain row (id, customer_id, template, body), no ORM identity map."""
-    t = ContractRow.__table__.c
-    row = (await db.exec(sa_select(t.id, t.customer_id, t.template, t.body).where(t.id == contract_id))).first()
+_c = ContractRow.__table__.c
+CONTRACT_ROW = sa_select(_c.id, _c.customer_id, _c.template, _c.body).where(_c.id == bindparam("contract_id"))
+
+
+async def read_visible_contract(db: AsyncConnection, who: Principal, contract_id: str):
+    """Read-only and cheaper: a plain row (id, customer_id, template, body) on a Core
+    connection, no ORM identity map."""
+    row = (await db.execute(CONTRACT_ROW, {"contract_id": contract_id})).first()
     return row if row is not None and who.sees(row.customer_id) else None

@@ -33,10 +33,14 @@ async def events_of(db: AsyncSession, incident_ids: list[str]) -> dict[str, list
 
 
 def as_event(e: IncidentEvent) -> Event:
-    data = dict(e.data)
+    return event(e.kind, e.at, e.data, e.actor, e.note)
+
+
+def event(kind: str, at: datetime, data: dict, actor: str = "", note: str = "") -> Event:
+    """A stored event as the timeline folds it (``announced_at`` back to an instant)."""
     if data.get("announced_at"):
-        data["announced_at"] = datetime.fromisoformat(data["announced_at"])
-    return Event(e.kind, e.at, e.actor, e.note, data)
+        data = {**data, "announced_at": datetime.fromisoformat(data["announced_at"])}
+    return Event(kind, at, actor, note, data)
 
 
 def state_of(events: list[IncidentEvent]) -> State:

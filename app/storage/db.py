@@ -26,6 +26,12 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
+def read_only(engine: AsyncEngine) -> AsyncEngine:
+    """For read-only requests on Core connections: autocommit, so a query is one
+    round trip (no BEGIN before it, no ROLLBACK after), and no ORM session."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def alembic_config(engine: AsyncEngine) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -41,7 +41,7 @@ class TicketLoop:
         now = datetime.now(timezone.utc)
         async with self.sessions() as db:
             for row in (await db.exec(select(ContractRow))).all():
-                case = await case_for(db, row, None, now)
+                case = await case_for(await db.connection(), row, None, now)
                 template = self.rules.templates.get(case.contract.template)
                 if template is None:
                     continue
