@@ -24,12 +24,11 @@ from sqlmodel import select
 
 from app.contracts.errors import CaseError
 from app.evaluation.engine import evaluate, live_windows
-from app.incidents.cases import case_for
-from app.incidents.service import events_of, state_of
+from app.incidents.cases import all_cases
 from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
-from app.ledger.store import stored_billing
-from app.storage.tables import ContractRow, IncidentRow
+from app.ledger.store import all_billing
+from app.storage.tables import ContractRow
 
 log = logging.getLogger("slawatch.metrics")
 disable_created_metrics()  # *_created series double the size and say nothing a NOC needs
@@ -123,16 +122,17 @@ class SlaSnapshot:
                        ["contract", "deadline"])
         async with self.sessions() as db:
             contracts = list((await db.exec(select(ContractRow))).all())
-            incidents = list((await db.exec(select(IncidentRow))).all())
-            evs = await events_of(db, [i.id for i in incidents])
+            cases = await all_cases(await db.connection(), contracts, now)  # one query, not one per contract
+            billing = await all_billing(db)
             open_counts: dict[tuple, int] = {}
-            for i in incidents:
-                if state_of(evs[i.id]).status != "resolved":
-                    open_counts[(i.contract_id, i.category)] = open_counts.get((i.contract_id, i.category), 0) + 1
+            for row in contracts:
+                for i in cases[row.id].incidents:
+                    if i.resolved_at is None:
+                        open_counts[(row.id, i.category)] = open_counts.get((row.id, i.category), 0) + 1
             for (c, cat), n in sorted(open_counts.items()):
                 open_inc.add_metric([c, cat], n)
             for row in contracts:
-                case = await case_for(await db.connection(), row, None, now)
+                case = cases[row.id]
                 template = self.rules.templates.get(case.contract.template)
                 if template is None:
                     continue
@@ -160,7 +160,7 @@ class SlaSnapshot:
                     cap.add_metric([row.id], float(Decimal(report["credit"]["cap"])))
                 termination.add_metric([row.id], 1 if report["termination_right"]["granted"] else 0)
                 try:
-                    invoices, storage, notices = await stored_billing(db, row.id)
+                    invoices, storage, notices = billing[row.id]
                     book = ledger(LedgerCase(contract=case.contract, invoices=invoices, storage=storage,
                                              notices=notices, at=now), template)
                 except CaseError:  # e.g. a term the rules need is missing: no ledger series

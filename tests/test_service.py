@@ -271,3 +271,26 @@ def test_customer_statement_page(svc):
     assert "<svg" in page and "违约 4" in page and "handle_24h" in page and "Amount owed" in page
     other = client.get("/v1/contracts/c-other/statement", headers=customer)
     assert other.status_code == 404
+
+
+def test_a_changed_or_recreated_contract_is_used_at_once(svc):
+    """The credits route keeps parsed contracts by (created_at, version): a PUT
+    and a delete-and-recreate with the same id both show at once."""
+    client, _, _ = svc
+    body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/xiamen-mail.yaml").read_text())
+    body.update(id="c-versioned", customer="acme")
+    assert client.post("/v1/contracts", json=body).status_code == 201
+
+    def cap():
+        r = client.get("/v1/contracts/c-versioned/credits", params={"period": "2026-10"})
+        assert r.status_code == 200, r.text
+        return r.json()["credit"]["cap"]
+    def paid(amount):  # the year's payment: the cap is the month's share of it (违约 4)
+        return {**body, "payments": [{**body["payments"][0], "amount": amount}]}
+    assert cap() == "300.00"
+    assert client.put("/v1/contracts/c-versioned", json=paid("5400.00")).status_code == 200
+    assert cap() == "450.00"
+    assert client.delete("/v1/contracts/c-versioned").status_code == 204
+    assert client.get("/v1/contracts/c-versioned/credits", params={"period": "2026-10"}).status_code == 404
+    assert client.post("/v1/contracts", json=paid("7200.00")).status_code == 201
+    assert cap() == "600.00"

@@ -16,13 +16,12 @@ from app.auth.service import Principal
 from app.contracts.models import Contract
 from app.contracts.service import (
     get_visible_contract,
-    read_visible_contract,
     save_contract,
     visible_contracts,
 )
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
-from app.incidents.cases import case_for
+from app.incidents.cases import case_for, visible_case
 from app.money import fmt
 from app.storage.tables import Customer, IncidentRow, TargetRow
 
@@ -80,13 +79,13 @@ async def contract_credits(contract_id: str, request: Request, period: str | Non
                            who: Principal = Depends(principal), db: AsyncConnection = Depends(reader)) -> dict:
     """The month's report (windows, outage, credit, cap, termination right) from stored incidents."""
     check_period(period)
-    row = await read_visible_contract(db, who, contract_id)
-    if row is None:
-        raise not_found("contract", contract_id)
     if at is not None and at.tzinfo is None:
         raise HTTPException(422, "at: datetime has no UTC offset")
+    case = await visible_case(db, who, contract_id, period, at or now())
+    if case is None:
+        raise not_found("contract", contract_id)
     # the report is plain JSON already: skip FastAPI's re-encoding
-    return JSONResponse(evaluate_case(await case_for(db, row, period, at or now()), request.app.state.rules))
+    return JSONResponse(evaluate_case(case, request.app.state.rules))
 
 
 @router.get("/customers/{customer_id}/credits")

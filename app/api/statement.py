@@ -16,10 +16,9 @@ from app.api.contracts import check_period, now
 from app.api.deps import not_found, principal, reader
 from app.auth.service import Principal
 from app.calendars.periods import month_bounds
-from app.contracts.service import read_visible_contract
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
-from app.incidents.cases import case_for
+from app.incidents.cases import visible_case
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 STATUS_ZH = {"met": "达标 met", "breached": "超时 breached", "running": "进行中 running", "excluded": "免责 excluded"}
@@ -88,10 +87,9 @@ async def statement(contract_id: str, request: Request, period: str | None = Non
                     format: Literal["html", "pdf"] = "html",
                     who: Principal = Depends(principal), db: AsyncConnection = Depends(reader)) -> Response:
     check_period(period)
-    row = await read_visible_contract(db, who, contract_id)
-    if row is None:
+    case = await visible_case(db, who, contract_id, period, now())
+    if case is None:
         raise not_found("contract", contract_id)
-    case = await case_for(db, row, period, now())
     report = evaluate_case(case, request.app.state.rules)
     y, m = parse_month(case.period)
     from zoneinfo import ZoneInfo

@@ -1,11 +1,6 @@
 """Customers and contract instances in the database."""
 from __future__ import annotations
 
-import json
-
-from sqlalchemy import bindparam
-from sqlalchemy import select as sa_select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -43,6 +38,7 @@ async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, repl
         row = ContractRow(id=contract.id, customer_id=contract.customer, template=contract.template, body=body)
     else:
         row.customer_id, row.template, row.body = contract.customer, contract.template, body
+        row.version += 1
     db.add(row)
     if commit:
         await db.commit()
@@ -61,20 +57,27 @@ async def import_contracts(db: AsyncSession, contracts: list[Contract], rules: R
     await db.commit()
 
 
-_PARSED: dict[str, tuple[str, Contract]] = {}
+_PARSED: dict[str, tuple[tuple, Contract]] = {}
+
+
+def cached_contract(contract_id: str, stamp: tuple) -> Contract | None:
+    """The contract parsed earlier, if its ``stamp`` (created_at, version) is still current."""
+    hit = _PARSED.get(contract_id)
+    return hit[1] if hit is not None and hit[0] == stamp else None
+
+
+def remember_contract(contract_id: str, stamp: tuple, body: dict) -> Contract:
+    contract = Contract.model_validate(body)
+    if len(_PARSED) > 10_000:
+        _PARSED.clear()
+    _PARSED[contract_id] = (stamp, contract)
+    return contract
 
 
 def contract_of(row: ContractRow) -> Contract:
-    """The stored contract, parsed once per version of its body."""
-    key = json.dumps(row.body, sort_keys=True)
-    hit = _PARSED.get(row.id)
-    if hit is not None and hit[0] == key:
-        return hit[1]
-    contract = Contract.model_validate(row.body)
-    if len(_PARSED) > 10_000:
-        _PARSED.clear()
-    _PARSED[row.id] = (key, contract)
-    return contract
+    """The stored contract, parsed once per version of its row."""
+    stamp = (row.created_at, row.version)
+    return cached_contract(row.id, stamp) or remember_contract(row.id, stamp, row.body)
 
 
 async def visible_contracts(db: AsyncSession, who: Principal, customer_id: str | None = None) -> list[ContractRow]:
@@ -88,15 +91,4 @@ async def visible_contracts(db: AsyncSession, who: Principal, customer_id: str |
 
 async def get_visible_contract(db: AsyncSession, who: Principal, contract_id: str) -> ContractRow | None:
     row = await db.get(ContractRow, contract_id)
-    return row if row is not None and who.sees(row.customer_id) else None
-
-
-_c = ContractRow.__table__.c
-CONTRACT_ROW = sa_select(_c.id, _c.customer_id, _c.template, _c.body).where(_c.id == bindparam("contract_id"))
-
-
-async def read_visible_contract(db: AsyncConnection, who: Principal, contract_id: str):
-    """Read-only and cheaper: a plain row (id, customer_id, template, body) on a Core
-    connection, no ORM identity map."""
-    row = (await db.execute(CONTRACT_ROW, {"contract_id": contract_id})).first()
     return row if row is not None and who.sees(row.customer_id) else None

@@ -10,8 +10,9 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.auth.service import Principal
 from app.contracts.models import Case, Contract
-from app.contracts.service import contract_of
+from app.contracts.service import cached_contract, contract_of, remember_contract
 from app.contracts.types import parse_month
 from app.incidents.service import case_incident, event
 from app.incidents.timeline import Event, fold
@@ -34,9 +35,55 @@ def current_period(contract: Contract, at: datetime) -> str:
 
 async def case_for(db: AsyncConnection, row: ContractRow, period: str | None, at: datetime) -> Case:
     """On a Core connection (a session's: ``await session.connection()``)."""
-    contract = contract_of(row)
+    rows = (await db.execute(INCIDENTS_WITH_EVENTS, {"contract_id": row.id})).all()
+    return _case(contract_of(row), rows, period, at)
+
+
+ALL_INCIDENTS_WITH_EVENTS = (
+    sa_select(_inc.contract_id, _inc.id, _inc.category, _inc.started_at, _inc.reported_at, _ev.kind, _ev.at,
+              _ev.data, _ev.seq)
+    .join_from(IncidentRow.__table__, IncidentEvent.__table__, _ev.incident_id == _inc.id)
+    .order_by(_inc.contract_id, _inc.reported_at, _inc.id, _ev.seq))
+
+
+async def all_cases(db: AsyncConnection, rows: list[ContractRow], at: datetime) -> dict[str, Case]:
+    """Every contract's case for its current period in one query (the metrics and
+    ticket loops, which look at every contract each round)."""
+    by_contract: dict[str, list] = {}
+    for r in (await db.execute(ALL_INCIDENTS_WITH_EVENTS)).all():
+        by_contract.setdefault(r.contract_id, []).append(r)
+    return {row.id: _case(contract_of(row), by_contract.get(row.id, []), None, at) for row in rows}
+
+
+# a contract's owner and version with its incidents and their events, one round trip;
+# the body comes in a second only when this process has not parsed that version yet
+_c = ContractRow.__table__.c
+CONTRACT_WITH_INCIDENTS = (
+    sa_select(_c.customer_id, _c.created_at, _c.version, _inc.id, _inc.category, _inc.started_at,
+              _inc.reported_at, _ev.kind, _ev.at, _ev.data, _ev.seq)
+    .select_from(ContractRow.__table__.outerjoin(
+        IncidentRow.__table__.join(IncidentEvent.__table__, _ev.incident_id == _inc.id), _inc.contract_id == _c.id))
+    .where(_c.id == bindparam("contract_id")).order_by(_inc.reported_at, _inc.id, _ev.seq))
+CONTRACT_BODY = sa_select(_c.body).where(_c.id == bindparam("contract_id"))
+
+
+async def visible_case(db: AsyncConnection, who: Principal, contract_id: str, period: str | None,
+                       at: datetime) -> Case | None:
+    """The case of a contract ``who`` may see, or None (unknown or another customer's)."""
+    rows = (await db.execute(CONTRACT_WITH_INCIDENTS, {"contract_id": contract_id})).all()
+    if not rows or not who.sees(rows[0].customer_id):
+        return None
+    stamp = (rows[0].created_at, rows[0].version)
+    contract = cached_contract(contract_id, stamp)
+    if contract is None:
+        body = (await db.execute(CONTRACT_BODY, {"contract_id": contract_id})).scalar_one()
+        contract = remember_contract(contract_id, stamp, body)
+    return _case(contract, [r for r in rows if r.id is not None], period, at)
+
+
+def _case(contract: Contract, rows, period: str | None, at: datetime) -> Case:
     grouped: dict[str, tuple[SimpleNamespace, list[Event]]] = {}
-    for r in (await db.execute(INCIDENTS_WITH_EVENTS, {"contract_id": row.id})).all():
+    for r in rows:
         group = grouped.get(r.id)
         if group is None:
             group = grouped[r.id] = (SimpleNamespace(id=r.id, category=r.category, started_at=r.started_at,

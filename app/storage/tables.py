@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.storage.types import UTCDateTime
@@ -31,6 +31,8 @@ class ContractRow(SQLModel, table=True):
     template: str = Field(max_length=64)
     body: dict = Field(sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    # bumped on every change: with created_at, tells a cached parse of ``body`` is current
+    version: int = Field(default=1, sa_column=Column(Integer, nullable=False, server_default="1"))
 
 
 class TargetRow(SQLModel, table=True):

@@ -10,10 +10,10 @@ from sqlmodel import select
 
 from app.contracts.errors import CaseError
 from app.evaluation.engine import evaluate, live_windows
-from app.incidents.cases import case_for
+from app.incidents.cases import all_cases
 from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
-from app.ledger.store import stored_billing
+from app.ledger.store import all_billing
 from app.storage.tables import ContractRow
 from app.tickets.events import (
     ledger_events,
@@ -40,8 +40,11 @@ class TicketLoop:
     async def once(self) -> None:
         now = datetime.now(timezone.utc)
         async with self.sessions() as db:
-            for row in (await db.exec(select(ContractRow))).all():
-                case = await case_for(await db.connection(), row, None, now)
+            rows = list((await db.exec(select(ContractRow))).all())
+            cases = await all_cases(await db.connection(), rows, now)  # one query, not one per contract
+            billing = await all_billing(db)
+            for row in rows:
+                case = cases[row.id]
                 template = self.rules.templates.get(case.contract.template)
                 if template is None:
                     continue
@@ -58,13 +61,13 @@ class TicketLoop:
                               "status": "resolved" if i.resolved_at is not None else "open"} for i in case.incidents]
                 events = (window_events(windows, self.warn_ratio(policy)) + major_events(incidents)
                           + termination_events(row.id, report["termination_right"])
-                          + await self._ledger(db, row.id, case.contract, template, now))
+                          + self._ledger(row.id, case.contract, template, now, billing[row.id]))
                 await file(db, row, events, self.settings.public_url.rstrip("/"))
             default = sinks_from(self.settings)
             await deliver(db, lambda contract_id: self.sinks.get(contract_id, default))
 
-    async def _ledger(self, db, contract_id, contract, template, now):
-        invoices, storage, notices = await stored_billing(db, contract_id)
+    def _ledger(self, contract_id, contract, template, now, billing):
+        invoices, storage, notices = billing
         try:
             book = ledger(LedgerCase(contract=contract, invoices=invoices, storage=storage, notices=notices, at=now),
                           template)
