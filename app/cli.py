@@ -216,7 +216,10 @@ def worker(lease: float = typer.Option(30.0, min=1, help="lease seconds: a dead 
     _upgrade()
 
     async def go():
+        from app.probing.sms_relay import listen
+
         engine = _engine()
+        relayed = await listen(settings.database_url)  # SMS delivery reports the API relays
         w = Worker(sessions(engine), lease_seconds=lease)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -226,6 +229,7 @@ def worker(lease: float = typer.Option(30.0, min=1, help="lease seconds: a dead 
         typer.echo(f"worker {w.name}: probing with {lease:.0f} s leases", err=True)
         await stop.wait()
         await w.close()
+        await relayed.close()
         await engine.dispose()
     asyncio.run(go())
 

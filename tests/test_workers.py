@@ -82,3 +82,66 @@ def test_two_workers_share_targets_and_survive_a_kill(schema):
         assert seq[-1][0] > killed_at + LEASE, (tid, "dropped after the kill")  # picked up again
     workers = {w for seq in by_target.values() for _, w in seq}
     assert len(workers) == 2  # both workers probed
+
+
+def test_an_sms_report_reaches_the_worker_that_waits_for_it(schema, tmp_path):
+    """Scale-out: the gateway reports delivery to `slawatch api`; the probe that
+    waits for it runs in a `slawatch worker`; the report crosses by NOTIFY."""
+    import threading
+
+    import httpx
+
+    from app.demo.state import Demo
+    from app.demo.web import gateway, http_server
+    from tests.peers.util import free_port, wait_port
+
+    ready, loop_box = threading.Event(), {}
+
+    def run_gateway():  # the demo's Kannel-like gateway, in a thread with its own loop
+        async def go():
+            server = await asyncio.start_server(
+                http_server(gateway(Demo(tmp_path, 0), httpx.AsyncClient(timeout=5), set())), "127.0.0.1", 0)
+            loop_box["port"], loop_box["loop"], loop_box["server"] = server.sockets[0].getsockname()[1], \
+                asyncio.get_running_loop(), server
+            ready.set()
+            await server.serve_forever()
+        try:
+            asyncio.run(go())
+        except asyncio.CancelledError:
+            pass
+    threading.Thread(target=run_gateway, daemon=True).start()
+    assert ready.wait(10)
+
+    client, _ = service_client(PG, schema)
+    port = free_port()
+    with client:
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/inolink-sms.yaml").read_text())
+        body["customer"] = "acme"
+        assert client.post("/v1/contracts", json=body).status_code == 201
+        r = client.post("/v1/targets", json={
+            "id": "sms", "contract_id": body["id"], "protocol": "sms", "category": "sms_delivery",
+            "interval": 2, "timeout": 2,
+            "config": {"to": "+8613800000000", "callback_url": f"http://127.0.0.1:{port}/v1/sms/deliveries",
+                       "kannel": {"url": f"http://127.0.0.1:{loop_box['port']}", "username": "demo",
+                                  "password": "demo"},
+                       "send_opens": "00:00:00", "send_closes": "23:59:59.999999"}})
+        assert r.status_code == 201, r.text
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": PG, "SLAWATCH_DATABASE_SCHEMA": schema}
+    procs = [subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for args in (["api", "--port", str(port)], ["worker", "--lease", str(LEASE)])]
+    try:
+        wait_port(port, 30)
+        deadline, rows = time.monotonic() + 30, []
+        while time.monotonic() < deadline and not any(ok for ok, *_ in rows):
+            time.sleep(0.5)
+            rows = asyncio.run(_sql(schema, "SELECT ok, error, detail FROM probe_results WHERE target_id = 'sms'"))
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=15)
+        loop_box["loop"].call_soon_threadsafe(loop_box["server"].close)
+    assert rows, "the worker never probed the SMS target"
+    ok_rows = [(ok, error, detail) for ok, error, detail in rows if ok]
+    assert ok_rows and ok_rows[0][2].get("worker"), rows  # delivered, in the worker

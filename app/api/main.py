@@ -29,6 +29,7 @@ from app.api.limits import BodyLimit
 from app.contracts.rules import load_rules
 from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
 from app.probing.modules import load_modules
+from app.probing.sms_relay import relay_for
 from app.settings import Settings, get_settings
 from app.storage.db import make_engine, read_only, sessions
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
     app.state.engine = make_engine(settings.database_url, settings.database_schema)
     app.state.sessions = sessions(app.state.engine)
     app.state.read_engine = read_only(app.state.engine)
+    app.state.sms_relay = relay_for(app.state.engine)
     app.state.worker = None
     app.state.settings = settings
     app.state.rules = load_rules(settings.rules_dir)

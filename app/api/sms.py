@@ -1,7 +1,8 @@
 """SMS delivery reports: where a gateway reports a probe's message delivered
 (Kannel ``dlr-url``, a generic gateway's callback, or an inbound copy of the
 text). No token: a gateway cannot carry one, and a report only completes a probe
-that waits for its 128-bit nonce — it reveals and changes nothing else."""
+that waits for its 128-bit nonce — it reveals and changes nothing else. A report
+no probe here waits for goes to the workers (``app.probing.sms_relay``)."""
 from __future__ import annotations
 
 from urllib.parse import parse_qs
@@ -13,10 +14,18 @@ from probes.sms_delivery import DELIVERIES
 router = APIRouter(prefix="/v1/sms", tags=["sms"])
 
 
+async def _report(request: Request, params: dict[str, str]) -> dict:
+    """Complete the probe waiting here, or relay the report to the workers (PostgreSQL)."""
+    if DELIVERIES.report_params(params):
+        return {"matched": True, "relayed": False}
+    relay = request.app.state.sms_relay
+    return {"matched": False, "relayed": relay is not None and await relay.publish(params)}
+
+
 @router.get("/deliveries")
 async def delivery_report(request: Request) -> dict:
     """Query parameters: ``nonce`` and Kannel's ``type`` (``dlr-url``), or an inbound ``text``."""
-    return {"matched": DELIVERIES.report_params(dict(request.query_params))}
+    return await _report(request, dict(request.query_params))
 
 
 @router.post("/deliveries")
@@ -24,4 +33,4 @@ async def delivery_report_form(request: Request) -> dict:
     """The same as a form body (query parameters count too)."""
     params = dict(request.query_params)
     params.update({k: v[0] for k, v in parse_qs((await request.body()).decode(errors="replace")).items()})
-    return {"matched": DELIVERIES.report_params(params)}
+    return await _report(request, params)
