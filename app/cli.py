@@ -159,6 +159,23 @@ def _progress(message: str) -> None:
     typer.echo(f"slawatch: {message}", err=True)
 
 
+def _demo_ports_free(settings) -> None:
+    """A port taken by something else is one clear line, not a traceback from the start-up."""
+    import socket
+
+    from app.demo.state import OFFSETS, demo_of
+
+    demo = demo_of(settings)
+    for name in OFFSETS:
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((demo.host, demo.port(name)))
+            except OSError as exc:
+                fail(f"demo {name} port {demo.host}:{demo.port(name)}: {exc.strerror}; stop what holds it or "
+                     f"set SLAWATCH_DEMO_PORT_BASE (now {demo.port_base})", 1)
+
+
 def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False) -> None:
     import uvicorn
 
@@ -171,6 +188,8 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False)
         # the demo's tickets land in a mailbox file next to it, besides any configured sink
         update.update(demo=True, ticket_mbox=settings.ticket_mbox or settings.demo_dir / "tickets.mbox")
     settings = settings.model_copy(update=update)
+    if settings.demo:
+        _demo_ports_free(settings)
     _logging(settings.log_level)
     _progress(f"loading rules from {settings.rules_dir} …")
     rules = _rules()  # a bad rules file stops the start with file:line, not a traceback later

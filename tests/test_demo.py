@@ -14,7 +14,6 @@ from datetime import time as clock
 from pathlib import Path
 
 import httpx
-import pytest
 
 from app.demo.mailbox import serve_mailbox
 from app.demo.state import OFFSETS, Demo
@@ -198,3 +197,17 @@ def test_demo_break_names_the_services():
     res = subprocess.run([*CLI, "demo", "break", "dns"], cwd=ROOT, capture_output=True, text=True)
     assert (res.returncode, res.stdout) == (2, "")
     assert res.stderr.strip() == "slawatch: unknown demo service 'dns' (known: mail, server, sms)"
+
+
+def test_a_taken_demo_port_is_one_clear_line(tmp_path):
+    base = free_base()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", base + OFFSETS["imap"]))
+        taken.listen()
+        env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/d.db",
+               "SLAWATCH_DEMO_DIR": str(tmp_path / "demo"), "SLAWATCH_DEMO_PORT_BASE": str(base)}
+        res = subprocess.run([*CLI, "run", "--demo", "--port", "1"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr.strip() == (f"slawatch: demo imap port 127.0.0.1:{base + 43}: Address already in use; "
+                                  f"stop what holds it or set SLAWATCH_DEMO_PORT_BASE (now {base})")
