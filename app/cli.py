@@ -176,7 +176,7 @@ def _demo_ports_free(settings) -> None:
                      f"set SLAWATCH_DEMO_PORT_BASE (now {demo.port_base})", 1)
 
 
-def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False) -> None:
+def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False, tickets: bool = False) -> None:
     import uvicorn
 
     from app.api.main import create_app
@@ -199,7 +199,8 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False)
     _progress(f"starting on http://{host}:{port} (API docs at /docs)"
               + (", with the demo services" if settings.demo else ""))
     # uvloop where installed: it halves the CPU per probe (benchmarks/probes.py)
-    uvicorn.run(create_app(settings, worker=worker), host=host, port=port, log_level=settings.log_level,
+    uvicorn.run(create_app(settings, worker=worker, tickets=tickets), host=host, port=port,
+                log_level=settings.log_level,
                 loop="auto")
 
 
@@ -214,8 +215,9 @@ def run(host: str = typer.Option(None, help="default SLAWATCH_HOST or 127.0.0.1"
 
 @app.command()
 def api(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
-    """Run the API alone (no probing)."""
-    _serve(host, port, worker=False)
+    """Run the API without probing; it sends tickets while it holds the sender's
+    lock (one process at a time on PostgreSQL)."""
+    _serve(host, port, worker=False, tickets=True)
 
 
 @app.command()

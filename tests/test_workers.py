@@ -145,3 +145,26 @@ def test_an_sms_report_reaches_the_worker_that_waits_for_it(schema, tmp_path):
     assert rows, "the worker never probed the SMS target"
     ok_rows = [(ok, error, detail) for ok, error, detail in rows if ok]
     assert ok_rows and ok_rows[0][2].get("worker"), rows  # delivered, in the worker
+
+
+def test_one_ticket_sender_among_api_processes(schema):
+    """`slawatch api` processes send tickets only while holding the sender's
+    advisory lock: one at a time per schema, passed on when the holder goes."""
+    from app.tickets.loop import Leadership
+
+    async def go():
+        e1, e2 = make_engine(PG, schema), make_engine(PG, schema)
+        a, b = Leadership(e1, schema), Leadership(e2, schema)
+        try:
+            first = [await a.held(), await b.held(), await a.held()]
+            await a.close()  # the holder stops (or dies: its connection closes)
+            second = await b.held()
+            elsewhere = Leadership(e1, f"{schema}_other")  # another installation's lock
+            third = await elsewhere.held()
+            await elsewhere.close()
+        finally:
+            await b.close()
+            await e1.dispose()
+            await e2.dispose()
+        return first, second, third
+    assert asyncio.run(go()) == ([True, False, True], True, True)

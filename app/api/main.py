@@ -34,8 +34,10 @@ from app.settings import Settings, get_settings
 from app.storage.db import make_engine, read_only, sessions
 
 
-def create_app(settings: Settings | None = None, worker: bool = False) -> FastAPI:
-    """The API; with ``worker`` it also probes the stored targets (``slawatch run``)."""
+def create_app(settings: Settings | None = None, worker: bool = False, tickets: bool = False) -> FastAPI:
+    """The API; with ``worker`` it also probes the stored targets and sends tickets
+    (``slawatch run``); with ``tickets`` it sends tickets when it holds the sender's
+    lock (``slawatch api``: one of several on PostgreSQL)."""
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -43,17 +45,19 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
         app.state.worker = None
         stop = asyncio.Event()
         snapshot = asyncio.create_task(app.state.sla_metrics.run(stop))
-        tickets = demo = None
+        sending = demo = None
         if settings.demo:  # before the worker: it loads the demo targets this installs
             from app.demo.services import DemoServices
             demo = await DemoServices.start(settings, app.state.sessions, app.state.rules)
         if worker:
             from app.runtime import Worker
-            from app.tickets.loop import TicketLoop
             app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics)
             await app.state.worker.start()
-            loop = TicketLoop(app.state.sessions, app.state.rules, settings)
-            tickets = asyncio.create_task(loop.run(stop))
+        if worker or tickets:
+            from app.tickets.loop import Leadership, TicketLoop
+            loop = TicketLoop(app.state.sessions, app.state.rules, settings,
+                              Leadership(app.state.engine, settings.database_schema))
+            sending = asyncio.create_task(loop.run(stop))
         # what start-up built (rules, calendars, routes) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise show as tail latency
         gc.collect()
@@ -61,8 +65,8 @@ def create_app(settings: Settings | None = None, worker: bool = False) -> FastAP
         yield
         stop.set()
         await snapshot
-        if tickets is not None:
-            await tickets
+        if sending is not None:
+            await sending
         if app.state.worker is not None:
             await app.state.worker.close()
         if demo is not None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zlib
 from datetime import datetime, timezone
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from app.contracts.errors import CaseError
@@ -27,9 +30,47 @@ from app.tickets.senders import sinks_from
 log = logging.getLogger("slawatch.tickets")
 
 
+class Leadership:
+    """One ticket sender among several API processes on PostgreSQL: the holder of
+    an advisory lock (per schema), kept on a connection of its own, so it passes
+    to another process when the holder dies. SQLite is one process: always held."""
+
+    def __init__(self, engine: AsyncEngine, schema: str | None):
+        # autocommit: the held connection sits idle, never idle in a transaction
+        self.engine, self.conn = engine.execution_options(isolation_level="AUTOCOMMIT"), None
+        self.key = zlib.crc32(f"slawatch-tickets:{schema or 'public'}".encode())
+
+    async def held(self) -> bool:
+        if self.engine.dialect.name != "postgresql":
+            return True
+        if self.conn is not None:
+            try:
+                await self.conn.scalar(text("SELECT 1"))  # still connected: still the holder
+                return True
+            except Exception:  # noqa: BLE001 - connection gone, the lock with it
+                log.warning("lost the ticket sender's lock; trying to take it again")
+                self.conn = None
+        conn = await self.engine.connect()
+        if await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}):
+            self.conn = conn
+            log.info("this process sends the tickets (PostgreSQL advisory lock %d)", self.key)
+            return True
+        await conn.close()
+        return False
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            try:  # a pooled connection outlives close(): give the lock back explicitly
+                await self.conn.scalar(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
+            finally:
+                await self.conn.close()
+                self.conn = None
+
+
 class TicketLoop:
-    def __init__(self, sessions, rules, settings):
+    def __init__(self, sessions, rules, settings, leadership: Leadership | None = None):
         self.sessions, self.rules, self.settings = sessions, rules, settings
+        self.leadership = leadership
         self.sinks: dict[str, list] = {}  # contract id → its sinks
 
     def warn_ratio(self, policy) -> float | None:
@@ -78,10 +119,13 @@ class TicketLoop:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                await self.once()
+                if self.leadership is None or await self.leadership.held():
+                    await self.once()
             except Exception:  # noqa: BLE001 - the next round retries
                 log.exception("ticket round failed")
             try:
                 await asyncio.wait_for(stop.wait(), self.settings.ticket_interval_seconds)
             except TimeoutError:
                 pass
+        if self.leadership is not None:
+            await self.leadership.close()
