@@ -1,5 +1,7 @@
-"""contract version: bumped on every change, so a process can keep a parsed
-contract and know it is current from one integer in a query it makes anyway
+"""contract version
+
+Bumped on every change, so a process can keep a parsed contract and know it is
+current from one integer in a query it makes anyway.
 
 Revision ID: 0006
 Revises: 0005
