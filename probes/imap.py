@@ -1,5 +1,7 @@
-"""IMAP (aioimaplib): greeting, login, SELECT INBOX. Implicit TLS or plain:
-aioimaplib offers no STARTTLS."""
+"""IMAP (aioimaplib): greeting, login, SELECT INBOX; plain, implicit TLS, or
+STARTTLS (aioimaplib knows the command but not the upgrade: the probe upgrades
+its transport with the event loop's ``start_tls`` and asks CAPABILITY again, as
+RFC 3501 §6.2.1 requires)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +16,7 @@ from probes.result import ProbeFailure, ProbeResult, Run, guarded
 class ImapTarget(TargetModel):
     host: str
     port: int = 143
-    security: Literal["none", "implicit"] = "none"
+    security: Literal["none", "starttls", "implicit"] = "none"
     tls: TlsOptions = TlsOptions()
     username: str
     password: str
@@ -71,7 +73,9 @@ async def login(run: Run, client: aioimaplib.IMAP4, t: ImapTarget) -> None:
         hello.cancel()
     if client.protocol is None or client.protocol.state != "NONAUTH":
         raise ProbeFailure("imap:no_greeting")
-    if t.security == "implicit":
+    if t.security == "starttls":
+        await _starttls(run, client, t)
+    if t.security != "none":
         check_certificate(run, client.protocol.transport.get_extra_info("ssl_object"), t.tls.min_days_left)
     run.phase("auth")
     res = await client.login(t.username, t.password)
@@ -81,6 +85,21 @@ async def login(run: Run, client: aioimaplib.IMAP4, t: ImapTarget) -> None:
     res = await client.select(t.mailbox)
     if res.result != "OK":
         raise ProbeFailure("imap:select_failed", reply=_text(res))
+
+
+async def _starttls(run: Run, client: aioimaplib.IMAP4, t: ImapTarget) -> None:
+    protocol = client.protocol
+    if "STARTTLS" not in protocol.capabilities:
+        raise ProbeFailure("starttls:not_offered")
+    run.phase("tls")
+    res = await asyncio.wait_for(protocol.execute(aioimaplib.Command("STARTTLS", protocol.new_tag())),
+                                 client.timeout)
+    if res.result != "OK":
+        raise ProbeFailure("starttls:refused", reply=_text(res))
+    protocol.transport = await asyncio.get_running_loop().start_tls(
+        protocol.transport, protocol, client_context(t.tls.verify, t.tls.ca_file),
+        server_hostname=t.tls.server_name or t.host)
+    await asyncio.wait_for(protocol.capability(), client.timeout)  # what the server offers now
 
 
 def _text(res) -> str:

@@ -124,12 +124,14 @@ def test_smtp_implicit_tls(localhost_cert, tls):
         implicit.stop()
 
 
-@pytest.mark.parametrize("port_name, security", [("imap", "none"), ("imaps", "implicit")])
+@pytest.mark.parametrize("port_name, security", [("imap", "none"), ("imap", "starttls"), ("imaps", "implicit")])
 def test_imap_login_select(dovecot, tls, port_name, security):
     t = ImapTarget(host="127.0.0.1", port=getattr(dovecot, port_name), security=security, tls=tls,
                    username=USER, password=PASSWORD)
     r = run("imap", t)
-    assert r.ok and {"banner", "auth", "select"} <= set(r.phases)
+    assert r.ok and {"banner", "auth", "select"} <= set(r.phases), r
+    if security != "none":  # the login went over TLS: the certificate was seen
+        assert r.detail["cert_not_after"] and ("tls" in r.phases) == (security == "starttls")
     bad = run("imap", t.model_copy(update={"password": "wrong"}))
     assert (bad.ok, bad.error) == (False, "auth_failed")
 
@@ -174,3 +176,20 @@ def test_imap_server_stopped(localhost_cert, tls):
     dc.stop()
     r = run("imap", ImapTarget(host="127.0.0.1", port=dc.imap, username=USER, password=PASSWORD), timeout=2)
     assert not r.ok and r.error in ("refused", "closed", "timeout:banner"), r.error
+
+
+def test_imap_starttls_checks_the_certificate_and_the_offer(dovecot, ca_file):
+    t = ImapTarget(host="127.0.0.1", port=dovecot.imap, security="starttls", username=USER, password=PASSWORD,
+                   tls=TlsOptions(ca_file=ca_file, server_name="mail.example.net"))
+    r = run("imap", t)
+    assert (r.ok, r.error) == (False, "tls:hostname")
+
+    async def no_starttls():  # the demo's small IMAP server never offers STARTTLS
+        from app.demo.mailbox import Maildrop, imap_session
+        server = await asyncio.start_server(lambda rd, wr: imap_session(Maildrop(), rd, wr), "127.0.0.1", 0)
+        try:
+            return await PROBES["imap"](t.model_copy(update={"port": server.sockets[0].getsockname()[1]}), 5)
+        finally:
+            server.close()
+    r = asyncio.run(no_starttls())
+    assert (r.ok, r.error) == (False, "starttls:not_offered")

@@ -151,7 +151,7 @@ class ImapSession:
         return True
 
 
-async def _imap(drop: Maildrop, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def imap_session(drop: Maildrop, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     session = ImapSession(drop, writer)
     session.send("* OK [CAPABILITY IMAP4rev1] slawatch demo mailbox ready")
     try:
@@ -187,7 +187,7 @@ async def serve_mailbox(demo: Demo) -> list[asyncio.AbstractServer]:
             writer.write(b"* BYE mail service unavailable (slawatch demo break mail)\r\n")
             writer.close()
             return
-        await _imap(drop, reader, writer)
+        await imap_session(drop, reader, writer)
 
     return [await loop.create_server(smtp, demo.host, demo.port("smtp")),
             await asyncio.start_server(imap, demo.host, demo.port("imap"))]
