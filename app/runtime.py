@@ -24,9 +24,9 @@ SUMMARY_SECONDS = 60.0
 
 
 class Worker:
-    """Probes targets and writes results. Embedded (``slawatch run``): every enabled
-    target. With ``lease_seconds`` (``slawatch worker``, PostgreSQL): only the
-    targets it holds a lease on, claimed with ``FOR UPDATE SKIP LOCKED`` and
+    """Probes targets and writes results. Embedded (``slawatch run`` on SQLite): every
+    enabled target. With ``lease_seconds`` (``slawatch worker``, and ``slawatch run``
+    on PostgreSQL): only the targets it holds a lease on, claimed with ``FOR UPDATE SKIP LOCKED`` and
     renewed well before expiry, so a dead worker's targets move within one lease."""
 
     def __init__(self, sessions, lease_seconds: float | None = None, name: str | None = None, metrics=None):
@@ -48,6 +48,14 @@ class Worker:
         for loc in row.locations:
             self.scheduler.add(Job(f"{row.id}/{loc}", row.protocol, target, row.interval, row.timeout, loc,
                                    {"target": row.id}))
+
+    async def adopt(self, row: TargetRow) -> None:
+        """A target just created through the API: probe it here (embedded), or let
+        the lease round decide which worker takes it (shared)."""
+        if self.lease_seconds is None:
+            self.add(row)
+        else:
+            await self.claim()
 
     def remove(self, target_id: str) -> None:
         if self.metrics is not None:

@@ -40,7 +40,8 @@ def schema():
     asyncio.run(_sql(None, f'DROP SCHEMA "{name}" CASCADE'))
 
 
-def test_two_workers_share_targets_and_survive_a_kill(schema):
+def _tcp_targets(schema) -> socket.socket:
+    """N TCP targets probed every INTERVAL, all up (a listener that accepts)."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(64)
@@ -55,6 +56,23 @@ def test_two_workers_share_targets_and_survive_a_kill(schema):
                                                  "config": {"host": "127.0.0.1", "port": listener.getsockname()[1]},
                                                  "category": "server_fault", "interval": INTERVAL, "timeout": 0.5})
             assert r.status_code == 201
+    return listener
+
+
+def _probes_by_target(schema) -> dict[str, list[tuple[float, str]]]:
+    rows = asyncio.run(_sql(schema, "SELECT target_id, started_at, detail FROM probe_results ORDER BY started_at"))
+    by_target = defaultdict(list)
+    for tid, started, detail in rows:
+        by_target[tid].append((started.timestamp(), (detail or {}).get("worker")))
+    assert set(by_target) == {f"t{i}" for i in range(N)}
+    for tid, seq in by_target.items():
+        gaps = [b[0] - a[0] for a, b in zip(seq, seq[1:])]
+        assert min(gaps) > 0.5 * INTERVAL, (tid, gaps)  # never probed twice in an interval
+    return by_target
+
+
+def test_two_workers_share_targets_and_survive_a_kill(schema):
+    listener = _tcp_targets(schema)
     env = {**os.environ, "SLAWATCH_DATABASE_URL": PG, "SLAWATCH_DATABASE_SCHEMA": schema}
     start = lambda: subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--lease", str(LEASE)],  # noqa: E731
                                      cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -71,17 +89,34 @@ def test_two_workers_share_targets_and_survive_a_kill(schema):
                 p.terminate()
                 p.wait(timeout=15)
         listener.close()
-    rows = asyncio.run(_sql(schema, "SELECT target_id, started_at, detail FROM probe_results ORDER BY started_at"))
-    by_target = defaultdict(list)
-    for tid, started, detail in rows:
-        by_target[tid].append((started.timestamp(), (detail or {}).get("worker")))
-    assert set(by_target) == {f"t{i}" for i in range(N)}
+    by_target = _probes_by_target(schema)
     for tid, seq in by_target.items():
-        gaps = [b[0] - a[0] for a, b in zip(seq, seq[1:])]
-        assert min(gaps) > 0.5 * INTERVAL, (tid, gaps)  # never probed twice in an interval
         assert seq[-1][0] > killed_at + LEASE, (tid, "dropped after the kill")  # picked up again
     workers = {w for seq in by_target.values() for _, w in seq}
     assert len(workers) == 2  # both workers probed
+
+
+def test_slawatch_run_on_postgresql_shares_targets_with_a_worker(schema):
+    """`slawatch run` on PostgreSQL takes leases too, so adding workers beside it
+    (the Compose stack) never probes a target twice."""
+    from tests.peers.util import free_port, wait_port
+
+    listener = _tcp_targets(schema)
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": PG, "SLAWATCH_DATABASE_SCHEMA": schema}
+    port = free_port()
+    procs = [subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for args in (["run", "--port", str(port)], ["worker", "--lease", str(LEASE)])]
+    try:
+        wait_port(port, 30)
+        time.sleep(12)  # the worker's lease rounds hand it its share
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=15)
+        listener.close()
+    by_target = _probes_by_target(schema)
+    assert len({w for seq in by_target.values() for _, w in seq[-3:]}) == 2  # both probe, each its own
 
 
 def test_an_sms_report_reaches_the_worker_that_waits_for_it(schema, tmp_path):

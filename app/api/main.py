@@ -34,6 +34,9 @@ from app.settings import Settings, get_settings
 from app.storage.db import make_engine, read_only, sessions
 
 
+LEASE_SECONDS = 30.0  # `slawatch run` on PostgreSQL, as `slawatch worker`'s default
+
+
 def create_app(settings: Settings | None = None, worker: bool = False, tickets: bool = False) -> FastAPI:
     """The API; with ``worker`` it also probes the stored targets and sends tickets
     (``slawatch run``); with ``tickets`` it sends tickets when it holds the sender's
@@ -51,7 +54,10 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
             demo = await DemoServices.start(settings, app.state.sessions, app.state.rules)
         if worker:
             from app.runtime import Worker
-            app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics)
+            # on PostgreSQL it shares targets with any `slawatch worker` through leases
+            shared = app.state.engine.dialect.name == "postgresql"
+            app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics,
+                                      lease_seconds=LEASE_SECONDS if shared else None)
             await app.state.worker.start()
         if worker or tickets:
             from app.tickets.loop import Leadership, TicketLoop

@@ -76,7 +76,7 @@ async def create_target(body: TargetCreate, request: Request, who: Principal = D
     db.add(row)
     await db.commit()
     if request.app.state.worker is not None:
-        request.app.state.worker.add(row)
+        await request.app.state.worker.adopt(row)
     return public(row)
 
 
