@@ -20,7 +20,8 @@ def seconds(td: timedelta) -> int | float:
     return td.days * 86400 + td.seconds
 
 
-def window_row(occ: Occurrence, w: BoundWindow, cited: dict, at: datetime, local: LocalTime) -> dict:
+def window_row(occ: Occurrence, w: BoundWindow, cited: dict, limit_seconds: int | float, start_text: str,
+               at: datetime, local: LocalTime) -> dict:
     start = occ.reported
     limit = w.limit
     stop = occ.stops[w.rule.clock_stop]
@@ -41,13 +42,13 @@ def window_row(occ: Occurrence, w: BoundWindow, cited: dict, at: datetime, local
     return {
         "incident_id": occ.incident.id,
         **cited,
-        "clock_start": local(start),
+        "clock_start": start_text,
         "deadline": local(due),
-        "stopped_at": local(stop),
+        "stopped_at": local(stop) if stop is not None else None,
         "status": status,
-        "limit_seconds": seconds(limit),
-        "elapsed_seconds": seconds(spent),
-        "overdue_seconds": seconds(over),
+        "limit_seconds": limit_seconds,
+        "elapsed_seconds": seconds(spent) if spent else 0,
+        "overdue_seconds": seconds(over) if over else 0,
         "provisional": occ.attribution == "unknown",
         "attribution": occ.attribution,
     }
@@ -59,11 +60,14 @@ def window_rows(occs: list[Occurrence], windows: tuple[BoundWindow, ...], p0: da
     then the template's window order."""
     rows = []
     local = LocalTime(tz)
-    cited = [(w, w.rule.applies_to, w.cited) for w in windows]
+    # what does not depend on the incident, once per window
+    cited = [(w, w.rule.applies_to, w.cited, seconds(w.limit)) for w in windows]
     for occ in sorted((o for o in occs if p0 <= o.reported < p1), key=lambda o: o.reported):
         cat = occ.incident.category
+        start_text = local(occ.reported)
         try:
-            rows.extend(window_row(occ, w, c, at, local) for w, applies, c in cited if cat in applies)
+            rows.extend(window_row(occ, w, c, limit_s, start_text, at, local)
+                        for w, applies, c, limit_s in cited if cat in applies)
         except CalendarError as exc:
             raise CaseError(f"/incidents/{occ.index}/reported_at", str(exc)) from None
     return rows
