@@ -221,13 +221,14 @@ def api(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
 
 
 @app.command()
-def worker(lease: float = typer.Option(30.0, min=1, help="lease seconds: a dead worker's targets move within this")) -> None:
+def worker(lease: float | None = typer.Option(None, min=1, help="lease seconds: a dead worker's targets move within "
+                                                           "this (default 30)")) -> None:
     """Probe and detect without the API; several workers share targets through
     PostgreSQL leases (FOR UPDATE SKIP LOCKED)."""
     import asyncio
     import signal
 
-    from app.runtime import Worker
+    from app.runtime import LEASE_SECONDS, Worker
     from app.storage.db import sessions
 
     settings = _settings()
@@ -241,13 +242,13 @@ def worker(lease: float = typer.Option(30.0, min=1, help="lease seconds: a dead 
 
         engine = _engine()
         relayed = await listen(settings.database_url)  # SMS delivery reports the API relays
-        w = Worker(sessions(engine), lease_seconds=lease)
+        w = Worker(sessions(engine), lease_seconds=lease or LEASE_SECONDS)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await w.start()
-        typer.echo(f"worker {w.name}: probing with {lease:.0f} s leases", err=True)
+        typer.echo(f"worker {w.name}: probing with {w.lease_seconds:.0f} s leases", err=True)
         await stop.wait()
         await w.close()
         await relayed.close()
@@ -331,48 +332,48 @@ def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML
 
 demo_app = typer.Typer(no_args_is_help=True, help="The demo of `make run`: break and restore its services.")
 app.add_typer(demo_app, name="demo")
-DEMO_EFFECTS = {
-    "mail": ("SMTP answers 421 and IMAP says BYE", "demo-mail-roundtrip (demo-xiamen-mail), demo-mail-imap "
-                                                   "(demo-aliyun-mail)"),
-    "server": ("the HTTPS site answers 503", "demo-server-https (demo-ningbo-colo), demo-crm-https "
-                                             "(demo-shengjing-crm)"),
-    "sms": ("the gateway accepts messages but never delivers them", "demo-sms (demo-inolink-sms; probed "
-                                                                    "07:00-22:30 Beijing time only)"),
-}
 SERVICE_ARG = typer.Argument(..., metavar="mail|server|sms", help="which demo service")
 
 
-def _demo():
-    from app.demo.state import demo_of
+def _demo(service: str | None = None):
+    from app.demo.state import SERVICES, demo_of
+
+    if service is not None and service not in SERVICES:
+        fail(f"unknown demo service {service!r} (known: {', '.join(SERVICES)})")
     return demo_of(_settings())
+
+
+def _watchers(service: str) -> str:
+    from app.demo.targets import watchers_of
+    return ", ".join(f"{tid} ({cid})" for tid, cid in watchers_of(service))
 
 
 @demo_app.command("break")
 def demo_break(service: str = SERVICE_ARG) -> None:
     """Make a demo service fail: its targets fail from their next round, an incident opens after 3."""
-    if service not in DEMO_EFFECTS:
-        fail(f"unknown demo service {service!r} (known: {', '.join(DEMO_EFFECTS)})")
-    _demo().set_broken(service, True)
-    what, targets = DEMO_EFFECTS[service]
-    typer.echo(f"{service} is broken: {what}.\nFailing from their next round (every 10 s): {targets}.\n"
-               f"An incident opens after 3 failed rounds; `slawatch demo restore {service}` ends it.")
+    from app.demo.state import BREAKS
+
+    _demo(service).set_broken(service, True)
+    typer.echo(f"{service} is broken: {BREAKS[service]}.\nFailing from their next round (every 10 s): "
+               f"{_watchers(service)}.\nAn incident opens after 3 failed rounds; "
+               f"`slawatch demo restore {service}` ends it.")
 
 
 @demo_app.command("restore")
 def demo_restore(service: str = SERVICE_ARG) -> None:
     """Make a demo service work again: its incident resolves after 2 good rounds."""
-    if service not in DEMO_EFFECTS:
-        fail(f"unknown demo service {service!r} (known: {', '.join(DEMO_EFFECTS)})")
-    _demo().set_broken(service, False)
+    _demo(service).set_broken(service, False)
     typer.echo(f"{service} is restored; its incidents resolve after 2 good rounds (about 20 s).")
 
 
 @demo_app.command("status")
 def demo_status() -> None:
     """Which demo services are broken."""
+    from app.demo.state import SERVICES
+
     demo = _demo()
-    for service, (what, targets) in DEMO_EFFECTS.items():
-        typer.echo(f"{service:7} {'BROKEN' if demo.is_broken(service) else 'ok':7} {targets}")
+    for service in SERVICES:
+        typer.echo(f"{service:7} {'BROKEN' if demo.is_broken(service) else 'ok':7} {_watchers(service)}")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from probes.scheduler import Job, Scheduler
 log = logging.getLogger("slawatch.worker")
 BATCH, FLUSH_SECONDS = 500, 1.0
 SUMMARY_SECONDS = 60.0
+LEASE_SECONDS = 30.0  # default lease: a dead worker's targets move within this
 
 
 class Worker:

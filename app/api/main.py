@@ -31,10 +31,7 @@ from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
 from app.probing.modules import load_modules
 from app.probing.sms_relay import relay_for
 from app.settings import Settings, get_settings
-from app.storage.db import make_engine, read_only, sessions
-
-
-LEASE_SECONDS = 30.0  # `slawatch run` on PostgreSQL, as `slawatch worker`'s default
+from app.storage.db import autocommit, make_engine, sessions
 
 
 def create_app(settings: Settings | None = None, worker: bool = False, tickets: bool = False) -> FastAPI:
@@ -53,7 +50,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
             from app.demo.services import DemoServices
             demo = await DemoServices.start(settings, app.state.sessions, app.state.rules)
         if worker:
-            from app.runtime import Worker
+            from app.runtime import LEASE_SECONDS, Worker
             # on PostgreSQL it shares targets with any `slawatch worker` through leases
             shared = app.state.engine.dialect.name == "postgresql"
             app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics,
@@ -83,7 +80,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
                   description="SLA windows, credits, caps and termination rights for IT-service contracts.")
     app.state.engine = make_engine(settings.database_url, settings.database_schema)
     app.state.sessions = sessions(app.state.engine)
-    app.state.read_engine = read_only(app.state.engine)
+    app.state.read_engine = autocommit(app.state.engine)  # read-only routes: Core connections
     app.state.sms_relay = relay_for(app.state.engine)
     app.state.worker = None
     app.state.settings = settings

@@ -7,7 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVICES = ("mail", "server", "sms")
+# what ``slawatch demo break SERVICE`` does to it
+BREAKS = {
+    "mail": "SMTP answers 421 and IMAP says BYE",
+    "server": "the HTTPS site answers 503",
+    "sms": "the gateway accepts messages but never delivers them (its target probes 07:00-22:30 Beijing time "
+           "only, inolink-sms 一.3)",
+}
+SERVICES = tuple(BREAKS)
 # offsets from SLAWATCH_DEMO_PORT_BASE, chosen to echo the usual port numbers
 OFFSETS = {"smtp": 25, "imap": 43, "https": 44, "sms": 13}
 

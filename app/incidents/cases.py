@@ -19,13 +19,23 @@ from app.incidents.timeline import Event, fold
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow
 
 
-# one round trip, plain rows (no ORM identity map): a contract's incidents with their
-# events; built once, so a request pays only for the parameters
-_inc, _ev = IncidentRow.__table__.c, IncidentEvent.__table__.c
-INCIDENTS_WITH_EVENTS = (
-    sa_select(_inc.id, _inc.category, _inc.started_at, _inc.reported_at, _ev.kind, _ev.at, _ev.data, _ev.seq)
-    .join_from(IncidentRow.__table__, IncidentEvent.__table__, _ev.incident_id == _inc.id)
-    .where(_inc.contract_id == bindparam("contract_id")).order_by(_inc.reported_at, _inc.id, _ev.seq))
+# plain rows (no ORM identity map) of incidents with their events, in case order;
+# the statements are built once, so a request pays only for the parameters
+_inc, _ev, _c = IncidentRow.__table__.c, IncidentEvent.__table__.c, ContractRow.__table__.c
+_CASE_COLUMNS = (_inc.id, _inc.category, _inc.started_at, _inc.reported_at, _ev.kind, _ev.at, _ev.data, _ev.seq)
+_WITH_EVENTS = IncidentRow.__table__.join(IncidentEvent.__table__, _ev.incident_id == _inc.id)
+_CASE_ORDER = (_inc.reported_at, _inc.id, _ev.seq)
+INCIDENTS_WITH_EVENTS = (sa_select(*_CASE_COLUMNS).select_from(_WITH_EVENTS)
+                         .where(_inc.contract_id == bindparam("contract_id")).order_by(*_CASE_ORDER))
+ALL_INCIDENTS_WITH_EVENTS = (sa_select(_inc.contract_id, *_CASE_COLUMNS).select_from(_WITH_EVENTS)
+                             .order_by(_inc.contract_id, *_CASE_ORDER))
+# a contract's owner and version with its incidents and their events, one round trip;
+# the body comes in a second only when this process has not parsed that version yet
+CONTRACT_WITH_INCIDENTS = (
+    sa_select(_c.customer_id, _c.created_at, _c.version, *_CASE_COLUMNS)
+    .select_from(ContractRow.__table__.outerjoin(_WITH_EVENTS, _inc.contract_id == _c.id))
+    .where(_c.id == bindparam("contract_id")).order_by(*_CASE_ORDER))
+CONTRACT_BODY = sa_select(_c.body).where(_c.id == bindparam("contract_id"))
 
 
 def current_period(contract: Contract, at: datetime) -> str:
@@ -39,13 +49,6 @@ async def case_for(db: AsyncConnection, row: ContractRow, period: str | None, at
     return _case(contract_of(row), rows, period, at)
 
 
-ALL_INCIDENTS_WITH_EVENTS = (
-    sa_select(_inc.contract_id, _inc.id, _inc.category, _inc.started_at, _inc.reported_at, _ev.kind, _ev.at,
-              _ev.data, _ev.seq)
-    .join_from(IncidentRow.__table__, IncidentEvent.__table__, _ev.incident_id == _inc.id)
-    .order_by(_inc.contract_id, _inc.reported_at, _inc.id, _ev.seq))
-
-
 async def all_cases(db: AsyncConnection, rows: list[ContractRow], at: datetime) -> dict[str, Case]:
     """Every contract's case for its current period in one query (the metrics and
     ticket loops, which look at every contract each round)."""
@@ -53,18 +56,6 @@ async def all_cases(db: AsyncConnection, rows: list[ContractRow], at: datetime) 
     for r in (await db.execute(ALL_INCIDENTS_WITH_EVENTS)).all():
         by_contract.setdefault(r.contract_id, []).append(r)
     return {row.id: _case(contract_of(row), by_contract.get(row.id, []), None, at) for row in rows}
-
-
-# a contract's owner and version with its incidents and their events, one round trip;
-# the body comes in a second only when this process has not parsed that version yet
-_c = ContractRow.__table__.c
-CONTRACT_WITH_INCIDENTS = (
-    sa_select(_c.customer_id, _c.created_at, _c.version, _inc.id, _inc.category, _inc.started_at,
-              _inc.reported_at, _ev.kind, _ev.at, _ev.data, _ev.seq)
-    .select_from(ContractRow.__table__.outerjoin(
-        IncidentRow.__table__.join(IncidentEvent.__table__, _ev.incident_id == _inc.id), _inc.contract_id == _c.id))
-    .where(_c.id == bindparam("contract_id")).order_by(_inc.reported_at, _inc.id, _ev.seq))
-CONTRACT_BODY = sa_select(_c.body).where(_c.id == bindparam("contract_id"))
 
 
 async def visible_case(db: AsyncConnection, who: Principal, contract_id: str, period: str | None,

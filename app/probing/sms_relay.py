@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.storage.db import autocommit
 from probes.sms_delivery import DELIVERIES
 
 log = logging.getLogger("slawatch.sms")
@@ -24,7 +25,7 @@ class Relay:
     """The API side: publish a report no probe in this process waited for."""
 
     def __init__(self, engine: AsyncEngine):
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")  # delivered at once
+        self.engine = autocommit(engine)  # the NOTIFY is delivered at once
 
     async def publish(self, params: dict[str, str]) -> bool:
         payload = json.dumps(params, ensure_ascii=False)

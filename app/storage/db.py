@@ -26,9 +26,10 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 
 
-def read_only(engine: AsyncEngine) -> AsyncEngine:
-    """For read-only requests on Core connections: autocommit, so a query is one
-    round trip (no BEGIN before it, no ROLLBACK after), and no ORM session."""
+def autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """Each statement its own transaction: a read is one round trip (no BEGIN before
+    it, no ROLLBACK after), a NOTIFY is delivered at once, and a connection held
+    for an advisory lock idles outside any transaction."""
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 

@@ -17,6 +17,7 @@ from app.incidents.cases import all_cases
 from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
 from app.ledger.store import all_billing
+from app.storage.db import autocommit
 from app.storage.tables import ContractRow
 from app.tickets.events import (
     ledger_events,
@@ -36,8 +37,7 @@ class Leadership:
     to another process when the holder dies. SQLite is one process: always held."""
 
     def __init__(self, engine: AsyncEngine, schema: str | None):
-        # autocommit: the held connection sits idle, never idle in a transaction
-        self.engine, self.conn = engine.execution_options(isolation_level="AUTOCOMMIT"), None
+        self.engine, self.conn = autocommit(engine), None  # the held connection idles outside a transaction
         self.key = zlib.crc32(f"slawatch-tickets:{schema or 'public'}".encode())
 
     async def held(self) -> bool:
