@@ -41,6 +41,7 @@ class Worker:
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
         self.last_ok: dict[str, bool] = {}  # job → its last outcome, to log changes only
+        self.undetected: dict[str, datetime] = {}  # target → oldest result not yet through detection
         self.counts = {"ok": 0, "failed": 0, "skipped": 0}
 
     def add(self, row: TargetRow) -> None:
@@ -109,13 +110,18 @@ class Worker:
         batch, self.pending = self.pending, []
         if not batch:
             return
+        for b in batch:  # detection resumes a few rounds before the oldest new result
+            seen = self.undetected.get(b.target_id)
+            if seen is None or b.started_at < seen:
+                self.undetected[b.target_id] = b.started_at
         async with self.sessions() as db:
             await record_results(db, batch)
-            for tid in sorted({b.target_id for b in batch}):
+            for tid in sorted(self.undetected):
                 target = self.targets.get(tid)
                 if target is not None:
-                    await apply_detection(db, target)  # it logs what opened and resolved
-            
+                    await apply_detection(db, target, self.undetected[tid])  # it logs what opened and resolved
+                del self.undetected[tid]  # kept on failure: the next flush detects from there
+
     async def _flusher(self) -> None:
         while not self.stop.is_set():
             await asyncio.sleep(FLUSH_SECONDS)

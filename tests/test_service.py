@@ -100,6 +100,41 @@ def test_probe_results_open_and_resolve_an_incident_idempotently(svc):
     assert credits["windows"][0]["window"] == "handle_24h" and credits["windows"][0]["status"] == "met"
 
 
+def test_detection_from_recent_rounds_matches_the_whole_history(svc):
+    """The worker detects after each batch from a few rounds before its oldest
+    result (cost independent of stored history): the incidents it opens and
+    resolves are exactly those one detection over the whole history finds."""
+    import random
+    client, _, db = svc
+    for tid in ("inc-acme", "full-acme"):
+        r = client.post("/v1/targets", json={"id": tid, "contract_id": "c-acme", "protocol": "tcp",
+                                             "config": {"host": "127.0.0.1", "port": 25},
+                                             "category": "mail_send_receive"})
+        assert r.status_code == 201, r.text
+    rng = random.Random(12)
+    pattern = "".join(rng.choice("..F") for _ in range(300))  # runs of 3+ F open, 2+ good close
+    start = datetime(2026, 10, 9, 0, 0, tzinfo=UTC)
+
+    async def feed(s):
+        inc, full = await s.get(TargetRow, "inc-acme"), await s.get(TargetRow, "full-acme")
+        pos = 0
+        while pos < len(pattern):  # batches of 1–4 rounds, as flushes come
+            n = rng.randint(1, 4)
+            batch = results("inc-acme", start + timedelta(seconds=60 * pos), pattern[pos:pos + n])
+            await record_results(s, batch)
+            await apply_detection(s, inc, min(b.started_at for b in batch))
+            pos += n
+        await record_results(s, results("full-acme", start, pattern))
+        await apply_detection(s, full)
+    run_db(db, feed)
+
+    def spans(tid):
+        items = client.get("/v1/incidents", params={"contract": "c-acme", "limit": 500}).json()["items"]
+        return sorted((i["started_at"], i["reported_at"], i["resolved_at"]) for i in items if i["target_id"] == tid)
+    assert len(spans("full-acme")) >= 5
+    assert spans("inc-acme") == spans("full-acme")
+
+
 def test_quorum_across_locations(svc):
     client, _, db = svc
     client.post("/v1/targets", json={"id": "web-acme", "contract_id": "c-acme", "protocol": "http",

@@ -49,11 +49,14 @@ def rounds(results: list[ResultLike], interval: float, quorum: int | None = None
     return out
 
 
-def detect(rs: list[Round], failures_to_open: int = 3, successes_to_close: int = 2) -> list[Span]:
+def detect(rs: list[Round], failures_to_open: int = 3, successes_to_close: int = 2,
+           opened: tuple[datetime, datetime] | None = None) -> list[Span]:
+    """Incidents in ``rs``; ``opened`` = (started_at, reported_at) of an incident
+    already open before the first round, so detection can resume from a recent
+    round instead of re-reading the target's whole history."""
     spans: list[Span] = []
     fails: list[Round] = []
     goods: list[Round] = []
-    opened: tuple[datetime, datetime] | None = None
     for r in rs:
         if opened is None:
             fails = fails + [r] if r.failed else []
@@ -67,3 +70,13 @@ def detect(rs: list[Round], failures_to_open: int = 3, successes_to_close: int =
     if opened is not None:
         spans.append(Span(opened[0], opened[1], None))
     return spans
+
+
+def lookback(earliest: datetime, interval: float, failures_to_open: int, successes_to_close: int) -> datetime:
+    """Where detection must resume for results written from ``earliest`` on: far
+    enough back to see a run of failed (or good) rounds that began before them
+    and has not yet opened (or closed) an incident, aligned to a round's start so
+    no round is cut in two."""
+    rounds_back = max(failures_to_open, successes_to_close) + 1
+    ts = earliest.timestamp() - rounds_back * interval
+    return datetime.fromtimestamp(ts // interval * interval, earliest.tzinfo)

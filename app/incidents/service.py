@@ -117,22 +117,34 @@ def probe_incident_id(target_id: str, started_at: datetime) -> str:
     return f"{target_id}@{started_at.strftime('%Y%m%dT%H%M%S.%fZ')}"
 
 
-async def apply_detection(db: AsyncSession, target: TargetRow) -> list[str]:
+async def apply_detection(db: AsyncSession, target: TargetRow, earliest: datetime | None = None) -> list[str]:
     """Run detection over the target's stored results since its last probe
     incident; create or resolve incidents to match. Idempotent: replaying the
-    same results changes nothing."""
+    same results changes nothing. ``earliest`` (the oldest result written since
+    the last detection) bounds what is read to a few rounds before it, so the
+    cost per probe never grows with stored history."""
     last = (await db.exec(select(IncidentRow).where(IncidentRow.target_id == target.id, IncidentRow.source == "probe")
                           .order_by(IncidentRow.started_at.desc()).limit(1))).first()
-    since = None
+    since, opened = None, None
     if last is not None:
         st = state_of((await events_of(db, [last.id]))[last.id])
         since = last.started_at if st.status != "resolved" else st.resolved_at
+        if st.status != "resolved":
+            opened = (last.started_at, last.reported_at)
+    if earliest is not None:
+        bound = detect.lookback(earliest, target.interval, target.failures_to_open, target.successes_to_close)
+        if since is None or bound > since:
+            since = bound  # resume from a recent round, in the state the last incident left
+        else:
+            opened = None  # the last incident's own rounds are re-read: detection finds it again
+    else:
+        opened = None
     q = select(ProbeResultRow).where(ProbeResultRow.target_id == target.id)
     if since is not None:
         q = q.where(ProbeResultRow.started_at >= since)
     results = list((await db.exec(q.order_by(ProbeResultRow.started_at))).all())
     spans = detect.detect(detect.rounds(results, target.interval, target.quorum),
-                          target.failures_to_open, target.successes_to_close)
+                          target.failures_to_open, target.successes_to_close, opened)
     touched = []
     for span in spans:
         iid = probe_incident_id(target.id, span.started_at)

@@ -74,6 +74,7 @@ class IncidentRow(SQLModel, table=True):
     """What an incident is; what happened to it is in ``incident_events``."""
 
     __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_target_started", "target_id", "started_at"),)
     id: str = Field(primary_key=True, max_length=128)
     contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
     target_id: str | None = Field(default=None, max_length=64)
