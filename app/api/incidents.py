@@ -170,7 +170,9 @@ async def running_windows(request: Request, status: Literal["running", "breached
     for c in await visible_contracts(db, who):
         for w in await windows_of(db, request, c):
             if status is None or w["status"] == status:
-                left = (datetime.fromisoformat(w["deadline"]) - at).total_seconds()
-                out.append({"contract_id": c.id, **w, "time_left_seconds": round(left, 3)})
-    out.sort(key=lambda w: w["time_left_seconds"])
+                # a met window's deadline may be unknown (a year with no schedule yet)
+                left = round((datetime.fromisoformat(w["deadline"]) - at).total_seconds(), 3) \
+                    if w["deadline"] is not None else None
+                out.append({"contract_id": c.id, **w, "time_left_seconds": left})
+    out.sort(key=lambda w: (w["time_left_seconds"] is None, w["time_left_seconds"] or 0))
     return {"items": out, "total": len(out), "at": at.isoformat()}

@@ -54,7 +54,7 @@ def render(report: dict, contract, incidents, p0, p1) -> str:
     c = report["credit"]
     rows = "".join(
         f"<tr><td>{escape(w['incident_id'])}</td><td>{escape(w['window'])}</td>"
-        f"<td>{escape(w['clause'] or '')} {escape(w.get('original') or '')}</td><td>{escape(w['deadline'])}</td>"
+        f"<td>{escape(w['clause'] or '')} {escape(w.get('original') or '')}</td><td>{escape(w['deadline'] or '')}</td>"
         f"<td class=\"{w['status']}\">{STATUS_ZH[w['status']]}</td><td>{w['overdue_seconds']}</td></tr>"
         for w in report["windows"])
     lines = "".join(

@@ -6,6 +6,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
+_US = timedelta(microseconds=1)
 # Far enough for any contract, near enough that adding a limit never overflows.
 FAR_FUTURE = datetime(9000, 1, 1, tzinfo=UTC)
 # A calendar with no service time for this many consecutive days is an error,
@@ -21,14 +22,17 @@ class CalendarError(ValueError):
 
 
 class Calendar:
-    """Base: ``spans_from(start)`` yields ``[s, e)`` spans with ``e > start``, in order."""
+    """Base: ``spans_from(start, until)`` yields ``[s, e)`` spans with ``e > start``,
+    in order; with ``until``, only spans that begin before it, and no day at or
+    after ``until`` is looked up (SEMANTICS §2: only a date actually needed may
+    be an unknown year)."""
 
     name: str = "calendar"
     tz: ZoneInfo
     hours_per_workday: timedelta | None = None
     continuous = False  # every instant is service time: arithmetic is plain subtraction
 
-    def spans_from(self, start: datetime) -> Iterator[Span]:  # pragma: no cover - abstract
+    def spans_from(self, start: datetime, until: datetime | None = None) -> Iterator[Span]:  # pragma: no cover
         raise NotImplementedError
 
 
@@ -42,8 +46,9 @@ class Always(Calendar):
     def __init__(self, tz: ZoneInfo):
         self.tz = tz
 
-    def spans_from(self, start: datetime) -> Iterator[Span]:
-        yield (start, FAR_FUTURE)
+    def spans_from(self, start: datetime, until: datetime | None = None) -> Iterator[Span]:
+        if until is None or until > start:
+            yield (start, FAR_FUTURE)
 
 
 class Daily(Calendar):
@@ -70,11 +75,14 @@ class Daily(Calendar):
             spans = self._cache[day] = tuple(out)
         return spans
 
-    def spans_from(self, start: datetime) -> Iterator[Span]:
+    def spans_from(self, start: datetime, until: datetime | None = None) -> Iterator[Span]:
         day = start.astimezone(self.tz).date()
+        # a day's spans lie inside its own local date: the last day that can hold
+        # a span beginning before ``until`` is the date of the instant just before it
+        last = (until - _US).astimezone(self.tz).date() if until is not None else date.max
         idle = 0
         one = timedelta(days=1)
-        while True:
+        while day <= last:
             spans = self._day_spans(day)
             if spans:
                 idle = 0

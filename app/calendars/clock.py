@@ -25,9 +25,10 @@ def merge(intervals: Iterable[Span]) -> list[Span]:
     return [(s, e) for s, e in out]
 
 
-def _running(cal: Calendar, start: datetime, pauses: list[Span]) -> Iterator[Span]:
-    """Calendar spans from ``start`` with the (merged, sorted) pauses cut out."""
-    spans = cal.spans_from(start)
+def _running(cal: Calendar, start: datetime, pauses: list[Span], until: datetime | None = None) -> Iterator[Span]:
+    """Calendar spans from ``start`` (beginning before ``until``, when given) with
+    the (merged, sorted) pauses cut out."""
+    spans = cal.spans_from(start, until)
     if not pauses:
         yield from spans
         return
@@ -51,13 +52,14 @@ def _running(cal: Calendar, start: datetime, pauses: list[Span]) -> Iterator[Spa
 
 
 def elapsed(cal: Calendar, a: datetime, b: datetime, pauses: list[Span] = ()) -> timedelta:
-    """In-calendar time inside ``[a, b)``, not counting pauses."""
+    """In-calendar time inside ``[a, b)``, not counting pauses. Looks up no day at
+    or after ``b``: a year-end interval never needs next year's schedule."""
     if b <= a:
         return ZERO
     if cal.continuous and not pauses:
         return b - a
     total = ZERO
-    for s, e in _running(cal, a, pauses):
+    for s, e in _running(cal, a, pauses, b):
         if s >= b:
             break
         total += (e if e < b else b) - s

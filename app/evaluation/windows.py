@@ -27,7 +27,6 @@ def window_row(occ: Occurrence, w: BoundWindow, cited: dict, limit_seconds: int 
     stop = occ.stops[w.rule.clock_stop]
     pauses = merge(occ.paused(w.pause_on)) if occ.pauses else ()
     plain = w.calendar.continuous and not pauses  # 24×7 without pauses: plain subtraction
-    due = start + limit if plain else deadline(w.calendar, start, limit, pauses)
     if not occ.counts:
         status, spent, over = "excluded", ZERO, ZERO
     else:
@@ -35,15 +34,26 @@ def window_row(occ: Occurrence, w: BoundWindow, cited: dict, limit_seconds: int 
         spent = (end - start if end > start else ZERO) if plain else elapsed(w.calendar, start, end, pauses)
         if stop is not None:
             status, over = ("met", ZERO) if spent <= limit else ("breached", spent - limit)
-        elif at > due:
-            status, over = "breached", (spent - limit if spent > limit else ZERO)
         else:
-            status, over = "running", ZERO
+            status, over = "running", ZERO  # until the deadline says otherwise, below
+    if plain:
+        due = start + limit
+    elif status in ("met", "excluded"):
+        # the outcome needs no deadline: one in a year with no schedule yet is
+        # shown as unknown rather than stopping the contract (SEMANTICS §2)
+        try:
+            due = deadline(w.calendar, start, limit, pauses)
+        except CalendarError:
+            due = None
+    else:  # a breach is reached before its stop; a running clock needs its deadline
+        due = deadline(w.calendar, start, limit, pauses)
+    if status == "running" and at > due:
+        status, over = "breached", (spent - limit if spent > limit else ZERO)
     return {
         "incident_id": occ.incident.id,
         **cited,
         "clock_start": start_text,
-        "deadline": local(due),
+        "deadline": local(due) if due is not None else None,
         "stopped_at": local(stop) if stop is not None else None,
         "status": status,
         "limit_seconds": limit_seconds,
