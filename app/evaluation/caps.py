@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from app.calendars.periods import add_months
@@ -19,11 +20,11 @@ def month_fee_cap(contract: Contract, year: int, month: int, at: datetime) -> De
     """"已缴纳的当月服务费用": the payments attributed to the month, each spread evenly
     over the months it covers (xiamen-mail 违约 4)."""
     target = (year, month)
-    total = ZERO
+    total = Fraction(0)  # each share exact, the sum rounded once (SEMANTICS §9)
     for p in _paid(contract.payments, at):
         first, last = (parse_month(x) for x in p.months.split("/"))
         if first <= target <= last:
-            total += p.amount / len(months_between(first, last))
+            total += Fraction(p.amount) / len(months_between(first, last))
     return cents(total)
 
 

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from app.contracts.errors import CaseError
 from app.contracts.models import Contract, CreditPolicy
 from app.contracts.templates import CreditRule
-from app.money import fmt
+from app.money import Exact, fmt, round_half_up
 
-HUNDRED = Decimal(100)
+HUNDRED = 100
+_US = timedelta(microseconds=1)
 POLICY_NOTE = "operator credit policy; the contract names no amount"
 
 
-def line(rule: str, amount: Decimal, clause: str | None, basis: str, **extra) -> dict:
+def line(rule: str, amount: Exact, clause: str | None, basis: str, **extra) -> dict:
     return {"rule": rule, "amount": fmt(amount), "clause": clause, "basis": basis, **extra}
 
 
@@ -28,7 +30,7 @@ def need_month_fee(contract: Contract, why: str) -> Decimal:
 def per_affected_day(rule: CreditRule, contract: Contract, days: int, days_in_month: int) -> dict:
     # xiamen-mail 违约 4: 以天为单位赔偿; the daily rate is the month fee over the month's days.
     fee = need_month_fee(contract, f"the per_affected_day credit ({rule.clause})")
-    return line("per_affected_day", fee * days / days_in_month, rule.clause, rule.basis,
+    return line("per_affected_day", Fraction(fee) * days / days_in_month, rule.clause, rule.basis,
                 original=rule.original, quantity=days)
 
 
@@ -42,11 +44,10 @@ def termination_refund(rule: CreditRule, contract: Contract, tz: ZoneInfo) -> li
         raise CaseError("/contract/billing", f"required for the termination refund's free days ({rule.clause})")
     pp = term.paid_period
     p0, p1, t = pp.start, pp.end, min(max(term.at, pp.start), pp.end)
-    length = Decimal((p1 - p0) // timedelta(microseconds=1))
-    unused = pp.amount * Decimal((p1 - t) // timedelta(microseconds=1)) / length
+    unused = Fraction(pp.amount) * ((p1 - t) // _US) / ((p1 - p0) // _US)
     days = (p1.astimezone(tz).date() - p0.astimezone(tz).date()).days
     k = rule.free_days[contract.billing]
-    free = pp.amount * k / days
+    free = Fraction(pp.amount) * k / days
     return [
         line("unused", unused, rule.clause, rule.basis, original=rule.original),
         line("free_days", free, rule.clause, rule.basis, original=rule.original, quantity=k),
@@ -55,11 +56,11 @@ def termination_refund(rule: CreditRule, contract: Contract, tz: ZoneInfo) -> li
 
 def policy_line(policy: CreditPolicy, contract: Contract, outage: timedelta, month: timedelta) -> dict:
     fee = need_month_fee(contract, f"the credit policy {policy.rule}")
-    ratio = Decimal(outage // timedelta(microseconds=1)) / Decimal(month // timedelta(microseconds=1))
+    ratio = Fraction(outage // _US, month // _US)
     if policy.rule == "pro_rata_downtime":
-        return line("pro_rata_downtime", fee * ratio, None, "policy", note=POLICY_NOTE)
+        return line("pro_rata_downtime", Fraction(fee) * ratio, None, "policy", note=POLICY_NOTE)
     availability = (1 - ratio) * HUNDRED
-    hits = [t.percent for t in policy.tiers if t.below > availability]
+    hits = [t.percent for t in policy.tiers if Fraction(t.below) > availability]
     percent = max(hits) if hits else Decimal(0)
-    return line("availability_tiers", fee * percent / HUNDRED, None, "policy", note=POLICY_NOTE,
-                availability=str(availability.quantize(Decimal("0.0001"))), percent=str(percent))
+    return line("availability_tiers", Fraction(fee) * Fraction(percent) / HUNDRED, None, "policy", note=POLICY_NOTE,
+                availability=str(round_half_up(availability, 4)), percent=str(percent))

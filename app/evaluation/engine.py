@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 from app.calendars import WorkdaySchedule
 from app.calendars.periods import days_in_month, month_bounds
@@ -25,7 +26,7 @@ from app.evaluation.outage import (
 )
 from app.evaluation.terms import Terms, bind
 from app.evaluation.windows import seconds, window_rows
-from app.money import fmt
+from app.money import fmt, round_half_up
 from app.money import total as money_total
 
 CURRENCY = "CNY"
@@ -58,7 +59,7 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
 
     lines = _credit_lines(case, terms, len(days), days_in_month(year, month), outage, month_len, p0, p1)
     credit = _capped(case, terms, lines, occs, own, p0, p1, at, year, month)
-    availability = (1 - Decimal(outage // _US) / Decimal(month_len // _US)) * 100
+    availability = (1 - Fraction(outage // _US, month_len // _US)) * 100
 
     return {
         "contract_id": contract.id,
@@ -70,7 +71,7 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
         "outage": {
             "seconds": seconds(outage),
             "affected_days": [d.isoformat() for d in days],
-            "availability_percent": str(availability.quantize(Decimal("0.0001"))),
+            "availability_percent": str(round_half_up(availability, 4)),
         },
         "credit": credit,
         "termination_right": _termination(terms, union, p0, p1, at),

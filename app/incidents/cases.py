@@ -18,7 +18,6 @@ from app.incidents.service import case_incident, event
 from app.incidents.timeline import Event, fold
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow
 
-
 # plain rows (no ORM identity map) of incidents with their events, in case order;
 # the statements are built once, so a request pays only for the parameters
 _inc, _ev, _c = IncidentRow.__table__.c, IncidentEvent.__table__.c, ContractRow.__table__.c

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from app.calendars.periods import add_months
 from app.contracts.errors import CaseError
 from app.contracts.templates import LedgerRule, Template
 from app.ledger.models import Invoice, LedgerCase
-from app.money import fmt
+from app.money import Exact, fmt
 
 
 def add_days(instant: datetime, days: int, tz: ZoneInfo) -> datetime:
@@ -52,7 +51,7 @@ class Book:
             raise CaseError("/contract/term", f"required by the {rule.rule} rule ({rule.clause})")
         return self.contract.term
 
-    def charge(self, rule: LedgerRule, name: str, amount: Decimal, quantity, invoice_id: str | None = None,
+    def charge(self, rule: LedgerRule, name: str, amount: Exact, quantity, invoice_id: str | None = None,
                basis: str | None = None, **extra) -> None:
         self.charges.append({"rule": name, "invoice_id": invoice_id, "amount": fmt(amount), "quantity": quantity,
                              "clause": rule.clause, "basis": basis or rule.basis, "original": rule.original, **extra})

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import ROUND_CEILING, Decimal
+from fractions import Fraction
 
 from app.contracts.errors import CaseError
 from app.contracts.templates import LedgerRule
 from app.contracts.types import parse_month
 from app.ledger.book import Book, days_overdue, unpaid
 
-HUNDRED = Decimal(100)
+HUNDRED = 100
 BREACH_REASONS = frozenset({"customer", "arrears"})  # shengjing-crm 11: no export after the customer's breach
 
 RULES: dict = {}
@@ -31,7 +32,7 @@ def late_fee(book: Book, r: LedgerRule) -> None:
     for inv in book.case.invoices:
         days = days_overdue(inv, book.at, book.tz)
         if days:
-            book.charge(r, "late_fee", inv.amount * r.percent / HUNDRED * days, days, inv.id)
+            book.charge(r, "late_fee", Fraction(inv.amount) * Fraction(r.percent) * days / HUNDRED, days, inv.id)
 
 
 @rule("interest")
@@ -40,7 +41,8 @@ def interest(book: Book, r: LedgerRule) -> None:
     for inv in book.case.invoices:
         days = days_overdue(inv, book.at, book.tz)
         if days:
-            book.charge(r, "interest", inv.amount * r.percent / HUNDRED * days / r.per_days, days, inv.id)
+            book.charge(r, "interest", Fraction(inv.amount) * Fraction(r.percent) * days / (HUNDRED * r.per_days),
+                        days, inv.id)
 
 
 @rule("termination_notice")
