@@ -58,6 +58,15 @@ CASES = [
     (mutate("/incidents/0/pauses", [{"start": "2026-10-04T00:00:00+08:00", "end": "2026-10-03T23:00:00+08:00"}]),
      "/incidents/0/pauses/0/end", "end is before start"),
     ([], "/", "expected an object"),
+    # strict instants: a JSON number is no instant; instants and periods within 1970–2100
+    (mutate("/at", 1760000000), "/at", "instant must be an ISO 8601 string with a UTC offset"),
+    (mutate("/incidents/0/started_at", 1760000000.5), "/incidents/0/started_at",
+     "instant must be an ISO 8601 string with a UTC offset"),
+    (mutate("/at", "0001-01-01T00:00:00+08:00"), "/at", "instant must be within 1970–2100"),
+    (mutate("/incidents/0/resolved_at", "9999-12-31T23:00:00-08:00"), "/incidents/0/resolved_at",
+     "instant must be within 1970–2100"),
+    (mutate("/period", "0000-01"), "/period", "period must be within 1970–2100"),
+    (mutate("/contract/month_fee", "1e999999"), "/contract/month_fee", "amount must have at most 12 integer digits"),
 ]
 
 

@@ -70,6 +70,23 @@ def test_example8_shengjing_arrears(ledger):
     assert "data_export_until" not in {x["name"] for x in r["deadlines"]}  # arrears are a breach
 
 
+@pytest.mark.parametrize("paid, fee, status", [
+    # 12 h after due + 30 days: the contract had ended, paying reactivates it at the fee
+    ("2026-03-31T12:00:00+08:00", ["200.00"], ("active", None, "kept", None)),
+    ("2026-03-30T23:59:59+08:00", [], ("active", None, "kept", None)),  # just before it ended: no fee
+    # more than 60 days after due: ended at due + 30 days, data deletable from due + 60 days
+    ("2026-05-02T09:00:00+08:00", [], ("terminated", "2026-03-31T00:00:00+08:00",
+                                       "deletable", "2026-04-30T00:00:00+08:00")),
+])
+def test_arrears_paid_late_on_the_instant_basis_of_the_termination(ledger, paid, fee, status):
+    r = ledger(case("shengjing-crm", "2026-06-01T00:00:00+08:00", term=YEAR,
+                    invoices=[{"id": "i", "amount": "6000.00", "due_at": "2026-03-01T00:00:00+08:00",
+                               "paid_at": paid}]))
+    assert [c["amount"] for c in r["charges"] if c["rule"] == "reconnection_fee"] == fee
+    s = r["status"]
+    assert (s["service"], s["service_since"], s["data"], s["data_since"]) == status
+
+
 @pytest.mark.parametrize("due, paid, days", [
     ("2026-01-01T00:00:00+08:00", "2026-01-01T23:59:00+08:00", 0),      # paid on the due date
     ("2026-02-28T18:00:00+08:00", "2026-03-02T09:00:00+08:00", 2),      # dates, not 24 h periods

@@ -22,6 +22,9 @@ Attribution = Literal["provider", "unknown", "customer", "third_party", "force_m
 COUNTING_ATTRIBUTIONS = frozenset({"provider", "unknown"})
 
 
+MIN_YEAR, MAX_YEAR = 1970, 2100  # wide for any contract; no arithmetic near them overflows
+
+
 class Strict(BaseModel):
     """Every model refuses unknown keys: a misspelt key is an error, never dropped."""
 
@@ -36,7 +39,25 @@ def _aware(value: datetime) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-Instant = Annotated[datetime, AfterValidator(_aware)]
+def _iso(value: Any) -> Any:
+    """An instant is an ISO 8601 string (or already a datetime): a JSON number is
+    not an instant, whatever a Unix timestamp would mean (SEMANTICS §1)."""
+    if isinstance(value, (str, datetime)):
+        return value
+    raise PydanticCustomError("instant_type", "instant must be an ISO 8601 string with a UTC offset")
+
+
+def _in_range(value: datetime) -> datetime:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise PydanticCustomError("instant_range", f"instant must be within {MIN_YEAR}–{MAX_YEAR}")
+    return value
+
+
+# the range check runs first: converting year 1 or 9999 to UTC would overflow
+Instant = Annotated[datetime, BeforeValidator(_iso), AfterValidator(_in_range), AfterValidator(_aware)]
+
+
+MONEY_LIMIT = Decimal(10) ** 12  # every line and sum stays exact and far from Decimal's limits
 
 
 def _money(value: Any) -> Decimal:
@@ -55,6 +76,8 @@ def _money(value: Any) -> Decimal:
         raise PydanticCustomError("money_format", "amount must be a finite number")
     if value < 0:
         raise PydanticCustomError("money_negative", "amount must not be negative")
+    if value >= MONEY_LIMIT:
+        raise PydanticCustomError("money_range", "amount must have at most 12 integer digits")
     if value.as_tuple().exponent < -2:
         raise PydanticCustomError("money_precision", "amount has more than two decimals")
     return value
@@ -84,7 +107,10 @@ def parse_month(text: Any, what: str = "period") -> tuple[int, int]:
     m = _PERIOD.match(text) if isinstance(text, str) else None
     if not m:
         raise PydanticCustomError("period_format", f"{what} must be a month like 2026-10")
-    return int(m.group(1)), int(m.group(2))
+    year = int(m.group(1))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise PydanticCustomError("period_range", f"{what} must be within {MIN_YEAR}–{MAX_YEAR}")
+    return year, int(m.group(2))
 
 
 def _period(value: Any) -> str:

@@ -120,18 +120,20 @@ def pickup(book: Book, r: LedgerRule) -> None:
 @rule("arrears")
 def arrears(book: Book, r: LedgerRule) -> None:
     """shengjing-crm 10: 30 days overdue ends the contract (reconnection then costs
-    ¥200); 60 days overdue the data may be deleted."""
+    ¥200); 60 days overdue the data may be deleted. Both are instants (due + N
+    days), and a payment is placed against them on the same instant basis."""
     for inv in book.case.invoices:
         ends, deletable = book.days(inv.due_at, r.days), book.days(inv.due_at, r.delete_days)
-        if unpaid(inv, book.at):
+        paid = None if unpaid(inv, book.at) else inv.paid_at
+        if paid is None or paid >= deletable:
             book.deadline(r, "reconnection_fee_applies", ends, invoice_id=inv.id)
             book.deadline(r, "data_may_be_deleted", deletable, invoice_id=inv.id)
-            if book.at >= ends:
+            if book.at >= ends:  # a payment after the data became deletable reactivates nothing
                 book.terminated.append((ends, "arrears"))
             if book.at >= deletable:
                 book.data["deletable"].append(deletable)
-        elif r.days < days_overdue(inv, book.at, book.tz) <= r.delete_days:
-            # paid between 30 and 60 days overdue: paying reactivates, at the reconnection fee
+        elif paid >= ends:
+            # paid after the contract ended, before the data could go: paying reactivates, at the fee
             book.charge(r, "reconnection_fee", r.fee, 1, inv.id, basis="policy")
 
 
