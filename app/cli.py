@@ -14,6 +14,8 @@ from app.contracts.yamlfile import RulesError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="SLA monitoring and compensation calculator.")
 rules_app = typer.Typer(no_args_is_help=True, help="Check and show the SLA rule templates.")
 app.add_typer(rules_app, name="rules")
+calendars_app = typer.Typer(no_args_is_help=True, help="The PRC working-day schedule: import a year, show one.")
+app.add_typer(calendars_app, name="calendars")
 
 EXIT_INVALID = 2
 
@@ -79,12 +81,74 @@ def ledger(case_file: str = typer.Argument(..., metavar="CASE.json", help="ledge
     _run_case(case_file, validate_ledger_case, ledger_case)
 
 
+@calendars_app.command("import")
+def calendars_import(notice: Path = typer.Argument(..., metavar="FILE", help="holiday-cn JSON or iCalendar (.ics)"),
+                     year: int = typer.Option(None, help="the notice's year (iCalendar: default the most common)")
+                     ) -> None:
+    """Write sla_rules/calendars/cn-YYYY.yaml from a State Council schedule; nothing on error."""
+    from app.contracts.calendar_import import (
+        NoticeError,
+        plan,
+        read_notice,
+        render,
+        write_atomic,
+    )
+    from app.contracts.rules import load_calendar
+
+    rules = _rules()
+    try:
+        p = plan(read_notice(notice, year), rules.schedule)
+    except NoticeError as exc:
+        fail(f"{exc}" if str(exc).startswith(str(notice)) else f"{notice}: {exc}")
+    target = Path(rules.root) / "calendars" / f"cn-{p.year}.yaml"
+    existed = target.exists()
+    write_atomic(target, render(p))
+    try:
+        load_calendar(target, Path(rules.root).parent)  # what was written reads back
+    except RulesError as exc:  # pragma: no cover - render() writes what load_calendar reads
+        target.unlink()
+        fail(str(exc))
+    typer.echo(f"{'replaced' if existed else 'wrote'} {target}: {len(p.holidays)} holidays on weekdays, "
+               f"{len(p.workdays)} make-up working days (source: {p.source})")
+    for d, n in sorted(p.holidays.items()):
+        typer.echo(f"  off {d.isoformat()} {d.strftime('%a')} {n}")
+    for d, n in sorted(p.workdays.items()):
+        typer.echo(f"  on  {d.isoformat()} {d.strftime('%a')} {n}")
+    for d, why in p.skipped:
+        typer.echo(f"  skipped {d.day.isoformat()} {d.name}: {why}")
+    typer.echo("running services pick it up on SIGHUP or POST /v1/admin/rules/reload")
+
+
+@calendars_app.command("show")
+def calendars_show(year: int = typer.Argument(..., metavar="YEAR")) -> None:
+    """The year's days that differ from the standard week (holidays on weekdays, make-up working days)."""
+    from app.calendars import CalendarError
+
+    rules = _rules()
+    try:
+        days = rules.schedule.nonstandard_days(year)
+    except CalendarError as exc:
+        fail(str(exc), 1)
+    except (ValueError, OverflowError):
+        fail(f"year: {year} is not a calendar year")
+    source = rules.schedule.overrides[year].source if year in rules.schedule.overrides else "chinese-calendar"
+    typer.echo(f"{year} ({source}): {sum(not on for _, on in days)} holidays on weekdays, "
+               f"{sum(on for _, on in days)} make-up working days")
+    for d, on in days:
+        typer.echo(f"  {'on ' if on else 'off'} {d.isoformat()} {d.strftime('%a')}")
+
+
 @rules_app.command("check")
 def rules_check() -> None:
     """Validate every template, calendar override and contract file; exit 1 on the first bad one."""
+    from app.contracts.lifecycle import today_in_prc
+
     rules = _rules()
     typer.echo(f"ok: {len(rules.templates)} templates, {len(rules.schedule.overrides)} calendar overrides, "
                f"{len(rules.contracts)} contracts ({rules.root})")
+    warning = rules.schedule.missing_year_warning(today_in_prc())
+    if warning:  # a warning, not a failure: the year has not begun yet (or the file is on its way)
+        typer.echo(warning)
 
 
 @rules_app.command("show")

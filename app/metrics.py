@@ -13,6 +13,7 @@ import logging
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from prometheus_client import (
     CollectorRegistry,
@@ -24,6 +25,7 @@ from sqlmodel import select
 
 from app.contracts.errors import CaseError
 from app.evaluation.engine import evaluate, live_windows
+from app.evaluation.health import EvaluationErrors, template_of
 from app.incidents.cases import all_cases
 from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
@@ -33,6 +35,7 @@ from app.storage.tables import ContractRow
 log = logging.getLogger("slawatch.metrics")
 disable_created_metrics()  # *_created series double the size and say nothing a NOC needs
 PROBE_LABELS = ("target", "contract", "protocol", "location")
+PRC = ZoneInfo("Asia/Shanghai")  # the State Council's schedule is read in Beijing time
 
 
 def _label_value(v: str) -> str:
@@ -94,8 +97,9 @@ class ProbeMetrics:
 class SlaSnapshot:
     """The SLA families, rebuilt in the background from the database."""
 
-    def __init__(self, sessions, rules, refresh_seconds: float = 15.0):
+    def __init__(self, sessions, rules, refresh_seconds: float = 15.0, errors: EvaluationErrors | None = None):
         self.sessions, self.rules, self.refresh_seconds = sessions, rules, refresh_seconds
+        self.errors = errors if errors is not None else EvaluationErrors()
         self.families: list = []
         self.text = b""  # the families in exposition format, written at refresh, not per scrape
         self.built_at = 0.0
@@ -120,6 +124,12 @@ class SlaSnapshot:
         termination = g("slawatch_termination_right_granted", "1 when the customer may terminate", ["contract"])
         ledger_due = g("slawatch_ledger_deadline_timestamp_seconds", "Contract ledger deadlines not yet passed",
                        ["contract", "deadline"])
+        failing = g("slawatch_contract_evaluation_errors", "1 while a contract cannot be evaluated, by reason",
+                    ["contract", "reason"])
+        known = g("slawatch_calendar_known_until_timestamp_seconds",
+                  "End of the last day with a known PRC working-day schedule", ["calendar"])
+        until = self.rules.schedule.known_until(now.astimezone(PRC).date())
+        known.add_metric(["cn_workdays"], datetime.combine(until, datetime.min.time(), PRC).timestamp())
         async with self.sessions() as db:
             contracts = list((await db.exec(select(ContractRow))).all())
             cases = await all_cases(await db.connection(), contracts, now)  # one query, not one per contract
@@ -133,15 +143,14 @@ class SlaSnapshot:
                 open_inc.add_metric([c, cat], n)
             for row in contracts:
                 case = cases[row.id]
-                template = self.rules.templates.get(case.contract.template)
-                if template is None:
-                    continue
                 try:
+                    template = template_of(self.rules, case.contract)
                     report = evaluate(case, template, self.rules.schedule)
                     live = live_windows(case, template, self.rules.schedule)
-                except CaseError as exc:  # e.g. a working-day clock in a year with no schedule: skip, say why
-                    log.warning("metrics for contract %s skipped: %s", row.id, exc)
+                except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
+                    failing.add_metric([row.id, self.errors.failed(row.id, exc)[0]], 1)
                     continue
+                self.errors.ok(row.id)
                 counts: dict[str, int] = {}
                 for w in report["windows"]:
                     if w["status"] == "breached":
@@ -170,8 +179,9 @@ class SlaSnapshot:
                     if not d["passed"] and d["name"] not in seen:  # the soonest of each name
                         seen.add(d["name"])
                         ledger_due.add_metric([row.id, d["name"]], datetime.fromisoformat(d["due_at"]).timestamp())
+            self.errors.keep_only({row.id for row in contracts})
         self.families = [open_inc, deadline, left, breaches, outage, availability, credit, cap, termination,
-                         ledger_due]
+                         ledger_due, failing, known]
         rendered = CollectorRegistry()
         rendered.register(self)
         self.text = generate_latest(rendered)

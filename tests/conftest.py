@@ -134,7 +134,7 @@ def web():
 import asyncio as _asyncio  # noqa: E402
 
 
-def service_client(db_url: str, schema: str | None = None, role: str = "admin"):
+def service_client(db_url: str, schema: str | None = None, role: str = "admin", **settings):
     """A TestClient on an upgraded database, with an ``admin`` token by default.
     Returns (client, make_token)."""
     from fastapi.testclient import TestClient
@@ -156,7 +156,7 @@ def service_client(db_url: str, schema: str | None = None, role: str = "admin"):
                 await engine.dispose()
         return _asyncio.run(go())
 
-    client = TestClient(create_app(Settings(database_url=db_url, database_schema=schema)))
+    client = TestClient(create_app(Settings(database_url=db_url, database_schema=schema, **settings)))
     client.headers["Authorization"] = f"Bearer {make_token(role)}"
     return client, make_token
 

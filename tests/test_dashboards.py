@@ -11,7 +11,14 @@ def test_promtool_checks_the_alert_rules():
     res = subprocess.run(["/usr/bin/promtool", "check", "rules", str(ALERTS)], capture_output=True, text=True,
                          timeout=60)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "SUCCESS: 5 rules found" in res.stdout + res.stderr
+    assert "SUCCESS: 7 rules found" in res.stdout + res.stderr
+
+
+def test_promtool_rule_unit_tests():
+    """Each calendar/evaluation alert fires when it should and stays quiet before."""
+    res = subprocess.run(["/usr/bin/promtool", "test", "rules", str(ROOT / "tests" / "alerts_test.yml")],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "SUCCESS" in res.stdout, res.stdout + res.stderr
 
 
 def test_alerts_use_metrics_that_exist():

@@ -18,6 +18,7 @@ from app.contracts.errors import CaseError
 from app.contracts.service import get_visible_contract, visible_contracts
 from app.contracts.types import Attribution, Category, Instant, Strict
 from app.evaluation.engine import live_windows
+from app.evaluation.health import template_of
 from app.incidents.cases import case_for
 from app.incidents.service import add_event, events_of, open_incident, state_of
 from app.incidents.timeline import ACTION_KIND, TransitionError
@@ -51,7 +52,7 @@ class Action(Strict):
     announced_at: Instant | None = None  # classify as announced_maintenance
 
 
-def render(row: IncidentRow, events: list[IncidentEvent], windows: list[dict] | None = None) -> dict:
+def render(row: IncidentRow, events: list[IncidentEvent], live: Live | None = None) -> dict:
     st = state_of(events)
     out = {"id": row.id, "contract_id": row.contract_id, "target_id": row.target_id, "category": row.category,
            "source": row.source, "status": st.status, "attribution": st.attribution, "severity": st.severity,
@@ -60,8 +61,8 @@ def render(row: IncidentRow, events: list[IncidentEvent], windows: list[dict] | 
                ("started_at", row.started_at), ("reported_at", row.reported_at),
                ("acknowledged_at", st.acknowledged_at), ("notified_at", st.notified_at),
                ("resolved_at", st.resolved_at))}}
-    if windows is not None:
-        out["windows"] = windows
+    if live is not None:
+        out["windows"], out["evaluation_error"] = live
         out["timeline"] = [{"seq": e.seq, "kind": e.kind, "at": e.at.isoformat(), "actor": e.actor, "note": e.note,
                             "data": e.data} for e in events]
     return out
@@ -75,11 +76,20 @@ async def visible_incident(db: AsyncSession, who: Principal, incident_id: str) -
     return row, contract
 
 
-async def windows_of(db, request, contract: ContractRow, incident_id: str | None = None) -> list[dict]:
+Live = tuple[list[dict], dict | None]  # the windows, or none and why the contract cannot be evaluated
+
+
+async def windows_of(db, request, contract: ContractRow, incident_id: str | None = None) -> Live:
+    """Live windows of a contract (one incident's, with ``incident_id``). A contract
+    that cannot be evaluated (a year with no calendar yet) gives no windows and
+    the reason; the incident itself is stored and shown all the same."""
     case = await case_for(await db.connection(), contract, None, now())
     rules = request.app.state.rules
-    rows = live_windows(case, rules.templates[case.contract.template], rules.schedule)
-    return [r for r in rows if incident_id is None or r["incident_id"] == incident_id]
+    try:
+        rows = live_windows(case, template_of(rules, case.contract), rules.schedule)
+    except CaseError as exc:
+        return [], {"reason": exc.reason, "detail": str(exc)}
+    return [r for r in rows if incident_id is None or r["incident_id"] == incident_id], None
 
 
 @router.get("/incidents")
@@ -97,7 +107,7 @@ async def list_incidents(request: Request, open: bool | None = None, contract: s
     if breached is not None:
         breached_ids = set()
         for c in {r.contract_id for r in rows}:
-            breached_ids |= {w["incident_id"] for w in await windows_of(db, request, contracts[c])
+            breached_ids |= {w["incident_id"] for w in (await windows_of(db, request, contracts[c]))[0]
                              if w["status"] == "breached"}
     for r in rows:
         item = render(r, evs[r.id])
@@ -166,13 +176,16 @@ async def running_windows(request: Request, status: Literal["running", "breached
                           who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     """Every window with its deadline and time left — "what breaches next" first."""
     at = now()
-    out = []
+    out, errors = [], []
     for c in await visible_contracts(db, who):
-        for w in await windows_of(db, request, c):
+        rows, error = await windows_of(db, request, c)
+        if error is not None:  # one contract that cannot be evaluated never hides the others
+            errors.append({"contract_id": c.id, **error})
+        for w in rows:
             if status is None or w["status"] == status:
                 # a met window's deadline may be unknown (a year with no schedule yet)
                 left = round((datetime.fromisoformat(w["deadline"]) - at).total_seconds(), 3) \
                     if w["deadline"] is not None else None
                 out.append({"contract_id": c.id, **w, "time_left_seconds": left})
     out.sort(key=lambda w: (w["time_left_seconds"] is None, w["time_left_seconds"] or 0))
-    return {"items": out, "total": len(out), "at": at.isoformat()}
+    return {"items": out, "total": len(out), "at": at.isoformat(), "evaluation_errors": errors}

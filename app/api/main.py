@@ -10,6 +10,7 @@ from fastapi.openapi.utils import get_openapi
 from prometheus_client import CollectorRegistry
 
 from app.api import (
+    admin,
     contracts,
     customers,
     evaluations,
@@ -26,7 +27,9 @@ from app.api import (
 from app.api import metrics as metrics_api
 from app.api import tickets as tickets_api
 from app.api.limits import BodyLimit
+from app.contracts.lifecycle import announce_missing_year, on_sighup
 from app.contracts.rules import load_rules
+from app.evaluation.health import EvaluationErrors
 from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
 from app.probing.modules import load_modules
 from app.probing.sms_relay import relay_for
@@ -45,6 +48,8 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
         app.state.worker = None
         stop = asyncio.Event()
         snapshot = asyncio.create_task(app.state.sla_metrics.run(stop))
+        announcing = asyncio.create_task(announce_missing_year(app.state.rules, stop))
+        on_sighup(app.state.rules)
         sending = demo = None
         if settings.demo:  # before the worker: it loads the demo targets this installs
             from app.demo.services import DemoServices
@@ -59,7 +64,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
         if worker or tickets:
             from app.tickets.loop import Leadership, TicketLoop
             loop = TicketLoop(app.state.sessions, app.state.rules, settings,
-                              Leadership(app.state.engine, settings.database_schema))
+                              Leadership(app.state.engine, settings.database_schema), app.state.evaluation_errors)
             sending = asyncio.create_task(loop.run(stop))
         # what start-up built (rules, calendars, routes) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise show as tail latency
@@ -68,6 +73,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
         yield
         stop.set()
         await snapshot
+        await announcing
         if sending is not None:
             await sending
         if app.state.worker is not None:
@@ -88,7 +94,9 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.state.probe_modules = load_modules(settings.probe_modules)
     registry = app.state.metrics_registry = CollectorRegistry()
     app.state.probe_metrics = ProbeMetrics(registry)
-    app.state.sla_metrics = SlaSnapshot(app.state.sessions, app.state.rules, settings.metrics_refresh_seconds)
+    app.state.evaluation_errors = EvaluationErrors()  # one record: metrics, tickets and the API agree
+    app.state.sla_metrics = SlaSnapshot(app.state.sessions, app.state.rules, settings.metrics_refresh_seconds,
+                                        app.state.evaluation_errors)
     registry.register(SchedulerHealth(app))
     problems.install(app)
     app.add_middleware(BodyLimit)
@@ -96,7 +104,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.include_router(templates.router)
     app.include_router(probe.router)
     for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
-                   metrics_api):
+                   metrics_api, admin):
         app.include_router(module.router)
 
     def openapi() -> dict:

@@ -22,7 +22,7 @@ def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
 def install(app: FastAPI) -> None:
     @app.exception_handler(CaseError)
     async def _case(_: Request, exc: CaseError):
-        return problem(422, "Invalid evaluation case", str(exc), errors=exc.errors)
+        return problem(422, "Invalid evaluation case", str(exc), errors=exc.errors, reason=exc.reason)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):

@@ -18,7 +18,12 @@ Hours = tuple[tuple[time, time | None], ...]  # end None means 24:00
 
 
 class CalendarError(ValueError):
-    """An instant the calendar cannot place (e.g. a year with no holiday schedule)."""
+    """An instant the calendar cannot place (e.g. a year with no holiday schedule,
+    then ``year`` names it)."""
+
+    def __init__(self, message: str, year: int | None = None):
+        super().__init__(message)
+        self.year = year
 
 
 class Calendar:

@@ -8,7 +8,7 @@ error naming the file to add — never a silent guess (SEMANTICS §2).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import chinese_calendar
 
@@ -49,4 +49,41 @@ class WorkdaySchedule:
         except NotImplementedError:
             raise CalendarError(
                 f"no PRC working-day schedule for {day.year}: "
-                f"add {self.override_dir}/cn-{day.year}.yaml") from None
+                f"add {self.override_dir}/cn-{day.year}.yaml", year=day.year) from None
+
+    def knows(self, year: int) -> bool:
+        """A schedule for ``year`` exists (an operator file or the package); never guessed."""
+        if year in self.overrides:
+            return True
+        try:
+            chinese_calendar.is_workday(date(year, 1, 1))
+            return True
+        except NotImplementedError:
+            return False
+
+    def known_until(self, today: date) -> date:
+        """The first day from which no schedule is known, counting from ``today``'s year."""
+        year = today.year
+        while self.knows(year) and year < date.max.year:
+            year += 1
+        return date(year, 1, 1)
+
+    def missing_year_warning(self, today: date) -> str | None:
+        """From 1 November of the year before (when the State Council has usually
+        published it) until the file arrives: one line naming the file to add."""
+        first_unknown = self.known_until(today)
+        if today < date(first_unknown.year - 1, 11, 1):
+            return None
+        return (f"warning: no PRC working-day schedule for {first_unknown.year} "
+                f"(needed from {first_unknown.isoformat()}): add {self.override_dir}/cn-{first_unknown.year}.yaml "
+                f"or run slawatch calendars import")
+
+    def nonstandard_days(self, year: int) -> list[tuple[date, bool]]:
+        """The year's days that differ from Mon–Fri on, weekends off: (day, is_workday)."""
+        day, out = date(year, 1, 1), []
+        while day.year == year:
+            on = self.is_workday(day)
+            if on != (day.weekday() < 5):
+                out.append((day, on))
+            day += timedelta(days=1)
+        return out

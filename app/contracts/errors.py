@@ -11,8 +11,8 @@ Loc = tuple[Any, ...]
 class CaseError(ValueError):
     """A bad evaluation case: ``/incidents/0/started_at: datetime has no UTC offset``."""
 
-    def __init__(self, pointer: str, message: str, errors: list[dict] | None = None):
-        self.pointer, self.message = pointer, message
+    def __init__(self, pointer: str, message: str, errors: list[dict] | None = None, reason: str = "invalid_case"):
+        self.pointer, self.message, self.reason = pointer, message, reason
         self.errors = errors or [{"pointer": pointer, "detail": message}]
         super().__init__(f"{pointer}: {message}")
 

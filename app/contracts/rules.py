@@ -38,6 +38,20 @@ class Rules:
     contracts: dict[str, Contract] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
 
+    def replace_with(self, other: Rules) -> None:
+        """Swap in a newly loaded set. Every holder of this object (the API, the
+        SLA metrics, the ticket round) sees it from its next use; nothing half-loaded
+        is ever visible, since ``other`` was validated whole before."""
+        self.templates, self.schedule, self.contracts, self.files = (
+            other.templates, other.schedule, other.contracts, other.files)
+
+
+def reload_rules(rules: Rules) -> Rules:
+    """Read ``rules.root`` again; a bad file raises ``RulesError`` (file:line) and
+    the running set stays as it was."""
+    rules.replace_with(load_rules(rules.root))
+    return rules
+
 
 def _display(base: Path, path: Path) -> str:
     """How a file is named in messages: relative to ``base`` (the folder holding sla_rules/)."""

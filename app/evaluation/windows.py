@@ -79,5 +79,6 @@ def window_rows(occs: list[Occurrence], windows: tuple[BoundWindow, ...], p0: da
             rows.extend(window_row(occ, w, c, limit_s, start_text, at, local)
                         for w, applies, c, limit_s in cited if cat in applies)
         except CalendarError as exc:
-            raise CaseError(f"/incidents/{occ.index}/reported_at", str(exc)) from None
+            reason = f"no_calendar_{exc.year}" if exc.year is not None else "calendar"
+            raise CaseError(f"/incidents/{occ.index}/reported_at", str(exc), reason=reason) from None
     return rows

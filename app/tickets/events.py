@@ -62,3 +62,10 @@ def ledger_events(contract_id: str, deadlines: list[dict], now_ts: float) -> lis
                                        None, {"deadline_name": d["name"], "deadline": d["due_at"],
                                               "clause": d["clause"], "basis": d["basis"]}))
     return out
+
+
+def evaluation_error_events(contract_id: str, reason: str, message: str) -> list[TicketEvent]:
+    """A contract that cannot be evaluated files one ticket to the operator per
+    reason (a missing year's calendar is one reason, the next year another)."""
+    return [TicketEvent(f"evaluation_error:{contract_id}:{reason}", "evaluation_error", None, None,
+                        {"reason": reason, "error": message})]

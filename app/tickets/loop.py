@@ -13,6 +13,7 @@ from sqlmodel import select
 
 from app.contracts.errors import CaseError
 from app.evaluation.engine import evaluate, live_windows
+from app.evaluation.health import EvaluationErrors, template_of
 from app.incidents.cases import all_cases
 from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
@@ -20,6 +21,7 @@ from app.ledger.store import all_billing
 from app.storage.db import autocommit
 from app.storage.tables import ContractRow
 from app.tickets.events import (
+    evaluation_error_events,
     ledger_events,
     major_events,
     termination_events,
@@ -68,8 +70,10 @@ class Leadership:
 
 
 class TicketLoop:
-    def __init__(self, sessions, rules, settings, leadership: Leadership | None = None):
+    def __init__(self, sessions, rules, settings, leadership: Leadership | None = None,
+                 errors: EvaluationErrors | None = None):
         self.sessions, self.rules, self.settings = sessions, rules, settings
+        self.errors = errors if errors is not None else EvaluationErrors()
         self.leadership = leadership
         self.sinks: dict[str, list] = {}  # contract id → its sinks
 
@@ -84,26 +88,28 @@ class TicketLoop:
             rows = list((await db.exec(select(ContractRow))).all())
             cases = await all_cases(await db.connection(), rows, now)  # one query, not one per contract
             billing = await all_billing(db)
+            link = self.settings.public_url.rstrip("/")
             for row in rows:
                 case = cases[row.id]
-                template = self.rules.templates.get(case.contract.template)
-                if template is None:
-                    continue
                 policy = case.contract.tickets
                 self.sinks[row.id] = sinks_from(self.settings, policy)
                 try:
+                    template = template_of(self.rules, case.contract)
                     windows = live_windows(case, template, self.rules.schedule)
                     report = evaluate(case, template, self.rules.schedule)
-                except CaseError as exc:  # one contract that cannot be evaluated must not stop the others
-                    log.warning("tickets for contract %s skipped: %s", row.id, exc)
+                except Exception as exc:  # noqa: BLE001 - one contract never stops the others: it files why
+                    reason, message = self.errors.failed(row.id, exc)
+                    await file(db, row, evaluation_error_events(row.id, reason, message), link)
                     continue
+                self.errors.ok(row.id)
                 incidents = [{"id": i.id, "category": i.category, "severity": i.severity,
                               "started_at": i.started_at.isoformat(),
                               "status": "resolved" if i.resolved_at is not None else "open"} for i in case.incidents]
                 events = (window_events(windows, self.warn_ratio(policy)) + major_events(incidents)
                           + termination_events(row.id, report["termination_right"])
                           + self._ledger(row.id, case.contract, template, now, billing[row.id]))
-                await file(db, row, events, self.settings.public_url.rstrip("/"))
+                # held back while the contract could not be evaluated: filed now, once each (keys)
+                await file(db, row, events, link)
             default = sinks_from(self.settings)
             await deliver(db, lambda contract_id: self.sinks.get(contract_id, default))
 

@@ -28,7 +28,8 @@ def subject(t: dict) -> str:
     p = t["payload"]
     what = {"window_breached": "breached", "window_warning": "close to its deadline",
             "major_incident": "major incident", "termination_right": "termination right granted",
-            "ledger_deadline": f"{p.get('deadline_name')} due {p.get('deadline')}"}[t["kind"]]
+            "ledger_deadline": f"{p.get('deadline_name')} due {p.get('deadline')}",
+            "evaluation_error": f"cannot be evaluated ({p.get('reason')})"}[t["kind"]]
     return f"[slawatch] {t['contract_id']}: {p.get('window') or t.get('incident_id') or ''} {what}".replace("  ", " ")
 
 
