@@ -88,38 +88,44 @@ def test_a_met_window_whose_deadline_is_in_2027_shows_it_unknown(evaluate):
     assert (r["status"], r["elapsed_seconds"], r["deadline"]) == ("met", 1800, None)
 
 
-def test_december_on_the_stored_contract_credits_route(tmp_path):
-    """The stored path: December incidents in the database (written directly: the
-    API refuses instants in the future, and today is before them)."""
+@pytest.mark.parametrize("case, inc, window, status, spent, over, due", EXPECTED)
+def test_december_on_the_stored_contract_credits_route(tmp_path, case, inc, window, status, spent, over, due):
+    """The stored path: the case's incident and its timeline in the database
+    (written directly: the API refuses instants in the future, and today is
+    before them), evaluated by ``GET /v1/contracts/{id}/credits``."""
     from app.storage.db import make_engine, sessions
     from app.storage.tables import IncidentEvent, IncidentRow
 
     url = f"sqlite+aiosqlite:///{tmp_path}/slawatch.db"
     client, _ = service_client(url)
+    c, i = case["contract"], case["incidents"][0]
     with client:
         assert client.post("/v1/customers", json={"id": "ye", "name": "Year End"}).status_code == 201
-        body = {"id": "nb-ye", "customer": "ye", "template": "ningbo-colo", "timezone": "Asia/Shanghai",
+        body = {"id": "ye-1", "customer": "ye", "template": c["template"], "timezone": "Asia/Shanghai",
                 "month_fee": "1000.00", "billing": "monthly"}
         assert client.post("/v1/contracts", json=body).status_code == 201
+
+        def at(key):
+            return datetime.fromisoformat(i[key]) if i.get(key) else None
+        timeline = [("opened", at("started_at"), {}), ("classified", at("started_at"), {"attribution": "provider"})]
+        timeline += [(k, at(f"{k}_at"), {}) for k in ("acknowledged", "notified") if at(f"{k}_at")]
+        timeline += [("paused", datetime.fromisoformat(p["start"]), {"reason": p["reason"]}) for p in i.get("pauses", [])]
+        timeline += [("resolved", at("resolved_at"), {})] if at("resolved_at") else []
 
         async def store():
             engine = make_engine(url)
             async with sessions(engine)() as db:
-                start = datetime(2026, 12, 28, 9, tzinfo=SH)
-                db.add(IncidentRow(id="s1", contract_id="nb-ye", category="server_fault", started_at=start,
-                                   reported_at=start))
+                db.add(IncidentRow(id=i["id"], contract_id="ye-1", category=i["category"],
+                                   started_at=at("started_at"), reported_at=at("started_at")))
                 await db.flush()
-                db.add(IncidentEvent(incident_id="s1", seq=1, kind="opened", at=start, actor="test"))
-                db.add(IncidentEvent(incident_id="s1", seq=2, kind="classified", at=start, actor="test",
-                                     data={"attribution": "provider"}))
-                db.add(IncidentEvent(incident_id="s1", seq=3, kind="resolved",
-                                     at=datetime(2026, 12, 31, 15, tzinfo=SH), actor="test"))
+                for seq, (kind, when, data) in enumerate(timeline, 1):
+                    db.add(IncidentEvent(incident_id=i["id"], seq=seq, kind=kind, at=when, actor="test", data=data))
                 await db.commit()
             await engine.dispose()
         asyncio.run(store())
-        r = client.get("/v1/contracts/nb-ye/credits", params={"period": "2026-12", "at": "2027-01-01T00:00:00+08:00"})
+        r = client.get("/v1/contracts/ye-1/credits", params={"period": case["period"], "at": case["at"]})
         assert r.status_code == 200, r.text
-        check(r.json(), "s1", "resolve_1wd", "breached", 118800, 86400, "2026-12-28T18:00:00+08:00")
+        check(r.json(), inc, window, status, spent, over, due)
 
 
 class Recording(WorkdaySchedule):
