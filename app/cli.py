@@ -335,14 +335,10 @@ tokens_app = typer.Typer(no_args_is_help=True, help="API tokens.")
 app.add_typer(tokens_app, name="tokens")
 
 
-@tokens_app.command("create")
-def tokens_create(role: str = typer.Option(..., help="admin, noc or customer"),
-                  customer: str = typer.Option(None, help="the customer a customer token is bound to"),
-                  name: str = typer.Option("", help="a label")) -> None:
-    """Create a token; it is printed once and only its hash is kept."""
+def _with_db(fn):
+    """Run ``fn(session)`` on an upgraded database, in one event loop."""
     import asyncio
 
-    from app.auth.service import create_token
     from app.storage.db import sessions
 
     _upgrade()
@@ -351,13 +347,54 @@ def tokens_create(role: str = typer.Option(..., help="admin, noc or customer"),
         engine = _engine()
         try:
             async with sessions(engine)() as db:
-                return await create_token(db, role, customer, name)
+                return await fn(db)
         finally:
             await engine.dispose()
+    return asyncio.run(go())
+
+
+@tokens_app.command("create")
+def tokens_create(role: str = typer.Option(..., help="admin, noc, customer or scrape (Prometheus)"),
+                  customer: str = typer.Option(None, help="the customer a customer token is bound to"),
+                  name: str = typer.Option("", help="a label"),
+                  expires: str = typer.Option(None, help="lifetime, e.g. 90d or 12h (default: never)")) -> None:
+    """Create a token; it is printed once and only its hash is kept."""
+    from app.auth.service import create_token
+    from app.calendars.durations import parse_span
+
     try:
-        typer.echo(asyncio.run(go()))
+        life = parse_span(expires) if expires is not None else None
+    except ValueError as exc:
+        fail(f"--expires: {exc}")
+    try:
+        typer.echo(_with_db(lambda db: create_token(db, role, customer, name, life)))
     except ValueError as exc:
         fail(str(exc))
+
+
+@tokens_app.command("list")
+def tokens_list(as_json: bool = typer.Option(False, "--json", help="one JSON document")) -> None:
+    """One line per token: id, role, customer, created, last used, expiry (never the token)."""
+    from app.auth.service import describe, list_tokens
+
+    rows = [describe(r) for r in _with_db(list_tokens)]
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        state = "revoked" if r["revoked"] else f"expires {r['expires_at'] or 'never'}"
+        typer.echo(f"{r['id']}  {r['role']:<8} {r['customer_id'] or '-':<16} created {r['created_at']}  "
+                   f"last used {r['last_used_at'] or 'never'}  {state}  {r['name']}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: str = typer.Argument(..., metavar="TOKEN_ID")) -> None:
+    """Revoke a token by its id (from `tokens list`); running services refuse it within 5 s."""
+    from app.auth.service import revoke_token
+
+    if not _with_db(lambda db: revoke_token(db, token_id)):
+        fail(f"no token {token_id!r}")
+    typer.echo(f"revoked {token_id}")
 
 
 contracts_app = typer.Typer(no_args_is_help=True, help="Contract instances.")
@@ -367,28 +404,16 @@ app.add_typer(contracts_app, name="contracts")
 @contracts_app.command("import")
 def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML files (sla_rules/contracts/…)")) -> None:
     """Load contract files into the database (creating their customers); all or nothing."""
-    import asyncio
-
     from app.contracts.rules import load_contract
     from app.contracts.service import import_contracts
-    from app.storage.db import sessions
 
     rules = _rules()
     try:
         contracts = [load_contract(f, Path.cwd(), rules.templates) for f in files]
     except (RulesError, OSError) as exc:
         fail(str(exc))
-    _upgrade()
-
-    async def go():
-        engine = _engine()
-        try:
-            async with sessions(engine)() as db:
-                await import_contracts(db, contracts, rules)
-        finally:
-            await engine.dispose()
     try:
-        asyncio.run(go())
+        _with_db(lambda db: import_contracts(db, contracts, rules))
     except CaseError as exc:
         fail(str(exc))
     typer.echo(f"imported {len(contracts)} contracts")

@@ -207,13 +207,13 @@ def test_a_contract_that_cannot_be_evaluated_shows_files_and_recovers_on_sighup(
             ("nb-1", "no_calendar_2027")]
         tickets = lambda: {t["id"] for t in httpx.get(f"{base}/v1/tickets", headers=auth).json()["items"]}  # noqa
         assert wait_for(lambda: "evaluation_error:nb-1:no_calendar_2027" in tickets())
-        assert wait_for(lambda: metric(httpx.get(f"{base}/metrics").text, "slawatch_contract_evaluation_errors")
+        assert wait_for(lambda: metric(httpx.get(f"{base}/metrics", headers=auth).text, "slawatch_contract_evaluation_errors")
                         == ['slawatch_contract_evaluation_errors{contract="nb-1",reason="no_calendar_2027"} 1.0'])
         credits = httpx.get(f"{base}/v1/contracts/nb-1/credits", headers=auth)
         assert credits.status_code == 422 and credits.json()["reason"] == "no_calendar_2027"
         assert "cn-2027.yaml" in credits.json()["detail"]
         assert not any(t.startswith("breach:") for t in tickets())  # held back, not lost
-        known = metric(httpx.get(f"{base}/metrics").text, "slawatch_calendar_known_until_timestamp_seconds")
+        known = metric(httpx.get(f"{base}/metrics", headers=auth).text, "slawatch_calendar_known_until_timestamp_seconds")
         assert known == ['slawatch_calendar_known_until_timestamp_seconds{calendar="cn_workdays"} 1.7987328e+09']
 
         src = tmp_path / "2027.json"
@@ -222,7 +222,7 @@ def test_a_contract_that_cannot_be_evaluated_shows_files_and_recovers_on_sighup(
         app.send_signal(signal.SIGHUP)
         held = {f"breach:{iid}:respond_1h", f"breach:{iid}:notify"}
         assert wait_for(lambda: held <= tickets())
-        assert wait_for(lambda: metric(httpx.get(f"{base}/metrics").text,
+        assert wait_for(lambda: metric(httpx.get(f"{base}/metrics", headers=auth).text,
                                        "slawatch_contract_evaluation_errors") == [])
         assert httpx.get(f"{base}/v1/contracts/nb-1/credits", headers=auth).status_code == 200
         assert wait_for(lambda: mbox.exists() and all(k in mbox.read_text() for k in held))

@@ -57,7 +57,7 @@ def test_kill_9_and_restart(tmp_path):
             time.sleep(0.3)
         time.sleep(1.3)  # let another batch land, then crash in the middle of work
         before = incidents()
-        metrics = httpx.get(f"{url}/metrics").text
+        metrics = httpx.get(f"{url}/metrics", headers=auth).text
         assert f'slawatch_probe_success{{contract="{body["id"]}",location="default",protocol="tcp",target="down"}} 0.0' in metrics
         assert f'slawatch_probe_success{{contract="{body["id"]}",location="default",protocol="tcp",target="up"}} 1.0' in metrics
         assert "slawatch_scheduler_start_drift_seconds" in metrics

@@ -77,11 +77,15 @@ def test_every_dashboard_query_runs_on_a_real_prometheus(tmp_path):
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
     port, prom_port = free_port(), free_port()
+    scrape = subprocess.run([*cli, "tokens", "create", "--role", "scrape"], cwd=ROOT, env=env, check=True,
+                            capture_output=True, text=True).stdout.strip()
+    (tmp_path / "scrape-token").write_text(scrape)
     (tmp_path / "prometheus.yml").write_text(f"""
 global: {{scrape_interval: 1s, evaluation_interval: 1s}}
 rule_files: ["{ROOT / 'dashboards/alerts.yml'}"]
 scrape_configs:
   - job_name: slawatch
+    authorization: {{credentials_file: "{tmp_path / 'scrape-token'}"}}
     static_configs: [{{targets: ["127.0.0.1:{port}"]}}]
 """)
     app = subprocess.Popen([*cli, "run", "--port", str(port)], cwd=ROOT, env=env,

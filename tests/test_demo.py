@@ -122,6 +122,9 @@ def test_demo_walk_from_the_readme(tmp_path):
         noc = {"Authorization": f"Bearer {cli('tokens', 'create', '--role', 'noc').strip()}"}
         customer = {"Authorization": "Bearer " + cli("tokens", "create", "--role", "customer",
                                                       "--customer", "demo-customer").strip()}
+        scrape = lambda: {"Authorization": "Bearer " + (tmp_path / "demo" / "scrape-token").read_text().strip()}  # noqa
+        assert httpx.get(f"{url}/metrics").status_code == 401  # nobody's money without a token
+        assert (tmp_path / "demo" / "scrape-token").stat().st_mode & 0o077 == 0
         targets = httpx.get(f"{url}/v1/targets", headers=noc).json()["items"]
         assert {t["id"]: t["contract_id"] for t in targets} == {
             "demo-mail-roundtrip": "demo-xiamen-mail", "demo-mail-imap": "demo-aliyun-mail",
@@ -139,9 +142,9 @@ def test_demo_walk_from_the_readme(tmp_path):
         assert r.status_code == 201, r.text
         line = 'slawatch_probe_success{contract="demo-inolink-sms",location="default",protocol="sms",target="sms-all-day"}'
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and f"{line} 1.0" not in httpx.get(f"{url}/metrics").text:
+        while time.monotonic() < deadline and f"{line} 1.0" not in httpx.get(f"{url}/metrics", headers=scrape()).text:
             time.sleep(0.5)
-        assert f"{line} 1.0" in httpx.get(f"{url}/metrics").text
+        assert f"{line} 1.0" in httpx.get(f"{url}/metrics", headers=scrape()).text
 
         assert "server is broken" in cli("demo", "break", "server")
         cli("demo", "break", "mail")

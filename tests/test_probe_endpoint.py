@@ -51,6 +51,9 @@ def test_modules_file_errors_name_file_and_line(tmp_path):
 def test_real_prometheus_scrapes_slawatch_like_blackbox_exporter(web, tmp_path):
     port, prom_port = free_port(), free_port()
     env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/run.db"}
+    token = subprocess.run([sys.executable, "-m", "app.cli", "tokens", "create", "--role", "scrape"], cwd=ROOT,
+                           env=env, check=True, capture_output=True, text=True).stdout.strip()
+    (tmp_path / "scrape-token").write_text(token)
     app = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     (tmp_path / "prometheus.yml").write_text(f"""
@@ -59,6 +62,8 @@ global:
 scrape_configs:
   - job_name: blackbox
     metrics_path: /probe
+    authorization:
+      credentials_file: {tmp_path / "scrape-token"}
     params:
       module: [http_2xx]
     static_configs:

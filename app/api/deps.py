@@ -22,19 +22,36 @@ async def reader(request: Request) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-async def principal(request: Request) -> Principal:
+async def bearer(request: Request) -> Principal:
+    """Any live token."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise HTTPException(401, "send an API token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
     p = await authenticate(request.app.state.sessions, token.strip())
     if p is None:
-        raise HTTPException(401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "unknown, expired or revoked token",
+                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    return p
+
+
+async def principal(p: Principal = Depends(bearer)) -> Principal:
+    """A person's token (admin, noc, customer): the API's routes."""
+    if p.role == "scrape":
+        raise HTTPException(403, "a scrape token reads /metrics and /probe only")
+    return p
+
+
+async def scraper(p: Principal = Depends(bearer)) -> Principal:
+    """Prometheus (scrape) or staff: ``/metrics`` shows every customer's money, ``/probe``
+    reaches the network from this host; never a customer."""
+    if p.role not in ("scrape", "admin", "noc"):
+        raise HTTPException(403, "this needs the scrape, admin or noc role")
     return p
 
 
 def require(*roles: str):
-    async def check(p: Principal = Depends(principal)) -> Principal:
+    async def check(p: Principal = Depends(bearer)) -> Principal:
         if p.role not in roles:
             raise HTTPException(403, f"this needs the {' or '.join(roles)} role")
         return p

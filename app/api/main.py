@@ -23,6 +23,7 @@ from app.api import (
     statement,
     targets,
     templates,
+    tokens,
 )
 from app.api import metrics as metrics_api
 from app.api import tickets as tickets_api
@@ -104,7 +105,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.include_router(templates.router)
     app.include_router(probe.router)
     for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
-                   metrics_api, admin):
+                   metrics_api, admin, tokens):
         app.include_router(module.router)
 
     def openapi() -> dict:

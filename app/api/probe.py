@@ -2,18 +2,19 @@
 Prometheus scrape config can point at slawatch unchanged."""
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from app.api.deps import scraper
 from app.probing.modules import TargetError, build_target
 from probes import PROBES
 
 router = APIRouter(tags=["probes"])
 
 
-@router.get("/probe", response_class=Response)
+@router.get("/probe", response_class=Response, dependencies=[Depends(scraper)])
 async def probe(request: Request, module: str, target: str) -> Response:
     modules = request.app.state.probe_modules
     m = modules.get(module)

@@ -14,9 +14,9 @@ PROBLEM = "application/problem+json"
 log = logging.getLogger("slawatch.api")
 
 
-def problem(status: int, title: str, detail: str, **extra) -> JSONResponse:
+def problem(status: int, title: str, detail: str, headers: dict | None = None, **extra) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
 def install(app: FastAPI) -> None:
@@ -36,8 +36,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException):
-        title = {400: "Bad request", 404: "Not found", 405: "Method not allowed", 413: "Request too large"}.get(exc.status_code, "Error")
-        return problem(exc.status_code, title, str(exc.detail))
+        title = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+                 405: "Method not allowed", 413: "Request too large", 429: "Too many requests"}.get(exc.status_code, "Error")
+        # WWW-Authenticate on 401, Allow on 405, Retry-After on 429: kept
+        return problem(exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

@@ -13,6 +13,21 @@ from app.demo.web import serve_web
 log = logging.getLogger("slawatch.demo")
 
 
+async def scrape_token(sessions, path) -> None:
+    """The demo's Prometheus token (/metrics and /probe need one), created once and
+    kept in the demo folder, readable by its owner only."""
+    from app.auth.service import authenticate, create_token
+
+    if path.exists() and await authenticate(sessions, path.read_text().strip()) is not None:
+        return
+    async with sessions() as db:
+        token = await create_token(db, "scrape", name="demo prometheus")
+    path.touch(mode=0o600)
+    path.write_text(token + "\n")
+    log.info("created a scrape token for Prometheus in %s (curl -H \"Authorization: Bearer $(cat %s)\" …/metrics)",
+             path, path)
+
+
 class DemoServices:
     def __init__(self, servers: list[asyncio.AbstractServer], close_web):
         self.servers, self._close_web = servers, close_web
@@ -31,6 +46,7 @@ class DemoServices:
             raise
         async with sessions() as db:
             targets = await install_demo(db, demo, rules, settings.public_url)
+        await scrape_token(sessions, demo.dir / "scrape-token")
         log.info("demo services on %s: SMTP :%d, IMAP :%d, HTTPS :%d, SMS gateway :%d (folder %s)", demo.host,
                  demo.port("smtp"), demo.port("imap"), demo.port("https"), demo.port("sms"), demo.dir)
         log.info("demo targets, every %.0f s: %s", targets[0].interval,

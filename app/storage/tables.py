@@ -107,11 +107,13 @@ class ApiToken(SQLModel, table=True):
     __tablename__ = "api_tokens"
     id: str = Field(primary_key=True, max_length=32)
     token_hash: str = Field(unique=True, max_length=64)
-    role: str = Field(max_length=16)  # admin | noc | customer
+    role: str = Field(max_length=16)  # admin | noc | customer | scrape
     customer_id: str | None = Field(default=None, foreign_key="customers.id", max_length=64)
     name: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     revoked: bool = False
+    expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 
 class WorkerRow(SQLModel, table=True):
