@@ -47,6 +47,26 @@ class Settings(BaseSettings):
     demo_dir: Path = Path(".demo")
     demo_port_base: int = Field(8100, ge=1, le=65400)
     probe_modules: Path = Path(__file__).resolve().parent.parent / "probes" / "modules.yml"
+    # GET /probe: CIDRs and host names it may reach (comma-separated); empty: all but
+    # link-local and cloud-metadata addresses. And how many may run at once (429 beyond).
+    probe_allow: str = ""
+    probe_concurrency: int = Field(50, ge=1, le=10000)
+
+    @field_validator("probe_allow")
+    @classmethod
+    def _probe_allow(cls, v: str) -> str:
+        import ipaddress
+        import re
+        for item in (x.strip() for x in v.split(",") if x.strip()):
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.?)*[A-Za-z0-9]?\.?", item) or len(item) > 253:
+                    raise ValueError(f"{item!r} is neither a CIDR nor a host name") from None
+        return v
+
+    def probe_allow_list(self) -> list[str]:
+        return [x.strip() for x in self.probe_allow.split(",") if x.strip()]
 
     @field_validator("database_url")
     @classmethod

@@ -12,6 +12,7 @@ from functools import lru_cache
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict
 
+from probes import policy
 from probes.result import ProbeFailure, Run
 
 
@@ -48,14 +49,18 @@ def is_ip(host: str) -> bool:
 
 
 async def resolve(run: Run, host: str, port: int) -> str:
-    """The address to connect to (timed as ``resolve`` when ``host`` is a name)."""
+    """The address to connect to (timed as ``resolve`` when ``host`` is a name),
+    checked against the call's address policy."""
     if is_ip(host):
+        policy.check(host)
         return host
     run.phase("resolve")
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     if not infos:
         raise ProbeFailure("resolve:failed")
-    return infos[0][4][0]
+    addr = infos[0][4][0]
+    policy.check(addr, host)
+    return addr
 
 
 async def connect_bare(run: Run, host: str, port: int) -> asyncio.BaseTransport:

@@ -92,3 +92,55 @@ scrape_configs:
         for p in (prom, app):
             p.terminate()
             p.wait(timeout=10)
+
+
+def metric_line(text: str, prefix: str) -> list[str]:
+    return [x for x in text.splitlines() if x.startswith(prefix)]
+
+
+def test_probe_never_reaches_cloud_metadata_even_through_a_redirect(client, web):
+    direct = client.get("/probe", params={"module": "http_2xx", "target": "169.254.169.254/latest/meta-data/"})
+    assert direct.status_code == 403 and "SLAWATCH_PROBE_ALLOW" in direct.json()["detail"]
+    mapped = client.get("/probe", params={"module": "tcp_connect", "target": "[::ffff:169.254.169.254]:80"})
+    assert mapped.status_code == 403
+    # the first hop is allowed; the redirect's connect is refused before any packet leaves
+    hop = client.get("/probe", params={"module": "http_2xx", "target": f"127.0.0.1:{web.port}/to-metadata"})
+    assert hop.status_code == 200
+    assert metric(hop.text, "probe_success") == 0
+    assert metric_line(hop.text, 'probe_failed_due_to{error="denied:address"}')
+
+
+def test_probe_allow_list_and_concurrency_cap(tmp_path, silent_listener):
+    import asyncio
+
+    from conftest import service_client
+
+    client, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path}/p.db", probe_allow="127.0.0.2/32",
+                                        probe_concurrency=1)
+    app, auth = client.app, {"Authorization": f"Bearer {make_token('scrape')}"}
+    denied = client.get("/probe", params={"module": "tcp_connect", "target": f"127.0.0.1:{silent_listener}"},
+                        headers=auth)
+    assert denied.status_code == 403
+
+    async def two_at_once():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            # the first hangs on a listener that never answers HTTP (the module's 5 s timeout)
+            slow = asyncio.create_task(c.get("/probe", params={"module": "http_2xx",
+                                                               "target": f"127.0.0.2:{silent_listener}"},
+                                             headers=auth))
+            for _ in range(100):  # until the first one is running
+                if app.state.probe_gate.running:
+                    break
+                await asyncio.sleep(0.02)
+            second = await c.get("/probe", params={"module": "tcp_connect", "target": "127.0.0.2:1"}, headers=auth)
+            slow.cancel()
+            return second
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.2", silent_listener))
+    s.listen(8)
+    try:
+        second = asyncio.run(two_at_once())
+    finally:
+        s.close()
+    assert second.status_code == 429 and second.headers["retry-after"] == "1"

@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.state.settings = settings
     app.state.rules = load_rules(settings.rules_dir)
     app.state.probe_modules = load_modules(settings.probe_modules)
+    app.state.probe_gate = probe.ProbeGate(settings.probe_allow_list(), settings.probe_concurrency)
     registry = app.state.metrics_registry = CollectorRegistry()
     app.state.probe_metrics = ProbeMetrics(registry)
     app.state.evaluation_errors = EvaluationErrors()  # one record: metrics, tickets and the API agree

@@ -28,6 +28,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(503, b"maintenance")
         elif self.path == "/redirect":
             self._send(302, headers={"Location": "/ok"})
+        elif self.path == "/to-metadata":  # a redirect to the cloud metadata address
+            self._send(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         elif self.path == "/loop":
             self._send(302, headers={"Location": "/loop"})
         elif self.path == "/chunked":
