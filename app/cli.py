@@ -210,13 +210,13 @@ def _upgrade() -> None:
     try:
         upgrade(_engine())
     except Exception as exc:  # noqa: BLE001 - one line for a person, not a traceback
-        fail(f"database {_settings().database_url}: {str(exc).splitlines()[0][:300]}", 1)
+        from app.logs import masked_url
+        fail(f"database {masked_url(_settings().database_url)}: {str(exc).splitlines()[0][:300]}", 1)
 
 
 def _logging(level: str) -> None:
-    import logging
-    logging.basicConfig(format="%(asctime)s %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S",
-                        level=level.upper())
+    from app.logs import configure
+    configure(level)
 
 
 def _progress(message: str) -> None:
@@ -244,6 +244,7 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False,
     import uvicorn
 
     from app.api.main import create_app
+    from app.logs import masked_url
 
     settings = _settings()
     host, port = host or settings.host, port or settings.port
@@ -258,7 +259,7 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False,
     _progress(f"loading rules from {settings.rules_dir} …")
     rules = _rules()  # a bad rules file stops the start with file:line, not a traceback later
     _progress(f"{len(rules.templates)} templates, {len(rules.contracts)} contract files; "
-              f"migrating {settings.database_url} …")
+              f"migrating {masked_url(settings.database_url)} …")
     _upgrade()
     _progress(f"starting on http://{host}:{port} (API docs at /docs)"
               + (", with the demo services" if settings.demo else ""))

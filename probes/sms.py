@@ -8,18 +8,20 @@ Never sends outside the 07:00–22:30 local window (inolink-sms 一.3, SEMANTICS
 text to a number within 10 h (四.16: the customer pays for repeats)."""
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import re
 import uuid
 from datetime import datetime
 from datetime import time as clock
 from typing import Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import Field, model_validator
 
-from probes.net import TargetModel
+from probes.net import TargetModel, is_ip
 from probes.result import ProbeFailure, ProbeResult, Run, connect_error, guarded
 from probes.sms_delivery import DELIVERED, DELIVERIES, REJECTED
 
@@ -48,12 +50,33 @@ class SmsTarget(TargetModel):
     send_opens: clock = clock(7, 0)
     send_closes: clock = clock(22, 30)
     carrier: str | None = Field(None, description="label only: one check per carrier (一.2)")
+    # where delivery reports may come from (CIDRs); default: the gateway host's addresses
+    report_sources: list[str] | None = None
 
     @model_validator(mode="after")
     def _one_gateway(self):
         if (self.kannel is None) == (self.http is None):
             raise ValueError("give exactly one of kannel or http")
+        for s in self.report_sources or ():
+            ipaddress.ip_network(s, strict=False)  # a ValueError names the bad one
         return self
+
+    def gateway_host(self) -> str:
+        url = self.kannel.url if self.kannel is not None else self.http.url_template.format(
+            to="", text="", nonce="", callback="")
+        return urlsplit(url).hostname or ""
+
+
+async def report_sources(t: SmsTarget) -> list[str]:
+    """The networks a delivery report for ``t`` may come from: its own list, or
+    the addresses its gateway's host resolves to."""
+    if t.report_sources:
+        return t.report_sources
+    host = t.gateway_host()
+    if is_ip(host):
+        return [host]
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None)
+    return sorted({i[4][0].split("%", 1)[0] for i in infos})
 
 
 def _callback(t: SmsTarget, nonce: str, kannel: bool) -> str:
@@ -109,9 +132,9 @@ async def probe(target: SmsTarget, timeout: float) -> ProbeResult:
         return None
 
     async def body() -> ProbeResult:
-        waiting = DELIVERIES.expect(nonce)
+        run.phase("submit")
+        waiting = DELIVERIES.expect(nonce, await report_sources(target))
         try:
-            run.phase("submit")
             async with httpx.AsyncClient(timeout=timeout) as client:
                 await _submit(client, target, text, nonce)
             run.phase("deliver")

@@ -6,6 +6,7 @@ import asyncio
 import mailbox
 import os
 import random
+import re
 import socket
 import subprocess
 import sys
@@ -194,6 +195,10 @@ def test_demo_walk_from_the_readme(tmp_path):
                  "TICKET window_warning filed: demo-ningbo-colo"):
         assert line in text, line
     assert "Traceback" not in text
+    # the gateway's delivery reports were logged (uvicorn's access log) without their nonce,
+    # and the gateway's password never reached the log
+    assert "/v1/sms/deliveries?nonce=***" in text
+    assert not re.search(r"nonce=[0-9a-f]{32}", text) and "password=" + "demo" not in text
 
 
 def test_demo_break_names_the_services():

@@ -12,6 +12,8 @@ from conftest import ROOT, service_client
 
 OTHERS = {"customer_id": "other", "contract_id": "c-other", "target_id": "t-other"}
 PUBLIC = {"/v1/templates/{template_id}"}  # the templates are no customer's data
+# the provider's own administration: no customer's data, refused to every customer alike
+ADMIN_ONLY = {"/v1/tokens", "/v1/tokens/{token_id}", "/v1/admin/rules/reload"}
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +54,15 @@ def routes():
 
 
 ALL = list(routes())
-WITH_PARAMS = [(m, p) for m, p in ALL if "{" in p and p not in PUBLIC]
-LISTS = [(m, p) for m, p in ALL if "{" not in p and m == "GET"]
+WITH_PARAMS = [(m, p) for m, p in ALL if "{" in p and p not in PUBLIC | ADMIN_ONLY]
+LISTS = [(m, p) for m, p in ALL if "{" not in p and m == "GET" and p not in ADMIN_ONLY]
+
+
+@pytest.mark.parametrize("method, path", [(m, p) for m, p in ALL if p in ADMIN_ONLY])
+def test_administration_is_403_to_customers(world, method, path):
+    admin, token = world
+    res = admin.request(method, path.replace("{token_id}", "anything"), headers={"Authorization": f"Bearer {token}"})
+    assert res.status_code == 403 and res.headers["content-type"] == "application/problem+json"
 
 
 BODIES = {  # valid bodies, so the answer is about the resource, not the payload

@@ -149,8 +149,25 @@ def test_inbound_copy_counts_as_delivered():
 
     async def go():
         d = Deliveries()
-        fut = d.expect("0123456789abcdef0123456789abcdef")
-        assert not d.report_params({"text": "unrelated"})
-        assert d.report_params({"from": "139", "text": "slawatch check slw-0123456789abcdef0123456789abcdef"})
+        fut = d.expect("0123456789abcdef0123456789abcdef", ["127.0.0.1"])
+        copy = {"from": "139", "text": "slawatch check slw-0123456789abcdef0123456789abcdef"}
+        assert not d.report_params({"text": "unrelated"}, "127.0.0.1")
+        assert not d.report_params(copy, "127.0.0.9")  # the nonce, but not from the gateway
+        assert not d.report_params(copy, None)
+        assert d.report_params(copy, "::ffff:127.0.0.1")  # the gateway, as an IPv4-mapped address
         return await fut
     assert asyncio.run(go()) == "delivered"
+
+
+def test_a_forged_report_from_elsewhere_completes_nothing():
+    """The gateway is at 127.0.0.1; a report with the right nonce from 127.0.0.2
+    (anyone who learnt the nonce) leaves the probe undelivered."""
+    gw = Gateway()
+    try:
+        async def go(url):
+            t = _http_target(gw, url).model_copy(update={"report_sources": ["127.0.0.2/32"]})
+            return await sms.probe(t, 2)
+        r = asyncio.run(with_receiver(go))  # the gateway calls back from 127.0.0.1
+        assert (r.ok, r.error) == (False, "not_delivered")
+    finally:
+        gw.stop()

@@ -13,6 +13,7 @@ import httpx
 
 from app.demo.certs import server_context
 from app.demo.state import Demo
+from app.logs import redact
 
 log = logging.getLogger("slawatch.demo")
 REASONS = {200: "OK", 202: "Accepted", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable"}
@@ -57,7 +58,7 @@ def gateway(demo: Demo, client: httpx.AsyncClient, pending: set) -> Handler:
         try:
             await client.get(url.replace("%d", "1"))  # Kannel DLR type 1: delivered to the phone
         except httpx.HTTPError as exc:
-            log.warning("demo SMS gateway: delivery report to %s failed: %s", url, exc)
+            log.warning("demo SMS gateway: delivery report to %s failed: %s", redact(url), exc)
 
     async def handle(path: str, params: dict) -> tuple[int, str]:
         if path != "/cgi-bin/sendsms":

@@ -27,8 +27,8 @@ class Relay:
     def __init__(self, engine: AsyncEngine):
         self.engine = autocommit(engine)  # the NOTIFY is delivered at once
 
-    async def publish(self, params: dict[str, str]) -> bool:
-        payload = json.dumps(params, ensure_ascii=False)
+    async def publish(self, params: dict[str, str], source: str | None) -> bool:
+        payload = json.dumps({"params": params, "source": source}, ensure_ascii=False)
         if len(payload.encode()) > MAX_PAYLOAD:
             return False
         async with self.engine.connect() as conn:
@@ -48,9 +48,10 @@ async def listen(database_url: str) -> asyncpg.Connection:
 
     def report(_conn, _pid, _channel, payload: str) -> None:
         try:
-            DELIVERIES.report_params(json.loads(payload))
-        except (ValueError, AttributeError):
-            log.warning("a malformed SMS delivery report was relayed: %.100s", payload)
+            relayed = json.loads(payload)
+            DELIVERIES.report_params(relayed["params"], relayed["source"])
+        except (ValueError, AttributeError, KeyError, TypeError):
+            log.warning("a malformed SMS delivery report was relayed (%d bytes)", len(payload))
 
     await conn.add_listener(CHANNEL, report)
     return conn

@@ -19,7 +19,8 @@ def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
-    return create_async_engine(url, **kwargs)
+    # an error never carries the statement's parameters into a log (target passwords, tokens)
+    return create_async_engine(url, hide_parameters=True, **kwargs)
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
