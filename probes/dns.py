@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import dns.asyncquery
+import dns.exception
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -53,4 +54,11 @@ async def probe(target: DnsTarget, timeout: float) -> ProbeResult:
             raise ProbeFailure("dns:unexpected_answer", missing=missing)
         return run.ok()
 
-    return await guarded(run, body, timeout)
+    return await guarded(run, body, timeout, dns_error)
+
+
+def dns_error(exc: BaseException) -> str | None:
+    """A reply that does not parse (a hostile or broken server): one stable code."""
+    if isinstance(exc, (dns.exception.FormError, dns.message.ShortHeader, dns.message.TrailingJunk)):
+        return "dns:malformed"
+    return None

@@ -15,10 +15,14 @@ from urllib.parse import urljoin, urlsplit
 
 from pydantic import Field
 
-from probes.net import TargetModel, TlsOptions, close, connect
+from probes.net import TargetModel, TlsOptions, close, connect, readline
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
+# Bounds against hostile servers (each line is bounded by probes.net.LINE_LIMIT):
+# the body read is at most BODY_LIMIT; beyond it a body regex cannot be judged
+# (too_large:body), without one the rest is not read (the status decides).
 BODY_LIMIT = 1024 * 1024
+MAX_HEADERS = 100
 USER_AGENT = b"slawatch-probe/1"
 
 
@@ -47,40 +51,56 @@ async def _exchange(run: Run, target: HttpTarget, url: str):
         head = [f"{target.method} {path} HTTP/1.1", f"Host: {hostport}", "Connection: close", "Accept: */*"]
         head += [f"{k}: {v}" for k, v in target.headers.items()]
         writer.write(("\r\n".join(head) + "\r\nUser-Agent: ").encode() + USER_AGENT + b"\r\n\r\n")
-        status_line = await reader.readline()
+        status_line = await readline(reader)
         m = re.match(rb"HTTP/(\d\.\d) (\d{3})", status_line)
         if not m:
             raise ProbeFailure("http:bad_response", received=status_line[:100].decode(errors="replace"))
         status = int(m.group(2))
         headers: dict[str, str] = {}
-        while True:
-            line = await reader.readline()
+        for _ in range(MAX_HEADERS + 1):
+            line = await readline(reader)
             if line in (b"\r\n", b"\n", b""):
                 break
             k, _, v = line.decode("latin-1").partition(":")
             headers[k.strip().lower()] = v.strip()
+        else:
+            raise ProbeFailure("too_many_headers")
         run.phase("transfer")
         body = b"" if target.method == "HEAD" or status in (204, 304) else await _read_body(reader, headers)
+        if len(body) > BODY_LIMIT and (target.body_regex or target.body_not_regex):
+            raise ProbeFailure("too_large:body")
         return status, headers, body, parts
     finally:
         close(writer)
 
 
 async def _read_body(reader, headers: dict[str, str]) -> bytes:
+    """At most ``BODY_LIMIT`` + 1 bytes: one more than allowed tells "too large"."""
+    cap = BODY_LIMIT + 1
     if headers.get("transfer-encoding", "").lower() == "chunked":
-        out = b""
-        while True:
-            size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
+        out = bytearray()
+        while len(out) < cap:
+            try:
+                size = int((await readline(reader)).split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                raise ProbeFailure("http:bad_chunk") from None
             if size == 0:
-                await reader.readline()
-                return out
-            out += await reader.readexactly(size)
-            await reader.readexactly(2)
-            if len(out) > BODY_LIMIT:
-                return out
+                return bytes(out)
+            take = min(size, cap - len(out))  # a chunk declared as 2**60 bytes is not waited for
+            out += await reader.readexactly(take)
+            if take == size:
+                await reader.readexactly(2)
+        return bytes(out)
     if "content-length" in headers:
-        return await reader.readexactly(min(int(headers["content-length"]), BODY_LIMIT))
-    return await reader.read(BODY_LIMIT)
+        try:
+            length = int(headers["content-length"])
+        except ValueError:
+            raise ProbeFailure("http:bad_content_length") from None
+        return await reader.readexactly(min(max(length, 0), cap))
+    out = bytearray()
+    while len(out) < cap and (chunk := await reader.read(cap - len(out))):
+        out += chunk
+    return bytes(out)
 
 
 async def probe(target: HttpTarget, timeout: float) -> ProbeResult:

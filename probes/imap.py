@@ -12,6 +12,17 @@ import aioimaplib
 from probes.net import TargetModel, TlsOptions, check_certificate, client_context
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
+# Hostile servers: aioimaplib re-joins and re-scans an unfinished line on every
+# read (an endless greeting costs CPU that grows with its length), and handles a
+# read's lines by recursion, one level and one copy of the rest per line. A line
+# longer than LINE_LIMIT, more than MAX_LINES or TOTAL_LIMIT in one session end
+# it; reads are handed over SLICE_LINES lines at a time. A probe's session
+# (greeting, LOGIN, SELECT, SEARCH, STORE, LOGOUT) is a few dozen lines.
+LINE_LIMIT = 64 * 1024
+TOTAL_LIMIT = 4 * 1024 * 1024
+MAX_LINES = 2000
+SLICE_LINES = 64
+
 
 class ImapTarget(TargetModel):
     host: str
@@ -31,7 +42,59 @@ def new_client(run: Run, t: ImapTarget, timeout: float) -> aioimaplib.IMAP4:
     else:
         client = aioimaplib.IMAP4(host=t.host, port=t.port, timeout=timeout)
     _watch_greeting(client)
+    _bound(client)
     return client
+
+
+def _bound(client: aioimaplib.IMAP4) -> None:
+    """Count what the server sends before aioimaplib sees it; past a bound, close
+    the connection and resolve ``protocol.overflow`` with the stable error."""
+    protocol = client.protocol
+    received = protocol.data_received
+    protocol.overflow = overflow = asyncio.get_running_loop().create_future()
+    seen = {"line": 0, "total": 0, "lines": 0}
+
+    def data_received(data: bytes) -> None:
+        if overflow.done():
+            return
+        seen["total"] += len(data)
+        seen["lines"] += data.count(b"\n")
+        newline = data.rfind(b"\n")
+        seen["line"] = len(data) - newline - 1 if newline >= 0 else seen["line"] + len(data)
+        error = ("line_too_long" if seen["line"] > LINE_LIMIT else
+                 "too_large:response" if seen["total"] > TOTAL_LIMIT or seen["lines"] > MAX_LINES else None)
+        if error is not None:
+            overflow.set_result(error)
+            if protocol.transport is not None:
+                protocol.transport.close()
+            return
+        start = 0
+        while start < len(data):  # a few lines at a time: aioimaplib recurses once per line
+            end = start
+            for _ in range(SLICE_LINES):
+                newline = data.find(b"\n", end)
+                end = len(data) if newline < 0 else newline + 1
+                if newline < 0:
+                    break
+            received(data[start:end])
+            start = end
+
+    protocol.data_received = data_received
+
+
+async def bounded(client: aioimaplib.IMAP4, work) -> None:
+    """Await ``work`` unless the server overflows a bound first (then fail with it)."""
+    task = asyncio.ensure_future(work)
+    overflow = client.protocol.overflow
+    try:
+        await asyncio.wait([task, overflow], return_when=asyncio.FIRST_COMPLETED)
+        if overflow.done():
+            raise ProbeFailure(overflow.result())
+        return task.result()
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 def _watch_greeting(client: aioimaplib.IMAP4) -> None:
@@ -121,9 +184,12 @@ async def probe(target: ImapTarget, timeout: float) -> ProbeResult:
     async def body() -> ProbeResult:
         nonlocal client
         client = new_client(run, target, timeout)
-        await login(run, client, target)
-        run.phase("logout")
-        await client.logout()
+
+        async def session() -> None:
+            await login(run, client, target)
+            run.phase("logout")
+            await client.logout()
+        await bounded(client, session())
         return run.ok()
 
     try:

@@ -48,7 +48,8 @@ def message(t: MailRoundtripTarget, nonce: str) -> EmailMessage:
 
 async def _found_imap(run: Run, t: imap_mod.ImapTarget, nonce: str, interval: float, timeout: float) -> None:
     client = imap_mod.new_client(run, t, timeout)
-    try:
+
+    async def session() -> None:
         await imap_mod.login(run, client, t)
         run.phase("deliver")
         while True:
@@ -61,6 +62,8 @@ async def _found_imap(run: Run, t: imap_mod.ImapTarget, nonce: str, interval: fl
                 return
             await asyncio.sleep(interval)
             await client.noop()  # lets the server report new mail
+    try:
+        await imap_mod.bounded(client, session())
     finally:
         imap_mod.drop(client)
 

@@ -71,11 +71,16 @@ async def connect_bare(run: Run, host: str, port: int) -> asyncio.BaseTransport:
     return transport
 
 
+# Hostile servers: one protocol line (a status line, a header, a banner) is at most
+# this long; the stream reader refuses more without buffering it (line_too_long).
+LINE_LIMIT = 16 * 1024
+
+
 async def connect(run: Run, host: str, port: int, tls: TlsOptions | None = None):
     """Open a stream; with ``tls``, handshake at once (implicit TLS)."""
     addr = await resolve(run, host, port)
     run.phase("connect")
-    reader, writer = await asyncio.open_connection(addr, port)
+    reader, writer = await asyncio.open_connection(addr, port, limit=LINE_LIMIT)
     if tls is not None:
         await start_tls(run, writer, host, tls)
     return reader, writer
@@ -100,6 +105,14 @@ def check_certificate(run: Run, ssl_object: ssl.SSLObject | None, min_days_left:
     run.detail["cert_days_left"] = round(days, 2)
     if min_days_left is not None and days < min_days_left:
         raise ProbeFailure(f"cert_expires_in:{max(int(days), 0)}d")
+
+
+async def readline(reader: asyncio.StreamReader) -> bytes:
+    """One line, at most ``LINE_LIMIT`` bytes, or ``line_too_long``."""
+    try:
+        return await reader.readline()
+    except ValueError:  # the reader's limit: LimitOverrunError surfaces as ValueError from readline()
+        raise ProbeFailure("line_too_long") from None
 
 
 def close(writer: asyncio.StreamWriter | None) -> None:

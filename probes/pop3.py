@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from probes.net import TargetModel, TlsOptions, close, connect, start_tls
+from probes.net import TargetModel, TlsOptions, close, connect, readline, start_tls
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 
@@ -18,12 +18,15 @@ class Pop3Target(TargetModel):
     password: str
 
 
+MAX_LINES = 10_000  # a multi-line answer (TOP, LIST) longer than this is a hostile server's
+
+
 class Pop3:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader, self.writer = reader, writer
 
     async def line(self) -> bytes:
-        data = await self.reader.readline()
+        data = await readline(self.reader)
         if not data:
             raise ProbeFailure("closed")
         return data.rstrip(b"\r\n")
@@ -40,11 +43,13 @@ class Pop3:
         out = []
         while (line := await self.line()) != b".":
             out.append(line[1:] if line.startswith(b"..") else line)
+            if len(out) > MAX_LINES:
+                raise ProbeFailure("too_large:response")
         return out
 
     async def quit(self) -> None:
         self.writer.write(b"QUIT\r\n")
-        await self.reader.readline()
+        await readline(self.reader)
 
 
 async def open_pop3(run: Run, t: Pop3Target) -> tuple[Pop3, asyncio.StreamWriter]:

@@ -59,6 +59,8 @@ def smtp_error(exc: BaseException) -> str | None:
     if isinstance(exc, TimeoutError):
         return None
     if isinstance(exc, aiosmtplib.SMTPResponseException):  # a 421 greeting too (a connect error with a code)
+        if exc.code == -1 and "too long" in exc.message.lower():
+            return "line_too_long"  # aiosmtplib's own bound on a reply line (hostile or broken server)
         return f"smtp:{exc.code}"
     if isinstance(exc, aiosmtplib.SMTPConnectError):
         return connect_error(exc) or ("refused" if "refused" in str(exc).lower() else "connect:failed")
