@@ -255,12 +255,15 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False,
     settings = settings.model_copy(update=update)
     if settings.demo:
         _demo_ports_free(settings)
+        if settings.secret_key is None:  # the demo's passwords are encrypted like any: with a development key
+            settings = settings.model_copy(update={"secret_key": _demo_key(settings.demo_dir)})
     _logging(settings.log_level)
     _progress(f"loading rules from {settings.rules_dir} …")
     rules = _rules()  # a bad rules file stops the start with file:line, not a traceback later
     _progress(f"{len(rules.templates)} templates, {len(rules.contracts)} contract files; "
               f"migrating {masked_url(settings.database_url)} …")
     _upgrade()
+    _secrets_ready(settings)
     _progress(f"starting on http://{host}:{port} (API docs at /docs)"
               + (", with the demo services" if settings.demo else ""))
     # uvloop where installed: it halves the CPU per probe (benchmarks/probes.py)
@@ -301,13 +304,14 @@ def worker(lease: float | None = typer.Option(None, min=1, help="lease seconds: 
         fail("slawatch worker shares targets through PostgreSQL leases: set SLAWATCH_DATABASE_URL=postgresql+asyncpg://…")
     _logging(settings.log_level)
     _upgrade()
+    _secrets_ready(settings)
 
     async def go():
         from app.probing.sms_relay import listen
 
         engine = _engine()
         relayed = await listen(settings.database_url)  # SMS delivery reports the API relays
-        w = Worker(sessions(engine), lease_seconds=lease or LEASE_SECONDS)
+        w = Worker(sessions(engine), lease_seconds=lease or LEASE_SECONDS, vault=settings.vault())
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -319,6 +323,56 @@ def worker(lease: float | None = typer.Option(None, min=1, help="lease seconds: 
         await relayed.close()
         await engine.dispose()
     asyncio.run(go())
+
+
+def _demo_key(folder: Path):
+    """A development key kept in the demo folder (owner-readable), created once."""
+    from pydantic import SecretStr
+
+    from app.auth.vault import keygen
+
+    path = Path(folder) / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(keygen() + "\n")
+        _progress(f"created a development secret key in {path} (the demo's passwords are encrypted with it; "
+                  "set SLAWATCH_SECRET_KEY in production)")
+    return SecretStr(path.read_text().strip())
+
+
+def _secrets_ready(settings, rotate: bool = False) -> int:
+    """Stored secrets open with the configured key, and none is left in the clear."""
+    from app.auth.sealing import seal_stored
+    from app.auth.vault import VaultError
+
+    try:
+        return _with_db(lambda db: seal_stored(db, settings.vault(), rotate))
+    except VaultError as exc:
+        message = str(exc)
+        fail(message if message.startswith("SLAWATCH_SECRET_KEY") else f"SLAWATCH_SECRET_KEY: {message}")
+
+
+secrets_app = typer.Typer(no_args_is_help=True, help="The key that encrypts stored secrets.")
+app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command("keygen")
+def secrets_keygen() -> None:
+    """Print a new key for SLAWATCH_SECRET_KEY (Fernet: 32 random bytes, URL-safe base64)."""
+    from app.auth.vault import keygen
+
+    typer.echo(keygen())
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret with the first key of SLAWATCH_SECRET_KEY="NEW,OLD"."""
+    settings = _settings()
+    if settings.secret_key is None:
+        fail("SLAWATCH_SECRET_KEY: set it to NEW,OLD to rotate")
+    typer.echo(f"re-encrypted the secrets of {_secrets_ready(settings, rotate=True)} rows with the first key; "
+               "the old key can now be dropped")
 
 
 db_app = typer.Typer(no_args_is_help=True, help="The database.")
@@ -414,7 +468,7 @@ def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML
     except (RulesError, OSError) as exc:
         fail(str(exc))
     try:
-        _with_db(lambda db: import_contracts(db, contracts, rules))
+        _with_db(lambda db: import_contracts(db, contracts, rules, _settings().vault()))
     except CaseError as exc:
         fail(str(exc))
     typer.echo(f"imported {len(contracts)} contracts")

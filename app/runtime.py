@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import func, or_
 from sqlmodel import select
 
+from app.auth.vault import Vault
 from app.incidents.service import apply_detection, record_results
 from app.storage.tables import ProbeResultRow, TargetRow, WorkerRow
 from probes import PROBES, TARGETS
@@ -30,8 +31,10 @@ class Worker:
     on PostgreSQL): only the targets it holds a lease on, claimed with ``FOR UPDATE SKIP LOCKED`` and
     renewed well before expiry, so a dead worker's targets move within one lease."""
 
-    def __init__(self, sessions, lease_seconds: float | None = None, name: str | None = None, metrics=None):
+    def __init__(self, sessions, lease_seconds: float | None = None, name: str | None = None, metrics=None,
+                 vault: Vault | None = None):
         self.sessions = sessions
+        self.vault = vault if vault is not None else Vault([])  # opens the targets' stored passwords
         self.metrics = metrics  # app.metrics.ProbeMetrics, fed from the sink
         self.lease_seconds = lease_seconds
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
@@ -45,7 +48,7 @@ class Worker:
         self.counts = {"ok": 0, "failed": 0, "skipped": 0}
 
     def add(self, row: TargetRow) -> None:
-        target = TARGETS[row.protocol].model_validate(row.config)
+        target = TARGETS[row.protocol].model_validate(self.vault.unseal(row.config))
         self.targets[row.id] = row
         for loc in row.locations:
             self.scheduler.add(Job(f"{row.id}/{loc}", row.protocol, target, row.interval, row.timeout, loc,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "sla_rules"
@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # GET /probe: CIDRs and host names it may reach (comma-separated); empty: all but
     # link-local and cloud-metadata addresses. And how many may run at once (429 beyond).
     probe_allow: str = ""
+    # Fernet key(s) for secrets at rest, newest first (slawatch secrets keygen); write-only
+    secret_key: SecretStr | None = None
     probe_concurrency: int = Field(50, ge=1, le=10000)
 
     @field_validator("probe_allow")
@@ -64,6 +66,21 @@ class Settings(BaseSettings):
                 if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.?)*[A-Za-z0-9]?\.?", item) or len(item) > 253:
                     raise ValueError(f"{item!r} is neither a CIDR nor a host name") from None
         return v
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, v: SecretStr | None) -> SecretStr | None:
+        from app.auth.vault import VaultError, parse_keys
+        if v is not None:
+            try:
+                parse_keys(v.get_secret_value())
+            except VaultError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+    def vault(self):
+        from app.auth.vault import Vault
+        return Vault.from_text(self.secret_key.get_secret_value() if self.secret_key else None)
 
     def probe_allow_list(self) -> list[str]:
         return [x.strip() for x in self.probe_allow.split(",") if x.strip()]

@@ -133,6 +133,9 @@ def web():
 
 import asyncio as _asyncio  # noqa: E402
 
+# a fixed key for the tests' secrets at rest (slawatch secrets keygen makes real ones)
+TEST_SECRET_KEY = "kAVFwM6rQTl0ULiNLvm7ZX_3Y6Qf0kq8Rk7d3F6nZxk="
+
 
 def service_client(db_url: str, schema: str | None = None, role: str = "admin", **settings):
     """A TestClient on an upgraded database, with an ``admin`` token by default.
@@ -156,6 +159,7 @@ def service_client(db_url: str, schema: str | None = None, role: str = "admin", 
                 await engine.dispose()
         return _asyncio.run(go())
 
+    settings.setdefault("secret_key", TEST_SECRET_KEY)
     client = TestClient(create_app(Settings(database_url=db_url, database_schema=schema, **settings)))
     client.headers["Authorization"] = f"Bearer {make_token(role)}"
     return client, make_token

@@ -135,7 +135,9 @@ def test_demo_walk_from_the_readme(tmp_path):
         # an SMS probe through the demo gateway, delivered when its report reaches
         # the service's own webhook (/v1/sms/deliveries); all day, unlike demo-sms
         sms = next(t for t in targets if t["id"] == "demo-sms")
-        config = {**sms["config"], "send_opens": "00:00:00", "send_closes": "23:59:59.999999"}
+        assert sms["config"]["kannel"]["password"] == "***set***"  # write-only
+        config = {**sms["config"], "send_opens": "00:00:00", "send_closes": "23:59:59.999999",
+                  "kannel": {**sms["config"]["kannel"], "password": "demo"}}
         assert config["callback_url"] == f"{url}/v1/sms/deliveries"
         r = httpx.post(f"{url}/v1/targets", headers=noc, json={
             "id": "sms-all-day", "contract_id": "demo-inolink-sms", "protocol": "sms", "config": config,

@@ -91,3 +91,132 @@ def test_an_expired_token_is_refused(svc):
         time.sleep(0.2)
     r = client.get("/v1/contracts", headers=bearer(token))
     assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+# --- secrets are write-only and encrypted at rest ---------------------------------
+
+IMAP = {"host": "127.0.0.1", "port": 143, "username": "probe", "password": "s3cret-imap"}
+
+
+def stored(url: str, sql: str) -> list:
+    import sqlite3
+    with sqlite3.connect(url.removeprefix("sqlite+aiosqlite:///")) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_secrets_are_never_returned_and_stored_encrypted(tmp_path):
+    import yaml
+    from conftest import ROOT
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/v.db"
+    client, make_token = service_client(url)
+    with client:
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/aliyun-mail.yaml").read_text())
+        body.update(customer="acme", tickets={"webhook_url": "http://127.0.0.1:9/h", "webhook_secret": "hook-s3cret"})
+        r = client.post("/v1/contracts", json=body)
+        assert r.status_code == 201 and r.json()["tickets"]["webhook_secret"] == "***set***"
+        t = client.post("/v1/targets", json={"id": "mx", "contract_id": body["id"], "protocol": "imap",
+                                             "config": IMAP, "category": "mail_send_receive"})
+        assert t.status_code == 201 and t.json()["config"]["password"] == "***set***"
+        for who in ("admin", "noc"):
+            h = bearer(make_token(who)) if who != "admin" else {}
+            assert client.get("/v1/targets/mx", headers=h).json()["config"]["password"] == "***set***"
+            assert client.get(f"/v1/contracts/{body['id']}", headers=h).json()["tickets"]["webhook_secret"] \
+                == "***set***"
+        # a replacement that sends the mask back keeps the secret; a new value replaces it
+        again = client.get(f"/v1/contracts/{body['id']}").json()
+        assert client.put(f"/v1/contracts/{body['id']}", json=again).status_code == 200
+        (before,) = stored(url, f"SELECT body FROM contracts WHERE id = '{body['id']}'")[0]
+        assert "hook-s3cret" not in before and '"webhook_secret": "fernet:' in before
+        vault = client.app.state.vault
+        import json
+        assert vault.unseal(json.loads(before))["tickets"]["webhook_secret"] == "hook-s3cret"
+        (config,) = stored(url, "SELECT config FROM targets WHERE id = 'mx'")[0]
+        assert "s3cret-imap" not in config and vault.unseal(json.loads(config))["password"] == "s3cret-imap"
+        # a mask where nothing is stored is refused, naming the field
+        bad = client.post("/v1/targets", json={"id": "mx2", "contract_id": body["id"], "protocol": "imap",
+                                               "config": {**IMAP, "password": "***set***"},
+                                               "category": "mail_send_receive"})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/config"
+
+
+def test_a_server_without_a_key_refuses_to_store_a_secret(tmp_path):
+    client, _ = service_client(f"sqlite+aiosqlite:///{tmp_path}/n.db", secret_key=None)
+    with client:
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        client.post("/v1/contracts", json={"id": "c", "template": "aliyun-mail", "customer": "acme"})
+        r = client.post("/v1/targets", json={"id": "mx", "contract_id": "c", "protocol": "imap", "config": IMAP,
+                                             "category": "mail_send_receive"})
+        assert r.status_code == 422 and "SLAWATCH_SECRET_KEY" in r.json()["detail"]
+        assert client.get("/v1/targets/mx").status_code == 404  # nothing written
+
+
+def test_start_refuses_without_the_key_and_rotation_re_encrypts(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT, TEST_SECRET_KEY
+
+    from tests.peers.util import free_port
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/k.db"
+    client, _ = service_client(url)
+    with client:
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        client.post("/v1/contracts", json={"id": "c", "template": "aliyun-mail", "customer": "acme"})
+        assert client.post("/v1/targets", json={"id": "mx", "contract_id": "c", "protocol": "imap", "config": IMAP,
+                                                "category": "mail_send_receive"}).status_code == 201
+    cli = [sys.executable, "-m", "app.cli"]
+    env = {k: v for k, v in os.environ.items() if k != "SLAWATCH_SECRET_KEY"} | {"SLAWATCH_DATABASE_URL": url}
+    run = subprocess.run([*cli, "run", "--port", str(free_port())], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "slawatch: SLAWATCH_SECRET_KEY: not set, and the database holds secrets" in run.stderr
+    wrong = subprocess.run([*cli, "run", "--port", str(free_port())], cwd=ROOT, capture_output=True, text=True,
+                           env=env | {"SLAWATCH_SECRET_KEY": subprocess.run(
+                               [*cli, "secrets", "keygen"], capture_output=True, text=True, cwd=ROOT).stdout.strip()},
+                           timeout=60)
+    assert wrong.returncode == 2 and "cannot decrypt the stored secrets" in wrong.stderr
+    new = subprocess.run([*cli, "secrets", "keygen"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    rot = subprocess.run([*cli, "secrets", "rotate"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env=env | {"SLAWATCH_SECRET_KEY": f"{new},{TEST_SECRET_KEY}"})
+    assert rot.returncode == 0, rot.stderr
+    from app.auth.vault import Vault
+    (config,) = stored(url, "SELECT config FROM targets WHERE id = 'mx'")[0]
+    assert Vault.from_text(new).unseal(json.loads(config))["password"] == "s3cret-imap"  # the new key alone opens it
+
+
+def test_rows_stored_in_the_clear_by_an_earlier_version_are_sealed_at_start(tmp_path):
+    import asyncio
+    import json
+
+    from conftest import TEST_SECRET_KEY
+
+    from app.auth.sealing import seal_stored
+    from app.auth.vault import Vault
+    from app.storage.db import make_engine, sessions
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+    client, _ = service_client(url)
+    with client:
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        client.post("/v1/contracts", json={"id": "c", "template": "aliyun-mail", "customer": "acme"})
+    import sqlite3
+    with sqlite3.connect(url.removeprefix("sqlite+aiosqlite:///")) as db:  # as an earlier version wrote it
+        db.execute("INSERT INTO targets (id, contract_id, protocol, config, category, interval, timeout, locations, "
+                   "failures_to_open, successes_to_close, enabled) VALUES ('old', 'c', 'imap', ?, "
+                   "'mail_send_receive', 60, 10, '[\"default\"]', 3, 2, 1)", (json.dumps(IMAP),))
+
+    async def go():
+        engine = make_engine(url)
+        async with sessions(engine)() as db:
+            first = await seal_stored(db, Vault.from_text(TEST_SECRET_KEY))
+            again = await seal_stored(db, Vault.from_text(TEST_SECRET_KEY))
+        await engine.dispose()
+        return first, again
+    assert asyncio.run(go()) == (1, 0)  # sealed once; the second start finds nothing in the clear
+    (config,) = stored(url, "SELECT config FROM targets WHERE id = 'old'")[0]
+    assert "s3cret-imap" not in config and json.loads(config)["password"].startswith("fernet:")

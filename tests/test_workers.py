@@ -12,7 +12,7 @@ from collections import defaultdict
 
 import pytest
 import yaml
-from conftest import ROOT, service_client
+from conftest import ROOT, TEST_SECRET_KEY, service_client
 from sqlalchemy import text
 
 from app.storage.db import make_engine
@@ -162,7 +162,8 @@ def test_an_sms_report_reaches_the_worker_that_waits_for_it(schema, tmp_path):
                                   "password": "demo"},
                        "send_opens": "00:00:00", "send_closes": "23:59:59.999999"}})
         assert r.status_code == 201, r.text
-    env = {**os.environ, "SLAWATCH_DATABASE_URL": PG, "SLAWATCH_DATABASE_SCHEMA": schema}
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": PG, "SLAWATCH_DATABASE_SCHEMA": schema,
+           "SLAWATCH_SECRET_KEY": TEST_SECRET_KEY}  # the gateway's password is stored encrypted
     procs = [subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for args in (["api", "--port", str(port)], ["worker", "--lease", str(LEASE)])]

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.deps import not_found, principal, reader, require, session
 from app.auth.service import Principal
+from app.auth.vault import mask
 from app.contracts.models import Contract
 from app.contracts.service import (
     get_visible_contract,
@@ -45,13 +46,13 @@ async def list_contracts(customer: str | None = None, template: str | None = Non
                          limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
                          who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     rows = [r for r in await visible_contracts(db, who, customer) if template is None or r.template == template]
-    return {"items": [r.body for r in rows[offset:offset + limit]], "total": len(rows)}
+    return {"items": [mask(r.body) for r in rows[offset:offset + limit]], "total": len(rows)}
 
 
 @router.post("/contracts", status_code=201)
 async def create_contract(body: Contract, request: Request, _: Principal = Depends(require("admin")),
                           db: AsyncSession = Depends(session)) -> dict:
-    return (await save_contract(db, body, request.app.state.rules)).body
+    return mask((await save_contract(db, body, request.app.state.rules, request.app.state.vault)).body)
 
 
 @router.put("/contracts/{contract_id}")
@@ -63,7 +64,8 @@ async def replace_contract(contract_id: str, body: Contract, request: Request,
         raise HTTPException(403, "this needs the admin role")
     if body.id != contract_id:
         raise HTTPException(422, f"id: {body.id!r} does not match the URL's {contract_id!r}")
-    return (await save_contract(db, body, request.app.state.rules, replace=True)).body
+    return mask((await save_contract(db, body, request.app.state.rules, request.app.state.vault,
+                                     replace=True)).body)
 
 
 @router.get("/contracts/{contract_id}")
@@ -71,7 +73,7 @@ async def get_contract(contract_id: str, who: Principal = Depends(principal), db
     row = await get_visible_contract(db, who, contract_id)
     if row is None:
         raise not_found("contract", contract_id)
-    return row.body
+    return mask(row.body)
 
 
 @router.get("/contracts/{contract_id}/credits")

@@ -54,18 +54,19 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
         sending = demo = None
         if settings.demo:  # before the worker: it loads the demo targets this installs
             from app.demo.services import DemoServices
-            demo = await DemoServices.start(settings, app.state.sessions, app.state.rules)
+            demo = await DemoServices.start(settings, app.state.sessions, app.state.rules, app.state.vault)
         if worker:
             from app.runtime import LEASE_SECONDS, Worker
             # on PostgreSQL it shares targets with any `slawatch worker` through leases
             shared = app.state.engine.dialect.name == "postgresql"
             app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics,
-                                      lease_seconds=LEASE_SECONDS if shared else None)
+                                      lease_seconds=LEASE_SECONDS if shared else None, vault=app.state.vault)
             await app.state.worker.start()
         if worker or tickets:
             from app.tickets.loop import Leadership, TicketLoop
             loop = TicketLoop(app.state.sessions, app.state.rules, settings,
-                              Leadership(app.state.engine, settings.database_schema), app.state.evaluation_errors)
+                              Leadership(app.state.engine, settings.database_schema), app.state.evaluation_errors,
+                              app.state.vault)
             sending = asyncio.create_task(loop.run(stop))
         # what start-up built (rules, calendars, routes) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise show as tail latency
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.state.sms_relay = relay_for(app.state.engine)
     app.state.worker = None
     app.state.settings = settings
+    app.state.vault = settings.vault()  # secrets at rest: sealed on write, opened only where used
     app.state.rules = load_rules(settings.rules_dir)
     app.state.probe_modules = load_modules(settings.probe_modules)
     app.state.probe_gate = probe.ProbeGate(settings.probe_allow_list(), settings.probe_concurrency)

@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.deps import not_found, principal, require, session
 from app.auth.service import Principal
+from app.auth.vault import VaultError, mask
 from app.contracts.errors import CaseError, case_error
 from app.contracts.service import get_visible_contract, visible_contracts
 from app.contracts.types import OUTAGE_CATEGORIES, Category, Strict
@@ -47,7 +48,10 @@ class TargetCreate(Strict):
 
 
 def public(row: TargetRow) -> dict:
-    return row.model_dump()
+    """A target as shown: its secrets never (write-only, ``***set***``)."""
+    out = row.model_dump()
+    out["config"] = mask(out["config"])
+    return out
 
 
 @router.get("")
@@ -72,6 +76,10 @@ async def create_target(body: TargetCreate, request: Request, who: Principal = D
         raise case_error(exc, ("config",)) from None
     if await db.get(TargetRow, body.id) is not None:
         raise HTTPException(409, f"target {body.id!r} exists already")
+    try:
+        config = request.app.state.vault.seal(config)
+    except VaultError as exc:
+        raise CaseError("/config", str(exc).split(": ", 1)[-1]) from None
     row = TargetRow(**body.model_dump(exclude={"config"}), config=config)
     db.add(row)
     await db.commit()

@@ -5,6 +5,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.service import Principal
+from app.auth.vault import Vault, VaultError
 from app.contracts.errors import CaseError
 from app.contracts.models import Contract
 from app.contracts.params import ParamError, resolve_params
@@ -25,7 +26,7 @@ def check_contract(contract: Contract, rules: Rules) -> None:
         raise CaseError("/customer", "required: the customer this contract belongs to")
 
 
-async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, replace: bool = False,
+async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, vault: Vault, replace: bool = False,
                         commit: bool = True) -> ContractRow:
     check_contract(contract, rules)
     if await db.get(Customer, contract.customer) is None:
@@ -33,7 +34,10 @@ async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, repl
     row = await db.get(ContractRow, contract.id)
     if row is not None and not replace:
         raise CaseError("/id", f"contract {contract.id!r} exists already")
-    body = contract.model_dump(mode="json")
+    try:  # secrets sealed; "***set***" keeps the stored one
+        body = vault.seal(contract.model_dump(mode="json"), row.body if row is not None else None)
+    except VaultError as exc:
+        raise CaseError("/tickets/webhook_secret", str(exc).split(": ", 1)[-1]) from None
     if row is None:
         row = ContractRow(id=contract.id, customer_id=contract.customer, template=contract.template, body=body)
     else:
@@ -45,7 +49,7 @@ async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, repl
     return row
 
 
-async def import_contracts(db: AsyncSession, contracts: list[Contract], rules: Rules) -> None:
+async def import_contracts(db: AsyncSession, contracts: list[Contract], rules: Rules, vault: Vault) -> None:
     """Contract files into the database, creating their customers; all or nothing."""
     for c in contracts:
         if c.customer is None:
@@ -53,7 +57,7 @@ async def import_contracts(db: AsyncSession, contracts: list[Contract], rules: R
         if await db.get(Customer, c.customer) is None:
             db.add(Customer(id=c.customer, name=c.customer))
             await db.flush()
-        await save_contract(db, c, rules, replace=True, commit=False)
+        await save_contract(db, c, rules, vault, replace=True, commit=False)
     await db.commit()
 
 

@@ -33,7 +33,7 @@ class DemoServices:
         self.servers, self._close_web = servers, close_web
 
     @classmethod
-    async def start(cls, settings, sessions, rules) -> DemoServices:
+    async def start(cls, settings, sessions, rules, vault) -> DemoServices:
         demo = demo_of(settings)
         logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP line at INFO
         demo.dir.mkdir(parents=True, exist_ok=True)
@@ -45,7 +45,7 @@ class DemoServices:
                 s.close()
             raise
         async with sessions() as db:
-            targets = await install_demo(db, demo, rules, settings.public_url)
+            targets = await install_demo(db, demo, rules, settings.public_url, vault)
         await scrape_token(sessions, demo.dir / "scrape-token")
         log.info("demo services on %s: SMTP :%d, IMAP :%d, HTTPS :%d, SMS gateway :%d (folder %s)", demo.host,
                  demo.port("smtp"), demo.port("imap"), demo.port("https"), demo.port("sms"), demo.dir)

@@ -55,11 +55,12 @@ def demo_targets(demo: Demo, public_url: str) -> list[TargetRow]:
             for _, tid, cid, proto, cat in WATCHERS]
 
 
-async def install_demo(db: AsyncSession, demo: Demo, rules: Rules, public_url: str) -> list[TargetRow]:
+async def install_demo(db: AsyncSession, demo: Demo, rules: Rules, public_url: str, vault) -> list[TargetRow]:
     examples = sorted((rules.root / "contracts" / "examples").glob("*.yaml"))
-    await import_contracts(db, [load_contract(f, Path.cwd(), rules.templates) for f in examples], rules)
+    await import_contracts(db, [load_contract(f, Path.cwd(), rules.templates) for f in examples], rules, vault)
     rows = demo_targets(demo, public_url)
     for row in rows:
+        row.config = vault.seal(row.config, field="config")  # the demo's passwords, encrypted like any
         old = await db.get(TargetRow, row.id)
         if old is not None:
             await db.delete(old)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
+from app.auth.vault import Vault
 from app.contracts.errors import CaseError
 from app.evaluation.engine import evaluate, live_windows
 from app.evaluation.health import EvaluationErrors, template_of
@@ -71,8 +72,9 @@ class Leadership:
 
 class TicketLoop:
     def __init__(self, sessions, rules, settings, leadership: Leadership | None = None,
-                 errors: EvaluationErrors | None = None):
+                 errors: EvaluationErrors | None = None, vault: Vault | None = None):
         self.sessions, self.rules, self.settings = sessions, rules, settings
+        self.vault = vault if vault is not None else Vault([])  # opens a contract's webhook secret
         self.errors = errors if errors is not None else EvaluationErrors()
         self.leadership = leadership
         self.sinks: dict[str, list] = {}  # contract id → its sinks
@@ -92,6 +94,9 @@ class TicketLoop:
             for row in rows:
                 case = cases[row.id]
                 policy = case.contract.tickets
+                if policy is not None and policy.webhook_secret:
+                    policy = policy.model_copy(update={"webhook_secret": self.vault.unseal(
+                        {"webhook_secret": policy.webhook_secret})["webhook_secret"]})
                 self.sinks[row.id] = sinks_from(self.settings, policy)
                 try:
                     template = template_of(self.rules, case.contract)
