@@ -11,13 +11,13 @@ import dns.rcode
 import dns.rdatatype
 from pydantic import field_validator
 
-from probes.net import TargetModel
+from probes.net import Port, TargetModel
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 
 class DnsTarget(TargetModel):
     server: str  # the resolver or authoritative server to ask (an address)
-    port: int = 53
+    port: Port = 53
     name: str
     type: str = "A"
     transport: Literal["udp", "tcp"] = "udp"

@@ -9,7 +9,7 @@ from typing import Literal
 
 import aioimaplib
 
-from probes.net import TargetModel, TlsOptions, check_certificate, client_context
+from probes.net import Port, TargetModel, TlsOptions, check_certificate, client_context
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 # Hostile servers: aioimaplib re-joins and re-scans an unfinished line on every
@@ -26,7 +26,7 @@ SLICE_LINES = 64
 
 class ImapTarget(TargetModel):
     host: str
-    port: int = 143
+    port: Port = 143
     security: Literal["none", "starttls", "implicit"] = "none"
     tls: TlsOptions = TlsOptions()
     username: str

@@ -8,9 +8,10 @@ import socket
 import ssl
 from datetime import datetime, timezone
 from functools import lru_cache
+from typing import Annotated
 
 from cryptography import x509
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from probes import policy
 from probes.result import ProbeFailure, Run
@@ -20,6 +21,9 @@ class TargetModel(BaseModel):
     """Strict: a misspelt key in a target is an error, never silently dropped."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class TlsOptions(TargetModel):

@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
-from probes.net import TargetModel, TlsOptions, close, connect, readline, start_tls
+from probes.net import (
+    Port,
+    TargetModel,
+    TlsOptions,
+    close,
+    connect,
+    readline,
+    start_tls,
+)
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 
 class Pop3Target(TargetModel):
     host: str
-    port: int = 110
+    port: Port = 110
     security: Literal["none", "starttls", "implicit"] = "none"
     tls: TlsOptions = TlsOptions()
     username: str

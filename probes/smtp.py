@@ -5,7 +5,7 @@ from typing import Literal
 
 import aiosmtplib
 
-from probes.net import TargetModel, TlsOptions, check_certificate, client_context
+from probes.net import Port, TargetModel, TlsOptions, check_certificate, client_context
 from probes.result import ProbeFailure, ProbeResult, Run, connect_error, guarded
 
 TlsMode = Literal["none", "starttls", "implicit"]
@@ -13,7 +13,7 @@ TlsMode = Literal["none", "starttls", "implicit"]
 
 class SmtpTarget(TargetModel):
     host: str
-    port: int = 25
+    port: Port = 25
     security: TlsMode = "none"
     tls: TlsOptions = TlsOptions()
     username: str | None = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from probes.net import TargetModel, TlsOptions, close, connect, connect_bare
+from probes.net import Port, TargetModel, TlsOptions, close, connect, connect_bare
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 READ_LIMIT = 64 * 1024
@@ -11,7 +11,7 @@ READ_LIMIT = 64 * 1024
 
 class TcpTarget(TargetModel):
     host: str
-    port: int
+    port: Port
     tls: TlsOptions | None = None
     send: str | None = None  # written after connecting (\\r\\n as you need them)
     expect: str | None = None  # regex the reply must match

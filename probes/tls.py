@@ -1,13 +1,13 @@
 """TLS: handshake, host name, days until the certificate expires."""
 from __future__ import annotations
 
-from probes.net import TargetModel, TlsOptions, close, connect
+from probes.net import Port, TargetModel, TlsOptions, close, connect
 from probes.result import ProbeResult, Run, guarded
 
 
 class TlsTarget(TargetModel):
     host: str
-    port: int = 443
+    port: Port = 443
     tls: TlsOptions = TlsOptions(min_days_left=14)
 
 

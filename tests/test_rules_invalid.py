@@ -31,6 +31,7 @@ TEMPLATES = {
 }
 
 CONTRACTS = {
+    "billion_laughs": "4: YAML aliases (*a) are not allowed",
     "bad_param_value": "4: params.workday_hours: expected hours like 09:00-18:00 (several joined by commas)",
     "float_fee": '3: month_fee: amount must be a string like "300.00" (or an integer), not a float',
     "unknown_param": "4: params.notify_limt: unknown parameter for template ningbo-colo (known: notify_limit, workday_hours)",

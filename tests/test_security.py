@@ -220,3 +220,47 @@ def test_rows_stored_in_the_clear_by_an_earlier_version_are_sealed_at_start(tmp_
     assert asyncio.run(go()) == (1, 0)  # sealed once; the second start finds nothing in the clear
     (config,) = stored(url, "SELECT config FROM targets WHERE id = 'old'")[0]
     assert "s3cret-imap" not in config and json.loads(config)["password"].startswith("fernet:")
+
+
+# --- bad input is a 4xx naming what is wrong, never a 500 -------------------------
+
+@pytest.mark.parametrize("cid", ["a/b", "..", "../../etc/passwd", ".hidden", "x" * 65, "bad\x00id", "ünïcode"])
+def test_contract_ids_are_one_safe_path_segment(svc, cid):
+    client, _ = svc
+    r = client.post("/v1/contracts", json={"id": cid, "template": "aliyun-mail", "customer": "acme"})
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["pointer"] in ("/id", "/")
+
+
+@pytest.mark.parametrize("port", [99999, 0, -1])
+def test_target_ports_are_1_to_65535(svc, port):
+    client, _ = svc
+    client.post("/v1/contracts", json={"id": "c-ports", "template": "aliyun-mail", "customer": "acme"})
+    r = client.post("/v1/targets", json={"id": "p", "contract_id": "c-ports", "protocol": "tcp",
+                                         "config": {"host": "127.0.0.1", "port": port}, "category": "server_fault"})
+    assert r.status_code == 422 and r.json()["errors"][0]["pointer"] == "/config/port", r.text
+
+
+@pytest.mark.parametrize("path", ["/v1/evaluations", "/v1/ledger", "/v1/contracts", "/v1/incidents"])
+def test_deep_or_nul_json_is_refused_before_parsing(svc, path):
+    client, _ = svc
+    deep = client.post(path, content=b"[" * 5000 + b"]" * 5000, headers={"content-type": "application/json"})
+    assert deep.status_code == 422 and "nested deeper than 32 levels" in deep.json()["detail"]
+    nul = client.post(path, content=b'{"id": "x\\u0000"}', headers={"content-type": "application/json"})
+    assert nul.status_code == 422 and "U+0000" in nul.json()["detail"]
+
+
+def test_control_characters_in_the_path_or_query(svc):
+    client, _ = svc
+    assert client.get("/v1/contracts/a%00b").status_code == 422
+    assert client.get("/v1/windows", params={"status": "run\x00ning"}).status_code == 422
+
+
+def test_deep_json_to_the_cli_is_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    res = subprocess.run([sys.executable, "-m", "app.cli", "evaluate", "-"], input=b"[" * 100000, cwd=ROOT,
+                         capture_output=True, timeout=60)
+    assert res.returncode == 2 and b"nested deeper than 32 levels" in res.stderr and b"Traceback" not in res.stderr

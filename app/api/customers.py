@@ -8,14 +8,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.deps import not_found, principal, require, session
 from app.auth.service import Principal
-from app.contracts.types import Strict
+from app.contracts.types import Ident, Strict
 from app.storage.tables import Customer
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
 class CustomerCreate(Strict):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    id: Ident
     name: str = Field(min_length=1, max_length=200)
 
 

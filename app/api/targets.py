@@ -14,7 +14,7 @@ from app.auth.service import Principal
 from app.auth.vault import VaultError, mask
 from app.contracts.errors import CaseError, case_error
 from app.contracts.service import get_visible_contract, visible_contracts
-from app.contracts.types import OUTAGE_CATEGORIES, Category, Strict
+from app.contracts.types import OUTAGE_CATEGORIES, Category, Ident, Strict
 from app.storage.tables import TargetRow
 from probes import TARGETS
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/targets", tags=["targets"])
 
 
 class TargetCreate(Strict):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    id: Ident
     contract_id: str
     protocol: str
     config: dict[str, Any]

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from app.contracts import jsonshape
 from app.contracts.errors import CaseError, case_error
 from app.contracts.models import Contract
 from app.contracts.rules import Rules
@@ -17,6 +18,10 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def parse_case_json(text: str | bytes) -> Any:
+    raw = text.encode() if isinstance(text, str) else text
+    refused = jsonshape.problem(raw)
+    if refused is not None:
+        raise CaseError("/", refused)
     try:
         # parse_float=Decimal: a JSON number never passes through a float
         return json.loads(text, parse_float=Decimal)

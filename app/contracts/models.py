@@ -12,7 +12,9 @@ from pydantic_core import PydanticCustomError
 from app.contracts.types import (
     Attribution,
     Category,
+    Ident,
     Instant,
+    Label,
     Money,
     MonthRange,
     Percent,
@@ -97,7 +99,7 @@ class TicketPolicy(Strict):
 
 
 class Contract(Strict):
-    id: str = Field(min_length=1)
+    id: Ident
     template: str = Field(min_length=1)
     customer: str | None = None
     title: str | None = None
@@ -129,7 +131,7 @@ class Pause(Strict):
 
 
 class Incident(Strict):
-    id: str = Field(min_length=1)
+    id: Label
     category: Category
     attribution: Attribution = "unknown"
     severity: Literal["minor", "major"] = "minor"

@@ -9,7 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 Basis = Literal["contract", "policy"]
@@ -23,6 +23,10 @@ COUNTING_ATTRIBUTIONS = frozenset({"provider", "unknown"})
 
 
 MIN_YEAR, MAX_YEAR = 1970, 2100  # wide for any contract; no arithmetic near them overflows
+# an id is one URL path segment: no "/", no leading "." (so never ".."), no control characters
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Ident = Annotated[str, Field(pattern=ID_PATTERN, max_length=64)]
+Label = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]{1,128}$")]  # a case's own names: printable
 
 
 class Strict(BaseModel):

@@ -29,11 +29,26 @@ def field_path(loc: Loc) -> str:
     return out
 
 
+MAX_BYTES = 1 << 20  # a rules file is a few KB
+
+
 class YamlDoc:
     def __init__(self, path: Path, display: str):
         self.display = display
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise RulesError(display, None, "", f"larger than {MAX_BYTES} bytes")
         try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RulesError(display, None, "", "not UTF-8 text") from None
+        try:
+            for event in yaml.parse(text, Loader=yaml.SafeLoader):
+                # an alias can make a 1 KB file expand to gigabytes ("billion laughs"); none is needed here
+                if isinstance(event, yaml.AliasEvent):
+                    raise RulesError(display, event.start_mark.line + 1, "",
+                                     f"YAML aliases (*{event.anchor}) are not allowed")
             node = yaml.compose(text, Loader=yaml.SafeLoader)
             self.data = yaml.safe_load(text)
         except yaml.YAMLError as exc:

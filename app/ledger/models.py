@@ -4,11 +4,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.contracts.models import Contract
-from app.contracts.types import Instant, Money, Strict
+from app.contracts.types import Ident, Instant, Label, Money, Strict
 
 
 def _megabytes(value: Any) -> Decimal:
@@ -27,7 +27,7 @@ Megabytes = Annotated[Decimal, BeforeValidator(_megabytes)]
 
 
 class Invoice(Strict):
-    id: str = Field(min_length=1)
+    id: Ident
     amount: Money
     due_at: Instant
     paid_at: Instant | None = None
@@ -39,8 +39,8 @@ class StorageSample(Strict):
 
 
 class Notice(Strict):
-    id: str = Field(min_length=1)
-    kind: str = Field(min_length=1)  # free text; ``termination_request`` has a rule (xiamen-mail 违约 1)
+    id: Ident
+    kind: Label  # free text; ``termination_request`` has a rule (xiamen-mail 违约 1)
     sent_at: Instant
     channel: Literal["email", "mail"]
 
