@@ -119,9 +119,13 @@ class SlaSnapshot:
                                        labels=["contract", "window"])
         outage = g("slawatch_outage_seconds", "Month-to-date provider outage", ["contract"])
         availability = g("slawatch_availability_ratio", "Month-to-date availability", ["contract"])
-        credit = g("slawatch_credit_cny", "Month-to-date credit owed (capped)", ["contract"])
+        credit = g("slawatch_credit_cny", "Month-to-date credit owed (capped), provisional part included", ["contract"])
+        provisional = g("slawatch_credit_provisional_cny",
+                        "The part of the credit that rests on unclassified incidents (claims)", ["contract"])
         cap = g("slawatch_credit_cap_cny", "The month's credit cap", ["contract"])
         termination = g("slawatch_termination_right_granted", "1 when the customer may terminate", ["contract"])
+        term_provisional = g("slawatch_termination_right_provisional",
+                             "1 when that right rests on an unclassified incident (a claim)", ["contract"])
         ledger_due = g("slawatch_ledger_deadline_timestamp_seconds", "Contract ledger deadlines not yet passed",
                        ["contract", "deadline"])
         failing = g("slawatch_contract_evaluation_errors", "1 while a contract cannot be evaluated, by reason",
@@ -165,9 +169,11 @@ class SlaSnapshot:
                 outage.add_metric([row.id], report["outage"]["seconds"])
                 availability.add_metric([row.id], float(Decimal(report["outage"]["availability_percent"]) / 100))
                 credit.add_metric([row.id], float(Decimal(report["credit"]["amount"])))
+                provisional.add_metric([row.id], float(Decimal(report["credit"]["owed_provisional"])))
                 if report["credit"]["cap"] is not None:
                     cap.add_metric([row.id], float(Decimal(report["credit"]["cap"])))
                 termination.add_metric([row.id], 1 if report["termination_right"]["granted"] else 0)
+                term_provisional.add_metric([row.id], 1 if report["termination_right"]["provisional"] else 0)
                 try:
                     invoices, storage, notices = billing[row.id]
                     book = ledger(LedgerCase(contract=case.contract, invoices=invoices, storage=storage,
@@ -180,7 +186,8 @@ class SlaSnapshot:
                         seen.add(d["name"])
                         ledger_due.add_metric([row.id, d["name"]], datetime.fromisoformat(d["due_at"]).timestamp())
             self.errors.keep_only({row.id for row in contracts})
-        self.families = [open_inc, deadline, left, breaches, outage, availability, credit, cap, termination,
+        self.families = [open_inc, deadline, left, breaches, outage, availability, credit, provisional, cap,
+                         termination, term_provisional,
                          ledger_due, failing, known]
         rendered = CollectorRegistry()
         rendered.register(self)

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # Fernet key(s) for secrets at rest, newest first (slawatch secrets keygen); write-only
     secret_key: SecretStr | None = None
     probe_concurrency: int = Field(50, ge=1, le=10000)
+    # what one customer token may do per hour (429 beyond): claims filed, statements rendered
+    claims_per_hour: int = Field(10, ge=1, le=100000)
+    statements_per_hour: int = Field(60, ge=1, le=100000)
 
     @field_validator("probe_allow")
     @classmethod

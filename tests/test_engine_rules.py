@@ -58,6 +58,22 @@ def test_unknown_attribution_counts_and_is_provisional(evaluate):
     assert r["outage"]["seconds"] == 3600
 
 
+def test_what_rests_on_an_unclassified_incident_is_shown_apart(evaluate):
+    """A claim (attribution unknown) counts, provisionally: its credit is owed_provisional,
+    and a termination right resting on it is provisional until staff classify it."""
+    claim = incident("claim", "mail_send_receive", "2026-10-10T00:00:00+08:00", "2026-10-14T00:00:00+08:00",
+                     attribution="unknown")
+    known = incident("known", "mail_send_receive", "2026-10-20T10:00:00+08:00", "2026-10-20T11:00:00+08:00")
+    r = evaluate(xiamen([claim, known]))
+    c, t = r["credit"], r["termination_right"]
+    # 300 × 5/31 = 48.39 with the claim (10–13 and 20), 300 × 1/31 = 9.68 confirmed
+    assert (c["amount"], c["owed"], c["owed_provisional"]) == ("48.39", "9.68", "38.71")
+    assert (t["granted"], t["provisional"]) == (True, True)
+    classified = evaluate(xiamen([{**claim, "attribution": "provider"}, known]))
+    assert (classified["credit"]["owed"], classified["credit"]["owed_provisional"]) == ("48.39", "0.00")
+    assert classified["termination_right"]["provisional"] is False
+
+
 @pytest.mark.parametrize("attribution", ["customer", "third_party", "force_majeure"])
 def test_excluded_attributions(evaluate, attribution):
     r = evaluate(xiamen([incident("x", "mail_send_receive", "2026-10-05T01:00:00+08:00",

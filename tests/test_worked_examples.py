@@ -28,7 +28,8 @@ def test_example1_xiamen_mail(evaluate):
         ("58.06", "300.00", "month_fee", "58.06", "CNY")
     t = r["termination_right"]
     assert t == {"granted": True, "since": "2026-10-23T08:00:00+08:00", "clause": "违约 4",
-                 "original": t["original"], "basis": "contract"}
+                 "original": t["original"], "basis": "contract", "provisional": False}
+    assert (credit["owed"], credit["owed_provisional"]) == ("58.06", "0.00")  # every incident is classified
     assert "72小时" in t["original"]
 
 
@@ -44,7 +45,8 @@ def test_example2_ningbo_resolve_one_working_day(evaluate):
     # 2 h on Friday, 6 h on Monday up to 15:00
     assert resolve["elapsed_seconds"] == 8 * 3600
     assert [x["window"] for x in r["windows"]] == ["respond_1h", "resolve_1wd", "notify"]
-    assert r["termination_right"] == {"granted": False, "since": None, "clause": None, "basis": None}
+    assert r["termination_right"] == {"granted": False, "since": None, "clause": None, "basis": None,
+                                      "provisional": False}
     assert r["credit"]["cap"] is None and r["credit"]["cap_rule"] is None
     assert r["credit"]["lines"] == [] and r["credit"]["amount"] == "0.00"
 

@@ -101,9 +101,11 @@ async def customer_credits(customer_id: str, request: Request, period: str | Non
     conn = await db.connection()
     reports = [evaluate_case(await case_for(conn, r, period, at), request.app.state.rules)
                for r in await visible_contracts(db, who, customer_id)]
-    total = sum((Decimal(r["credit"]["amount"]) for r in reports), Decimal("0"))
-    return {"customer_id": customer_id, "period": period, "amount": fmt(total), "currency": "CNY",
-            "contracts": reports}
+    def total(key: str) -> str:
+        return fmt(sum((Decimal(r["credit"][key]) for r in reports), Decimal("0")))
+    # owed: confirmed; owed_provisional: what rests on claims staff have not classified yet
+    return {"customer_id": customer_id, "period": period, "amount": total("amount"), "owed": total("owed"),
+            "owed_provisional": total("owed_provisional"), "currency": "CNY", "contracts": reports}
 
 
 @router.delete("/contracts/{contract_id}", status_code=204)

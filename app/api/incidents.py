@@ -126,10 +126,19 @@ async def create_incident(body: IncidentCreate, request: Request, who: Principal
     if contract is None:
         raise CaseError("/contract_id", f"unknown contract {body.contract_id!r}")
     actor = f"{who.role}:{who.token_id}"
+    reported = body.reported_at or body.started_at
+    source = "manual"
+    if who.is_customer:
+        # a customer's report is a claim: its clock starts now, when it is reported (the customer says
+        # when the outage began); its attribution stays unknown, so all it adds is provisional
+        if body.reported_at is not None:
+            raise CaseError("/reported_at", "set by the server for a customer's report (the time it arrives)")
+        request.app.state.limits["claims"].take(who.customer_id)
+        reported, source = max(now(), body.started_at), "claim"
     try:
         row, events = await open_incident(db, incident_id=f"inc-{uuid.uuid4().hex[:12]}", contract_id=contract.id,
                                           category=body.category, started_at=body.started_at,
-                                          reported_at=body.reported_at or body.started_at, actor=actor, note=body.note)
+                                          reported_at=reported, actor=actor, note=body.note, source=source)
     except TransitionError as exc:
         raise CaseError(f"/{exc.field}", exc.message) from None
     await db.commit()

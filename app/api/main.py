@@ -28,6 +28,8 @@ from app.api import (
 from app.api import metrics as metrics_api
 from app.api import tickets as tickets_api
 from app.api.limits import BodyLimit
+from app.api.pdf import PdfRenderer
+from app.api.ratelimit import RateLimit
 from app.contracts.lifecycle import announce_missing_year, on_sighup
 from app.contracts.rules import load_rules
 from app.evaluation.health import EvaluationErrors
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
             await app.state.worker.close()
         if demo is not None:
             await demo.close()
+        app.state.pdf.close()
         await app.state.engine.dispose()
 
     app = FastAPI(title="slawatch", version="0.1.0", lifespan=lifespan,
@@ -96,6 +99,9 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.state.rules = load_rules(settings.rules_dir)
     app.state.probe_modules = load_modules(settings.probe_modules)
     app.state.probe_gate = probe.ProbeGate(settings.probe_allow_list(), settings.probe_concurrency)
+    app.state.limits = {"claims": RateLimit("claims", settings.claims_per_hour),
+                        "statements": RateLimit("statements", settings.statements_per_hour)}
+    app.state.pdf = PdfRenderer()
     registry = app.state.metrics_registry = CollectorRegistry()
     app.state.probe_metrics = ProbeMetrics(registry)
     app.state.evaluation_errors = EvaluationErrors()  # one record: metrics, tickets and the API agree

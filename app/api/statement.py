@@ -62,8 +62,11 @@ def render(report: dict, contract, incidents, p0, p1) -> str:
         f"<td>{escape(x['basis'])}</td><td>¥{x['amount']}</td></tr>" for x in c["lines"])
     cap = f"¥{c['cap']} ({escape(c['cap_rule'])}, {escape(c['cap_clause'] or '')})" if c["cap"] else "无上限 no cap"
     t = report["termination_right"]
-    term = (f"<p class=\"breached\">终止权 Termination right granted since {escape(t['since'])} ({escape(t['clause'])})</p>"
-            if t["granted"] else "")
+    term = (f"<p class=\"breached\">终止权 Termination right granted since {escape(t['since'])} ({escape(t['clause'])})"
+            + (" — 待确认 provisional: it rests on an incident not yet classified" if t.get("provisional") else "")
+            + "</p>" if t["granted"] else "")
+    provisional = (f"<p>其中已确认 Confirmed: ¥{c['owed']}; 待确认 Provisional (claims not yet classified): "
+                   f"¥{c['owed_provisional']}</p>" if c.get("owed_provisional", "0.00") != "0.00" else "")
     return f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>SLA statement {escape(contract.id)} {escape(report['period'])}</title><style>{CSS}</style></head><body>
 <h1>服务水平对账单 SLA statement</h1>
@@ -77,6 +80,7 @@ def render(report: dict, contract, incidents, p0, p1) -> str:
 <table><tr><th>Rule</th><th>Clause 条款</th><th>Basis</th><th>Amount</th></tr>{lines}</table>
 <p>合计 Uncapped: ¥{c['uncapped']} — 上限 Cap: {cap}</p>
 <p class="total">应付 Amount owed: <b>¥{c['amount']}</b> {c['currency']}</p>
+{provisional}
 {term}
 <p><small>Computed {escape(report['at'])} by slawatch from the contract's clauses; rows marked policy rest on an operator default.</small></p>
 </body></html>"""
@@ -90,15 +94,15 @@ async def statement(contract_id: str, request: Request, period: str | None = Non
     case = await visible_case(db, who, contract_id, period, now())
     if case is None:
         raise not_found("contract", contract_id)
+    if who.is_customer:
+        request.app.state.limits["statements"].take(who.customer_id)
     report = evaluate_case(case, request.app.state.rules)
     y, m = parse_month(case.period)
     from zoneinfo import ZoneInfo
     p0, p1 = month_bounds(y, m, ZoneInfo(case.contract.timezone))
     page = render(report, case.contract, case.incidents, p0, p1)
     if format == "pdf":
-        import weasyprint  # loaded on demand: it pulls in the whole layout engine
-
-        pdf = weasyprint.HTML(string=page).write_pdf()
+        pdf = await request.app.state.pdf.render(page)  # off the event loop: probes never wait for it
         name = f"statement-{contract_id}-{case.period}.pdf"
         return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'})
     return HTMLResponse(page)

@@ -50,15 +50,29 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
     occs = occurrences(case.incidents, terms.params.get("maintenance_max"), at)
     rows = window_rows(occs, terms.windows, p0, p1, at, tz)
 
-    union, own = provider_outage(occs, at)
-    in_period = clip(union, p0, p1)
-    outage = total(in_period)
     min_day = terms.params.get("min_outage_per_day") or timedelta(0)
-    days = affected_days(in_period, tz, min_day)
     month_len = p1 - p0
 
-    lines = _credit_lines(case, terms, len(days), days_in_month(year, month), outage, month_len, p0, p1)
-    credit = _capped(case, terms, lines, occs, own, p0, p1, at, year, month)
+    def money(counted):
+        """Outage, affected days, credit and termination from the ``counted`` occurrences."""
+        union, own = provider_outage(counted, at)
+        in_period = clip(union, p0, p1)
+        outage = total(in_period)
+        days = affected_days(in_period, tz, min_day)
+        lines = _credit_lines(case, terms, len(days), days_in_month(year, month), outage, month_len, p0, p1)
+        return outage, days, _capped(case, terms, lines, counted, own, p0, p1, at, year, month), \
+            _termination(terms, union, p0, p1, at)
+
+    outage, days, credit, termination = money(occs)
+    # SEMANTICS §1: "unknown" counts as provider until classified, and is provisional.
+    # What rests on it is shown apart: owed (confirmed) and owed_provisional.
+    if any(o.attribution == "unknown" and o.counts for o in occs):
+        _, _, confirmed, confirmed_right = money([o for o in occs if o.attribution != "unknown"])
+    else:
+        confirmed, confirmed_right = credit, termination
+    credit["owed"] = confirmed["amount"]
+    credit["owed_provisional"] = fmt(Decimal(credit["amount"]) - Decimal(confirmed["amount"]))
+    termination["provisional"] = termination["granted"] and not confirmed_right["granted"]
     availability = (1 - Fraction(outage // _US, month_len // _US)) * 100
 
     return {
@@ -74,7 +88,7 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
             "availability_percent": str(round_half_up(availability, 4)),
         },
         "credit": credit,
-        "termination_right": _termination(terms, union, p0, p1, at),
+        "termination_right": termination,
     }
 
 

@@ -79,7 +79,7 @@ class IncidentRow(SQLModel, table=True):
     contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
     target_id: str | None = Field(default=None, max_length=64)
     category: str = Field(max_length=32)
-    source: str = Field(default="manual", max_length=16)  # probe | manual
+    source: str = Field(default="manual", max_length=16)  # probe | manual | claim (a customer's report)
     started_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     reported_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -20,7 +20,7 @@ from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
 from app.ledger.store import all_billing
 from app.storage.db import autocommit
-from app.storage.tables import ContractRow
+from app.storage.tables import ContractRow, IncidentRow
 from app.tickets.events import (
     evaluation_error_events,
     ledger_events,
@@ -28,7 +28,7 @@ from app.tickets.events import (
     termination_events,
     window_events,
 )
-from app.tickets.outbox import deliver, file
+from app.tickets.outbox import deliver, file, unfiled
 from app.tickets.senders import sinks_from
 
 log = logging.getLogger("slawatch.tickets")
@@ -91,6 +91,7 @@ class TicketLoop:
             cases = await all_cases(await db.connection(), rows, now)  # one query, not one per contract
             billing = await all_billing(db)
             link = self.settings.public_url.rstrip("/")
+            claims = set((await db.exec(select(IncidentRow.id).where(IncidentRow.source == "claim"))).all())
             for row in rows:
                 case = cases[row.id]
                 policy = case.contract.tickets
@@ -113,6 +114,9 @@ class TicketLoop:
                 events = (window_events(windows, self.warn_ratio(policy)) + major_events(incidents)
                           + termination_events(row.id, report["termination_right"])
                           + self._ledger(row.id, case.contract, template, now, billing[row.id]))
+                if claims:  # customers' claims file at most one new ticket per contract per round
+                    theirs = [e for e in events if e.incident_id in claims]
+                    events = [e for e in events if e.incident_id not in claims] + (await unfiled(db, theirs))[:1]
                 # held back while the contract could not be evaluated: filed now, once each (keys)
                 await file(db, row, events, link)
             default = sinks_from(self.settings)

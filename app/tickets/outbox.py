@@ -23,6 +23,14 @@ def public(row: TicketRow) -> dict:
             "sent_at": row.sent_at.isoformat() if row.sent_at else None}
 
 
+async def unfiled(db: AsyncSession, events: list[TicketEvent]) -> list[TicketEvent]:
+    """The events that have no ticket yet."""
+    if not events:
+        return []
+    known = set((await db.exec(select(TicketRow.id).where(TicketRow.id.in_([e.key for e in events])))).all())
+    return [e for e in events if e.key not in known]
+
+
 async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent], link_base: str) -> list[str]:
     if not events:
         return []
