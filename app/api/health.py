@@ -2,12 +2,16 @@
 migrations are current."""
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.storage.db import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("slawatch.api")
 
 
 @router.get("/healthz")
@@ -15,12 +19,19 @@ def healthz() -> dict:
     return {"status": "ok"}
 
 
+READY_SECONDS = 2.0
+
+
 @router.get("/readyz")
 async def readyz(request: Request):
+    """Anonymous: a reason code, never the database's own words (they name hosts and users)."""
     try:
-        current = await current_revision(request.app.state.engine)
-    except Exception as exc:  # noqa: BLE001 - any database failure means not ready
-        return JSONResponse({"status": "unavailable", "database": str(exc)[:200]}, status_code=503)
+        current = await asyncio.wait_for(current_revision(request.app.state.engine), READY_SECONDS)
+    except TimeoutError:
+        return JSONResponse({"status": "unavailable", "reason": "database_timeout"}, status_code=503)
+    except Exception:  # noqa: BLE001 - any database failure means not ready
+        log.warning("readiness: the database cannot be reached", exc_info=True)
+        return JSONResponse({"status": "unavailable", "reason": "database_unreachable"}, status_code=503)
     head = head_revision()
     if current != head:
         return JSONResponse({"status": "migrations pending", "current": current, "head": head}, status_code=503)

@@ -28,6 +28,7 @@ from app.api import (
 from app.api import metrics as metrics_api
 from app.api import tickets as tickets_api
 from app.api.limits import BodyLimit
+from app.api.openapi import declare
 from app.api.pdf import PdfRenderer
 from app.api.ratelimit import RateLimit
 from app.contracts.lifecycle import announce_missing_year, on_sighup
@@ -121,7 +122,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(evaluations.SCHEMA_DEFS)
-            app.openapi_schema = schema
+            app.openapi_schema = declare(schema)
         return app.openapi_schema
 
     app.openapi = openapi

@@ -19,6 +19,17 @@ def problem(status: int, title: str, detail: str, headers: dict | None = None, *
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    from starlette.routing import Match
+
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(CaseError)
     async def _case(_: Request, exc: CaseError):
@@ -35,11 +46,14 @@ def install(app: FastAPI) -> None:
         return problem(422, "Invalid request", f"{first['pointer']}: {first['detail']}", errors=errors)
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException):
+    async def _http(request: Request, exc: HTTPException):
         title = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
                  405: "Method not allowed", 413: "Request too large", 429: "Too many requests"}.get(exc.status_code, "Error")
         # WWW-Authenticate on 401, Allow on 405, Retry-After on 429: kept
-        return problem(exc.status_code, title, str(exc.detail), headers=getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # every method the path has, not only the first route's
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
+        return problem(exc.status_code, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
