@@ -16,7 +16,7 @@ from conftest import ROOT, RULES_DIR, service_client
 
 from app.calendars import WorkdaySchedule
 from app.contracts.calendar_import import NoticeError, plan, read_notice
-from tests.peers.util import free_port, wait_port
+from tests.peers.util import free_port, wait_port, wait_until
 
 CLI = [sys.executable, "-m", "app.cli"]
 NOTICE_2027 = {
@@ -206,8 +206,8 @@ def test_a_contract_that_cannot_be_evaluated_shows_files_and_recovers_on_sighup(
         assert [(e["contract_id"], e["reason"]) for e in live.json()["evaluation_errors"]] == [
             ("nb-1", "no_calendar_2027")]
         tickets = lambda: {t["id"] for t in httpx.get(f"{base}/v1/tickets", headers=auth).json()["items"]}  # noqa
-        assert wait_for(lambda: "evaluation_error:nb-1:no_calendar_2027" in tickets())
-        assert wait_for(lambda: metric(httpx.get(f"{base}/metrics", headers=auth).text, "slawatch_contract_evaluation_errors")
+        assert wait_until(lambda: "evaluation_error:nb-1:no_calendar_2027" in tickets())
+        assert wait_until(lambda: metric(httpx.get(f"{base}/metrics", headers=auth).text, "slawatch_contract_evaluation_errors")
                         == ['slawatch_contract_evaluation_errors{contract="nb-1",reason="no_calendar_2027"} 1.0'])
         credits = httpx.get(f"{base}/v1/contracts/nb-1/credits", headers=auth)
         assert credits.status_code == 422 and credits.json()["reason"] == "no_calendar_2027"
@@ -221,11 +221,11 @@ def test_a_contract_that_cannot_be_evaluated_shows_files_and_recovers_on_sighup(
         assert run_cli(rules_dir, "calendars", "import", str(src)).returncode == 0
         app.send_signal(signal.SIGHUP)
         held = {f"breach:{iid}:respond_1h", f"breach:{iid}:notify"}
-        assert wait_for(lambda: held <= tickets())
-        assert wait_for(lambda: metric(httpx.get(f"{base}/metrics", headers=auth).text,
+        assert wait_until(lambda: held <= tickets())
+        assert wait_until(lambda: metric(httpx.get(f"{base}/metrics", headers=auth).text,
                                        "slawatch_contract_evaluation_errors") == [])
         assert httpx.get(f"{base}/v1/contracts/nb-1/credits", headers=auth).status_code == 200
-        assert wait_for(lambda: mbox.exists() and all(k in mbox.read_text() for k in held))
+        assert wait_until(lambda: mbox.exists() and all(k in mbox.read_text() for k in held))
     finally:
         app.terminate()
         app.wait(timeout=15)
@@ -242,12 +242,3 @@ def test_a_contract_that_cannot_be_evaluated_shows_files_and_recovers_on_sighup(
     assert sorted(k for k in filed if k in held or k.startswith("evaluation_error")) == sorted(
         [*held, "evaluation_error:nb-1:no_calendar_2027"])  # each exactly once
 
-
-def wait_for(cond, seconds=30):
-    import time
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return False

@@ -152,6 +152,19 @@ def test_a_server_without_a_key_refuses_to_store_a_secret(tmp_path):
         assert client.get("/v1/targets/mx").status_code == 404  # nothing written
 
 
+def contract_with_secret(tmp_path, name: str) -> str:
+    """A database with a customer, a contract and (with a target) a stored password."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/{name}.db"
+    client, _ = service_client(url)
+    with client:
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        client.post("/v1/contracts", json={"id": "c", "template": "aliyun-mail", "customer": "acme"})
+        if name != "old":
+            assert client.post("/v1/targets", json={"id": "mx", "contract_id": "c", "protocol": "imap",
+                                                    "config": IMAP, "category": "mail_send_receive"}).status_code == 201
+    return url
+
+
 def test_start_refuses_without_the_key_and_rotation_re_encrypts(tmp_path):
     import json
     import os
@@ -162,13 +175,7 @@ def test_start_refuses_without_the_key_and_rotation_re_encrypts(tmp_path):
 
     from tests.peers.util import free_port
 
-    url = f"sqlite+aiosqlite:///{tmp_path}/k.db"
-    client, _ = service_client(url)
-    with client:
-        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
-        client.post("/v1/contracts", json={"id": "c", "template": "aliyun-mail", "customer": "acme"})
-        assert client.post("/v1/targets", json={"id": "mx", "contract_id": "c", "protocol": "imap", "config": IMAP,
-                                                "category": "mail_send_receive"}).status_code == 201
+    url = contract_with_secret(tmp_path, "k")
     cli = [sys.executable, "-m", "app.cli"]
     env = {k: v for k, v in os.environ.items() if k != "SLAWATCH_SECRET_KEY"} | {"SLAWATCH_DATABASE_URL": url}
     run = subprocess.run([*cli, "run", "--port", str(free_port())], cwd=ROOT, env=env, capture_output=True,
@@ -199,11 +206,7 @@ def test_rows_stored_in_the_clear_by_an_earlier_version_are_sealed_at_start(tmp_
     from app.auth.vault import Vault
     from app.storage.db import make_engine, sessions
 
-    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
-    client, _ = service_client(url)
-    with client:
-        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
-        client.post("/v1/contracts", json={"id": "c", "template": "aliyun-mail", "customer": "acme"})
+    url = contract_with_secret(tmp_path, "old")
     import sqlite3
     with sqlite3.connect(url.removeprefix("sqlite+aiosqlite:///")) as db:  # as an earlier version wrote it
         db.execute("INSERT INTO targets (id, contract_id, protocol, config, category, interval, timeout, locations, "

@@ -18,7 +18,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from conftest import ROOT
 
-from tests.peers.util import free_port, wait_port
+from tests.peers.util import free_port, wait_port, wait_until
 
 SECRET = "webhook-secret"
 
@@ -87,15 +87,6 @@ def breach(url, auth, contract):
     return r.json()["id"]
 
 
-def wait_for(cond, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_smtp_down_then_up_and_webhook_get_each_ticket_once(tmp_path):
     smtp_port, port = free_port(), free_port()
     receiver = Receiver()
@@ -110,12 +101,12 @@ def test_smtp_down_then_up_and_webhook_get_each_ticket_once(tmp_path):
         iid = breach(f"http://127.0.0.1:{port}", auth, contract)
         key = f"breach:{iid}:resolve_2h"
         tickets = lambda: httpx.get(f"http://127.0.0.1:{port}/v1/tickets", headers=auth).json()["items"]  # noqa: E731
-        assert wait_for(lambda: any(t["id"] == key and t["attempts"] >= 2 for t in tickets()))
+        assert wait_until(lambda: any(t["id"] == key and t["attempts"] >= 2 for t in tickets()))
         t = next(t for t in tickets() if t["id"] == key)
         assert t["state"] == "pending" and t["last_error"].startswith("smtp:")  # the mail server is down
         smtp = Controller(box, hostname="127.0.0.1", port=smtp_port)
         smtp.start()
-        assert wait_for(lambda: next(t for t in tickets() if t["id"] == key)["state"] == "sent")
+        assert wait_until(lambda: next(t for t in tickets() if t["id"] == key)["state"] == "sent")
         time.sleep(1.5)  # more rounds: nothing is sent again
         assert receiver.keys == [key]  # the webhook got it on the first round, and only once
         mails = [m for m in box.messages if key in m]
@@ -142,10 +133,10 @@ def test_kill_between_send_and_mark_resends_the_same_key(tmp_path):
     holder["app"] = start(cli, env, port)
     try:
         iid = breach(f"http://127.0.0.1:{port}", auth, contract)
-        assert wait_for(lambda: holder["app"].poll() is not None)  # killed by the receiver mid-delivery
+        assert wait_until(lambda: holder["app"].poll() is not None)  # killed by the receiver mid-delivery
         holder["app"] = start(cli, env, port)
         key = f"breach:{iid}:resolve_2h"
-        assert wait_for(lambda: len(receiver.keys) >= 2)
+        assert wait_until(lambda: len(receiver.keys) >= 2)
         time.sleep(1.5)
         assert receiver.keys == [key, key]  # the same event twice at most; the receiver dedupes
         assert len(set(receiver.keys)) == 1

@@ -26,6 +26,16 @@ def wait_banner(port: int, prefix: bytes, timeout: float = 10.0) -> None:
     raise RuntimeError(f"no {prefix!r} banner on port {port}: {last}")
 
 
+def wait_until(predicate, timeout: float = 30.0, every: float = 0.2) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(every)
+    return bool(predicate())
+
+
 def wait_port(port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
