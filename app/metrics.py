@@ -224,4 +224,4 @@ class SchedulerHealth:
         yield drift
         yield GaugeMetricFamily("slawatch_scheduler_probes_in_flight", "Probes running", value=st.in_flight)
         yield GaugeMetricFamily("slawatch_scheduler_probes_waiting", "Probes due, waiting for a slot", value=st.waiting)
-        yield GaugeMetricFamily("slawatch_results_queued", "Results waiting to be written", value=len(w.pending))
+        yield GaugeMetricFamily("slawatch_results_queued", "Results waiting to be written", value=w.queued())

@@ -9,18 +9,25 @@ import math
 import os
 import socket
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from sqlalchemy import func, or_
 from sqlmodel import select
 
 from app.auth.vault import Vault
 from app.incidents.service import apply_detection, record_results
+from app.probing.spool import Spool
 from app.storage.tables import ProbeResultRow, TargetRow, WorkerRow
 from probes import PROBES, TARGETS
 from probes.scheduler import Job, Scheduler
 
 log = logging.getLogger("slawatch.worker")
+
+
+class DatabaseDown(Exception):
+    """The results could not be written; they are kept for the next flush."""
 BATCH, FLUSH_SECONDS = 500, 1.0
+WRITE_SECONDS = 10.0
 SUMMARY_SECONDS = 60.0
 LEASE_SECONDS = 30.0  # default lease: a dead worker's targets move within this
 
@@ -32,7 +39,7 @@ class Worker:
     renewed well before expiry, so a dead worker's targets move within one lease."""
 
     def __init__(self, sessions, lease_seconds: float | None = None, name: str | None = None, metrics=None,
-                 vault: Vault | None = None):
+                 vault: Vault | None = None, data_dir: Path | None = None):
         self.sessions = sessions
         self.vault = vault if vault is not None else Vault([])  # opens the targets' stored passwords
         self.metrics = metrics  # app.metrics.ProbeMetrics, fed from the sink
@@ -45,6 +52,8 @@ class Worker:
         self.tasks: list[asyncio.Task] = []
         self.last_ok: dict[str, bool] = {}  # job → its last outcome, to log changes only
         self.undetected: dict[str, datetime] = {}  # target → oldest result not yet through detection
+        self.spool = Spool(data_dir)  # results the database could not take yet
+        self.db_down = False
         self.counts = {"ok": 0, "failed": 0, "skipped": 0}
 
     def add(self, row: TargetRow) -> None:
@@ -83,8 +92,11 @@ class Worker:
                                            duration_seconds=r.duration_seconds, phases=r.phases,
                                            detail=detail,
                                            rejected=r.rejected, skipped=r.skipped))
-        if len(self.pending) >= BATCH:
-            await self.flush()
+        if len(self.pending) >= BATCH and not self.db_down:  # while it is down, the flusher retries
+            try:
+                await self.flush()
+            except DatabaseDown:
+                pass
 
     def _note(self, job: Job, r) -> None:
         """A log line when a target's outcome changes (and for its first probe), not for every probe."""
@@ -110,28 +122,54 @@ class Worker:
                      c["skipped"], f"; failing now: {', '.join(failing[:10])}" if failing else "")
 
     async def flush(self) -> None:
+        """Write what is pending — after whatever an earlier failure kept, oldest
+        first — then detect. A failed write keeps every row (``Spool``): nothing
+        is dropped, nothing written twice."""
         batch, self.pending = self.pending, []
-        if not batch:
+        if not batch and not len(self.spool):
             return
-        for b in batch:  # detection resumes a few rounds before the oldest new result
-            seen = self.undetected.get(b.target_id)
-            if seen is None or b.started_at < seen:
-                self.undetected[b.target_id] = b.started_at
+        self.spool.keep(batch)
         async with self.sessions() as db:
-            await record_results(db, batch)
+            async def write(rows: list[ProbeResultRow]) -> None:
+                for r in rows:  # detection resumes a few rounds before the oldest new result
+                    seen = self.undetected.get(r.target_id)
+                    if seen is None or r.started_at < seen:
+                        self.undetected[r.target_id] = r.started_at
+                async with asyncio.timeout(WRITE_SECONDS):  # a database that stops answering is down too
+                    await record_results(db, rows)
+            try:
+                written = await self.spool.drain(write)
+            except Exception as exc:
+                try:  # a connection cut under it is not given back to the pool
+                    await db.invalidate()
+                except Exception:  # noqa: BLE001 - it is gone already
+                    pass
+                if not self.db_down:
+                    log.warning("cannot write probe results (%s); keeping them, %d queued",
+                                type(exc).__name__, self.queued())
+                self.db_down = True
+                raise DatabaseDown from None
+            if self.db_down:
+                log.info("database back: wrote %d kept probe results", written)
+                self.db_down = False
             for tid in sorted(self.undetected):
                 target = self.targets.get(tid)
                 if target is not None:
                     await apply_detection(db, target, self.undetected[tid])  # it logs what opened and resolved
                 del self.undetected[tid]  # kept on failure: the next flush detects from there
 
+    def queued(self) -> int:
+        return len(self.pending) + len(self.spool.backlog)
+
     async def _flusher(self) -> None:
         while not self.stop.is_set():
             await asyncio.sleep(FLUSH_SECONDS)
             try:
                 await self.flush()
+            except DatabaseDown:
+                pass  # said once when it began; the rows are kept
             except Exception:  # noqa: BLE001 - keep probing; the next flush retries detection
-                log.exception("writing probe results failed")
+                log.exception("detecting incidents failed")
 
     async def start(self) -> None:
         if self.lease_seconds is None:
@@ -196,4 +234,7 @@ class Worker:
     async def close(self) -> None:
         self.stop.set()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.flush()
+        try:
+            await self.flush()
+        except DatabaseDown:
+            self.spool.persist()  # to the file: the next start writes them

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     probe_modules: Path = Path(__file__).resolve().parent.parent / "probes" / "modules.yml"
     # GET /probe: CIDRs and host names it may reach (comma-separated); empty: all but
     # link-local and cloud-metadata addresses. And how many may run at once (429 beyond).
+    data_dir: Path = Path(".slawatch")  # results kept while the database cannot take them
     probe_allow: str = ""
     # Fernet key(s) for secrets at rest, newest first (slawatch secrets keygen); write-only
     secret_key: SecretStr | None = None

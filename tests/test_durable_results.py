@@ -1,0 +1,154 @@
+"""Results survive a database outage: the real PostgreSQL behind a loopback TCP
+proxy the test cuts and restores. What the worker could not write is kept (in
+memory, then in its spool file), written once and in order when the database
+is back, and detection opens the outage that happened meanwhile with its true
+``started_at``. A shutdown during the outage leaves the rows in the file for
+the next start."""
+import asyncio
+import os
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import text
+
+from app.incidents.service import probe_incident_id
+from app.runtime import Worker
+from app.storage.db import make_engine, sessions, upgrade
+from app.storage.tables import ContractRow, Customer, TargetRow
+from probes import TARGETS
+from probes.result import ProbeResult
+from probes.scheduler import Job
+
+PG = "127.0.0.1", 5432
+UTC = timezone.utc
+
+
+class Proxy:
+    """127.0.0.1:port → PostgreSQL; ``cut()`` drops every connection and stops
+    listening, ``restore()`` listens again on the same port."""
+
+    def __init__(self):
+        self.server, self.port, self.streams = None, 0, set()
+
+    async def _pipe(self, reader, writer):
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    async def _handle(self, reader, writer):
+        up_reader, up_writer = await asyncio.open_connection(*PG)
+        self.streams |= {writer, up_writer}
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer))
+
+    async def restore(self):
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def cut(self):
+        self.server.close()
+        for w in self.streams:
+            w.transport.abort()
+        self.streams.clear()
+
+
+async def flushed(worker, seconds: float = 20.0) -> None:
+    """Flush until it goes through (the first tries may meet connections cut before)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            return await worker.flush()
+        except Exception:  # noqa: BLE001 - DatabaseDown while the pool heals
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+def result(at: datetime, ok: bool) -> ProbeResult:
+    return ProbeResult(ok, at, 0.01, {"connect": 0.01}, None if ok else "refused", {})
+
+
+async def count(url, schema, sql):
+    engine = make_engine(url, schema)
+    async with engine.connect() as conn:
+        n = (await conn.execute(text(sql))).scalar()
+    await engine.dispose()
+    return n
+
+
+def test_a_database_outage_loses_no_result(tmp_path):
+    schema = f"dur_{os.getpid()}"
+    direct = f"postgresql+asyncpg://postgres@{PG[0]}:{PG[1]}/test"
+
+    async def go():
+        engine = make_engine(direct)
+        async with engine.begin() as conn:
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        await engine.dispose()
+        await asyncio.to_thread(upgrade, make_engine(direct, schema))
+        proxy = Proxy()
+        await proxy.restore()
+        url = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/test"
+        engine = make_engine(url, schema)
+        try:
+            async with sessions(engine)() as db:
+                db.add(Customer(id="acme", name="Acme"))
+                await db.flush()
+                db.add(ContractRow(id="c", customer_id="acme", template="aliyun-mail",
+                                   body={"id": "c", "template": "aliyun-mail", "customer": "acme"}))
+                await db.flush()
+                row = TargetRow(id="mx", contract_id="c", protocol="tcp", category="mail_send_receive",
+                                interval=60, timeout=5, config={"host": "127.0.0.1", "port": 25})
+                db.add(row)
+                await db.commit()
+            worker = Worker(sessions(engine), data_dir=tmp_path / "data")
+            worker.spool.memory_rows = 4  # so the outage reaches the spool file too
+            worker.add(row)
+            job = Job("mx/default", "tcp", TARGETS["tcp"].model_validate(row.config), 60, 5, "default",
+                      {"target": "mx"})
+            t0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+            for i in range(5):
+                await worker.sink(job, result(t0 + timedelta(minutes=i), True))
+            await worker.flush()
+            await proxy.cut()  # the database is gone; the monitored server fails meanwhile
+            for i in range(5, 15):
+                await worker.sink(job, result(t0 + timedelta(minutes=i), i >= 12))
+                try:
+                    await worker.flush()
+                except Exception as exc:  # noqa: BLE001 - DatabaseDown, the rows kept
+                    assert type(exc).__name__ == "DatabaseDown"
+            assert worker.spool.path.exists()  # part of it in the file
+            kept = worker.queued() + sum(1 for _ in worker.spool.path.open())
+            assert kept == 10
+            await proxy.restore()
+            await flushed(worker)
+            assert not worker.spool.path.exists() and worker.queued() == 0
+            stored = await count(direct, schema, "SELECT count(*) FROM probe_results")
+            distinct = await count(direct, schema, "SELECT count(DISTINCT started_at) FROM probe_results")
+            opened = await count(direct, schema, f"SELECT count(*) FROM incidents WHERE id = "
+                                                 f"'{probe_incident_id('mx', t0 + timedelta(minutes=5))}'")
+            # shut down during another outage: the rows go to the file, and the next worker writes them
+            await proxy.cut()
+            for i in range(15, 18):
+                await worker.sink(job, result(t0 + timedelta(minutes=i), True))
+            await worker.close()
+            assert worker.spool.path.exists()
+            await proxy.restore()
+            again = Worker(sessions(engine), data_dir=tmp_path / "data")
+            await flushed(again)
+            after = await count(direct, schema, "SELECT count(*) FROM probe_results")
+            return stored, distinct, opened, after
+        finally:
+            await engine.dispose()
+            await proxy.cut()
+            e = make_engine(direct)
+            async with e.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            await e.dispose()
+    stored, distinct, opened, after = asyncio.run(go())
+    assert (stored, distinct) == (15, 15)  # every result once
+    assert opened == 1  # the outage during the blip, opened at its first failed round
+    assert after == 18
