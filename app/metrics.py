@@ -20,7 +20,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
 from sqlmodel import select
 
 from app.contracts.errors import CaseError
@@ -59,8 +59,11 @@ class ProbeMetrics:
         s = self.series.get(labels)
         if s is None:
             text = ",".join(f'{k}="{_label_value(v)}"' for k, v in sorted(zip(PROBE_LABELS, labels)))
-            s = self.series[labels] = [text, 0, [0] * len(self.BUCKETS), 0.0, 0, {}]
-        s[1] = 1.0 if result.ok else 0.0
+            s = self.series[labels] = [text, 0, [0] * len(self.BUCKETS), 0.0, 0, {}, None]
+        if result.skipped:  # neither up nor down (an SMS outside its send window): no success sample
+            s[6] = result.error.removeprefix("skipped:") if result.error else "skipped"
+            return
+        s[1], s[6] = (1.0 if result.ok else 0.0), None
         d = result.duration_seconds
         counts = s[2]
         for i, le in enumerate(self.BUCKETS):
@@ -77,11 +80,15 @@ class ProbeMetrics:
     def render(self) -> str:
         series = list(self.series.values())
         out = [self.HEAD]
-        out += [f"slawatch_probe_success{{{s[0]}}} {s[1]}\n" for s in series]
+        out += [f"slawatch_probe_success{{{s[0]}}} {s[1]}\n" for s in series if s[6] is None]
+        out.append("# HELP slawatch_probe_skipped 1 while the target is not probed by design (e.g. outside its send "
+                   "window), with the reason\n# TYPE slawatch_probe_skipped gauge\n")
+        out += [f'slawatch_probe_skipped{{{s[0]},reason="{_label_value(s[6])}"}} 1\n' for s in series
+                if s[6] is not None]
         out.append("# HELP slawatch_probe_duration_seconds Probe duration\n"
                    "# TYPE slawatch_probe_duration_seconds histogram\n")
         les = [repr(le) for le in self.BUCKETS]
-        for lbl, _, counts, total, n, _ in series:
+        for lbl, _, counts, total, n, _, _ in series:
             out += [f'slawatch_probe_duration_seconds_bucket{{{lbl},le="{le}"}} {c}\n' for le, c in zip(les, counts)]
             out.append(f'slawatch_probe_duration_seconds_bucket{{{lbl},le="+Inf"}} {n}\n'
                        f"slawatch_probe_duration_seconds_sum{{{lbl}}} {total}\n"
@@ -115,8 +122,11 @@ class SlaSnapshot:
                      ["contract", "incident", "window"])
         left = g("slawatch_window_time_left_seconds", "Time left before each running window breaches",
                  ["contract", "incident", "window"])
-        breaches = CounterMetricFamily("slawatch_window_breaches", "Windows breached (incidents reported this month)",
-                                       labels=["contract", "window"])
+        # a gauge, not a counter: a breach later excluded (force majeure, say) leaves it
+        breaches = g("slawatch_window_breached", "Windows breached now (incidents reported this month)",
+                     ["contract", "window"])
+        used = g("slawatch_window_used_ratio", "Share of each running window's limit already used",
+                 ["contract", "incident", "window"])
         outage = g("slawatch_outage_seconds", "Month-to-date provider outage", ["contract"])
         availability = g("slawatch_availability_ratio", "Month-to-date availability", ["contract"])
         credit = g("slawatch_credit_cny", "Month-to-date credit owed (capped), provisional part included", ["contract"])
@@ -166,6 +176,9 @@ class SlaSnapshot:
                         due = datetime.fromisoformat(w["deadline"]).timestamp()
                         deadline.add_metric([row.id, w["incident_id"], w["window"]], due)
                         left.add_metric([row.id, w["incident_id"], w["window"]], due - now.timestamp())
+                        if w["limit_seconds"]:
+                            used.add_metric([row.id, w["incident_id"], w["window"]],
+                                            w["elapsed_seconds"] / w["limit_seconds"])
                 outage.add_metric([row.id], report["outage"]["seconds"])
                 availability.add_metric([row.id], float(Decimal(report["outage"]["availability_percent"]) / 100))
                 credit.add_metric([row.id], float(Decimal(report["credit"]["amount"])))
@@ -186,7 +199,7 @@ class SlaSnapshot:
                         seen.add(d["name"])
                         ledger_due.add_metric([row.id, d["name"]], datetime.fromisoformat(d["due_at"]).timestamp())
             self.errors.keep_only({row.id for row in contracts})
-        self.families = [open_inc, deadline, left, breaches, outage, availability, credit, provisional, cap,
+        self.families = [open_inc, deadline, left, used, breaches, outage, availability, credit, provisional, cap,
                          termination, term_provisional,
                          ledger_due, failing, known]
         rendered = CollectorRegistry()

@@ -13,15 +13,15 @@ from conftest import ROOT
 def test_compose_stack_shape():
     stack = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = stack["services"]
-    assert set(services) == {"postgres", "slawatch", "prometheus", "grafana"}
+    assert set(services) == {"postgres", "slawatch", "prometheus", "alertmanager", "grafana"}
     assert services["slawatch"]["command"] == ["slawatch", "run"]
     assert "postgresql+asyncpg://" in services["slawatch"]["environment"]["SLAWATCH_DATABASE_URL"]
     assert {"8000:8000"} <= set(services["slawatch"]["ports"])
-    for name in ("prometheus", "grafana"):
+    for name in ("prometheus", "alertmanager", "grafana"):
         for volume in services[name]["volumes"]:
             src = volume.split(":")[0]
-            if src == "./deploy/scrape-token":  # a secret the operator creates (README: Deployment), never committed
-                assert "deploy/scrape-token" in (ROOT / ".gitignore").read_text()
+            if src in ("./deploy/scrape-token", "./deploy/noc-webhook-url"):  # the operator's secrets, never committed
+                assert src.removeprefix("./") in (ROOT / ".gitignore").read_text()
             elif src.startswith("./"):
                 assert (ROOT / src).exists(), volume
     assert set(stack["volumes"]) == {"pgdata", "promdata"}
@@ -37,6 +37,15 @@ def test_dockerfile_uses_the_same_commands():
     assert 'CMD ["slawatch", "run"]' in text and "USER slawatch" in text
     assert "HEALTHCHECK" in text and "/healthz" in text
     assert "slawatch run" in (ROOT / "Makefile").read_text()
+
+
+def test_alertmanager_routes_every_alert_to_the_noc():
+    am = yaml.safe_load((ROOT / "deploy/alertmanager.yml").read_text())
+    names = {r["name"] for r in am["receivers"]}
+    assert am["route"]["receiver"] in names and all(r["receiver"] in names for r in am["route"]["routes"])
+    assert am["receivers"][0]["webhook_configs"][0]["url_file"].startswith("/etc/alertmanager/")
+    prom = yaml.safe_load((ROOT / "deploy/prometheus.yml").read_text())
+    assert prom["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"] == ["alertmanager:9093"]
 
 
 def test_stack_prometheus_config_passes_promtool(tmp_path):

@@ -267,3 +267,38 @@ def test_deep_json_to_the_cli_is_exit_2(tmp_path):
     res = subprocess.run([sys.executable, "-m", "app.cli", "evaluate", "-"], input=b"[" * 100000, cwd=ROOT,
                          capture_output=True, timeout=60)
     assert res.returncode == 2 and b"nested deeper than 32 levels" in res.stderr and b"Traceback" not in res.stderr
+
+
+def test_a_database_that_is_down_is_503_with_retry_after_not_500(closed_port):
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+    from app.settings import Settings
+
+    app = create_app(Settings(database_url=f"postgresql+asyncpg://postgres@127.0.0.1:{closed_port}/test"))
+    client = TestClient(app)  # no lifespan: only the routes
+    r = client.get("/v1/contracts", headers=bearer("slw_whatever"))
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert r.headers["content-type"] == "application/problem+json" and "127.0.0.1" not in r.text
+    ready = client.get("/readyz")
+    assert ready.status_code == 503 and ready.json() == {"status": "unavailable", "reason": "database_unreachable"}
+
+
+def test_a_skipped_probe_is_neither_up_nor_down_on_metrics():
+    from datetime import datetime, timezone
+
+    from app.metrics import ProbeMetrics
+    from probes.result import ProbeResult
+
+    m = ProbeMetrics()
+    labels = ("sms", "c", "sms", "default")
+    now = datetime.now(timezone.utc)
+    m.observe(labels, ProbeResult(False, now, 0.0, {}, "skipped:outside_send_window", {}, skipped=True))
+    text = m.render()
+    assert "slawatch_probe_success{" not in text  # not a failure: ProbeDown and "targets down" stay quiet
+    assert 'slawatch_probe_skipped{contract="c",location="default",protocol="sms",target="sms",' \
+           'reason="outside_send_window"} 1' in text
+    m.observe(labels, ProbeResult(True, now, 0.1, {}, None, {}))
+    text = m.render()
+    assert 'slawatch_probe_success{contract="c",location="default",protocol="sms",target="sms"} 1.0' in text
+    assert "slawatch_probe_skipped{" not in text

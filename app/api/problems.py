@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 
 from app.contracts.errors import CaseError, error_loc, error_message, json_pointer
@@ -28,6 +30,12 @@ def allowed_methods(request: Request) -> list[str]:
         if match != Match.NONE and getattr(route, "methods", None):
             methods |= set(route.methods)
     return sorted(methods)
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return problem(503, "Service unavailable", "the database is not available; try again shortly",
+                   headers={"Retry-After": "5"})
 
 
 def install(app: FastAPI) -> None:
@@ -54,6 +62,16 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 405:  # every method the path has, not only the first route's
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         return problem(exc.status_code, title, str(exc.detail), headers=headers)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError):
+        # the database is unreachable, full or read-only: the client should come back, not file a bug
+        return await _database_down(request, exc)
+
+    # the driver's own errors when a connection is refused, cut or times out (OSError covers
+    # ConnectionError and TimeoutError): unavailable, not broken
+    for kind in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(kind, _database_down)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
