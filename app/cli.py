@@ -312,7 +312,7 @@ def worker(lease: float | None = typer.Option(None, min=1, help="lease seconds: 
         engine = _engine()
         relayed = await listen(settings.database_url)  # SMS delivery reports the API relays
         w = Worker(sessions(engine), lease_seconds=lease or LEASE_SECONDS, vault=settings.vault(),
-                   data_dir=settings.data_dir)
+                   data_dir=settings.data_dir, name=settings.worker_name("worker"))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -11,7 +11,7 @@ import socket
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import func, or_
+from sqlalchemy import delete, func, or_, update
 from sqlmodel import select
 
 from app.auth.vault import Vault
@@ -44,6 +44,8 @@ class Worker:
         self.vault = vault if vault is not None else Vault([])  # opens the targets' stored passwords
         self.metrics = metrics  # app.metrics.ProbeMetrics, fed from the sink
         self.lease_seconds = lease_seconds
+        # stable across restarts (SLAWATCH_WORKER_ID, default host/role): a restarted
+        # worker takes its own leases back at once instead of waiting for them to expire
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.pending: list[ProbeResultRow] = []
         self.targets: dict[str, TargetRow] = {}
@@ -231,9 +233,24 @@ class Worker:
             except Exception:  # noqa: BLE001 - the next round retries; leases outlive two misses
                 log.exception("renewing leases failed")
 
+    async def release(self) -> None:
+        """Give the leases back and leave the fair share at once (graceful shutdown):
+        the others take the targets at their next round, in the same slots."""
+        if self.lease_seconds is None:
+            return
+        async with self.sessions() as db:
+            await db.exec(update(TargetRow).where(TargetRow.lease_owner == self.name)
+                          .values(lease_owner=None, lease_until=None))
+            await db.exec(delete(WorkerRow).where(WorkerRow.name == self.name))
+            await db.commit()
+
     async def close(self) -> None:
         self.stop.set()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        try:
+            await self.release()
+        except Exception:  # noqa: BLE001 - the database may be down: the leases then expire
+            log.warning("could not release the leases; they expire within %.0f s", self.lease_seconds)
         try:
             await self.flush()
         except DatabaseDown:

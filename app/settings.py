@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     # GET /probe: CIDRs and host names it may reach (comma-separated); empty: all but
     # link-local and cloud-metadata addresses. And how many may run at once (429 beyond).
     data_dir: Path = Path(".slawatch")  # results kept while the database cannot take them
+    # this process's name among workers, stable across restarts; default host/role (set it
+    # when one host runs several workers)
+    worker_id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+
+    def worker_name(self, role: str) -> str:
+        import socket
+        return self.worker_id or f"{socket.gethostname()}/{role}"[:64]
     probe_allow: str = ""
     # Fernet key(s) for secrets at rest, newest first (slawatch secrets keygen); write-only
     secret_key: SecretStr | None = None

@@ -16,6 +16,7 @@ from conftest import ROOT, TEST_SECRET_KEY, service_client
 from sqlalchemy import text
 
 from app.storage.db import make_engine
+from tests.peers.util import wait_until
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 LEASE, INTERVAL, N = 3, 1, 6
@@ -71,18 +72,30 @@ def _probes_by_target(schema) -> dict[str, list[tuple[float, str]]]:
     return by_target
 
 
+def _latest(schema) -> dict[str, tuple[float, str]]:
+    rows = asyncio.run(_sql(schema, "SELECT target_id, max(started_at) FROM probe_results GROUP BY target_id"))
+    return {tid: at.timestamp() for tid, at in rows}
+
+
+def _worker(schema, wid):
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": PG, "SLAWATCH_DATABASE_SCHEMA": schema, "SLAWATCH_WORKER_ID": wid}
+    return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--lease", str(LEASE)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def test_two_workers_share_targets_and_survive_a_kill(schema):
     listener = _tcp_targets(schema)
-    env = {**os.environ, "SLAWATCH_DATABASE_URL": PG, "SLAWATCH_DATABASE_SCHEMA": schema}
-    start = lambda: subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--lease", str(LEASE)],  # noqa: E731
-                                     cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    a, b = start(), start()
+    a, b = _worker(schema, "a"), _worker(schema, "b")
     try:
-        time.sleep(6)
+        both = lambda: {w for _, w in asyncio.run(_sql(  # noqa: E731
+            schema, "SELECT DISTINCT target_id, detail->>'worker' FROM probe_results"))} >= {"a", "b"}
+        assert wait_until(both, 30)
         a.send_signal(signal.SIGKILL)
         a.wait(timeout=10)
         killed_at = time.time()
-        time.sleep(LEASE + 4)
+        # within one lease period (+ a round of the leaser, + an interval) every target is probed again
+        assert wait_until(lambda: len(_latest(schema)) == N
+                          and min(_latest(schema).values()) > killed_at + LEASE, LEASE + 10)
     finally:
         for p in (a, b):
             if p.poll() is None:
@@ -90,10 +103,33 @@ def test_two_workers_share_targets_and_survive_a_kill(schema):
                 p.wait(timeout=15)
         listener.close()
     by_target = _probes_by_target(schema)
-    for tid, seq in by_target.items():
-        assert seq[-1][0] > killed_at + LEASE, (tid, "dropped after the kill")  # picked up again
     workers = {w for seq in by_target.values() for _, w in seq}
-    assert len(workers) == 2  # both workers probed
+    assert workers == {"a", "b"}  # both probed, each under its stable id
+
+
+def test_a_graceful_restart_probes_every_target_within_an_interval_and_2_s(schema):
+    """SIGTERM releases the leases and leaves the fair share; the restarted worker
+    (same id) takes them at once."""
+    listener = _tcp_targets(schema)
+    w = _worker(schema, "solo")
+    try:
+        assert wait_until(lambda: len(_latest(schema)) == N, 30)
+        w.terminate()
+        assert w.wait(timeout=15) == 0
+        held = asyncio.run(_sql(schema, "SELECT count(*) FROM targets WHERE lease_owner IS NOT NULL"))[0][0]
+        gone = asyncio.run(_sql(schema, "SELECT count(*) FROM workers"))[0][0]
+        assert (held, gone) == (0, 0)  # released on the way out
+        w = _worker(schema, "solo")
+        up = lambda: asyncio.run(_sql(schema, "SELECT count(*) FROM workers"))[0][0] == 1  # noqa: E731
+        assert wait_until(up, 30, every=0.05)
+        started = time.time()
+        assert wait_until(lambda: min(_latest(schema).values()) > started, INTERVAL + 2, every=0.1)
+    finally:
+        if w.poll() is None:
+            w.terminate()
+            w.wait(timeout=15)
+        listener.close()
+    _probes_by_target(schema)  # and never twice in an interval across the restart
 
 
 def test_slawatch_run_on_postgresql_shares_targets_with_a_worker(schema):

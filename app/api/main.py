@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
             shared = app.state.engine.dialect.name == "postgresql"
             app.state.worker = Worker(app.state.sessions, metrics=app.state.probe_metrics,
                                       lease_seconds=LEASE_SECONDS if shared else None, vault=app.state.vault,
-                                      data_dir=settings.data_dir)
+                                      data_dir=settings.data_dir, name=settings.worker_name("run"))
             await app.state.worker.start()
         if worker or tickets:
             from app.tickets.loop import Leadership, TicketLoop
