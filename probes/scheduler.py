@@ -66,7 +66,10 @@ class Scheduler:
         self.jitter = jitter  # fraction of the interval by which a target's slot may move, once
         self.batch_window = batch_window  # seconds: slots this close start in one wake-up
         self.jobs: dict[str, Job] = {}
-        self.heap: list[tuple[float, int, str]] = []
+        # (due, seq, key, generation): a key removed and added again gets a new generation,
+        # so the old slot is dropped instead of probing the target twice per interval
+        self.heap: list[tuple[float, int, str, int]] = []
+        self.generation: dict[str, int] = {}
         self.seq = itertools.count()
         self.stats = Stats()
         self.tasks: set[asyncio.Task] = set()
@@ -77,9 +80,10 @@ class Scheduler:
         if job.protocol not in self.probes:
             raise ValueError(f"{job.key}: unknown protocol {job.protocol!r} (known: {', '.join(sorted(self.probes))})")
         self.jobs[job.key] = job
+        gen = self.generation[job.key] = next(self.seq)
         spread = (zlib.crc32(job.key.encode()) / 2**32) * job.interval
         spread += random.uniform(-self.jitter, self.jitter) * job.interval / 2
-        heapq.heappush(self.heap, (self.clock() + spread % job.interval, next(self.seq), job.key))
+        heapq.heappush(self.heap, (self.clock() + spread % job.interval, next(self.seq), job.key, gen))
         self._wake()
 
     def _wake(self, *_):
@@ -88,6 +92,7 @@ class Scheduler:
 
     def remove(self, key: str) -> None:
         self.jobs.pop(key, None)  # its heap entry is dropped when it comes due
+        self.generation.pop(key, None)
 
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -99,12 +104,12 @@ class Scheduler:
             now = self.clock()
             horizon = now + self.batch_window
             while self.heap and self.heap[0][0] <= horizon:
-                due, _, key = heapq.heappop(self.heap)
+                due, _, key, gen = heapq.heappop(self.heap)
                 job = self.jobs.get(key)
-                if job is None:
+                if job is None or self.generation.get(key) != gen:
                     continue
                 # fixed rate: the next slot follows from this one, so lateness never accumulates
-                heapq.heappush(self.heap, (due + job.interval, next(self.seq), key))
+                heapq.heappush(self.heap, (due + job.interval, next(self.seq), key, gen))
                 # drift counts lateness only, not the batch window's head start
                 task = asyncio.create_task(self._one(job, min(due, now)))
                 self.tasks.add(task)

@@ -101,3 +101,28 @@ def test_sink_failure_does_not_stop_the_scheduler():
         return log, sched.stats
     log, stats = asyncio.run(go())
     assert len(log) >= 3 and stats.sink_errors == stats.completed >= 3
+
+
+def test_a_target_removed_and_added_again_has_one_schedule():
+    """Delete + recreate (or replace) under the same id: probed once per interval, not twice."""
+    async def go():
+        log = []
+
+        async def sink(job, result):
+            pass
+        sched = Scheduler(fake_probes(log), sink, concurrency=100)
+        job = Job("t", "fake", "t", interval=0.2, timeout=0.1)
+        sched.add(job)
+        stop = asyncio.Event()
+        task = asyncio.create_task(sched.run(stop))
+        await asyncio.sleep(0.05)
+        sched.remove("t")
+        sched.add(job)  # recreated
+        sched.add(job)  # and replaced
+        await asyncio.sleep(1.0)
+        stop.set()
+        await task
+        return [t for _, t in log]
+    starts = asyncio.run(go())
+    assert 4 <= len(starts) <= 6, starts  # ~1 s at 0.2 s: five, not ten or fifteen
+    assert all(b - a > 0.15 for a, b in zip(starts, starts[1:]))
