@@ -157,3 +157,52 @@ def test_invalid_sink_config_is_a_clear_error_at_start(tmp_path):
     assert res.returncode == 2
     assert "ticket_webhook_secret: required with ticket_webhook_url" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_a_hung_webhook_delays_only_its_own_tickets_and_never_the_shutdown(tmp_path, silent_listener):
+    """Contract A's webhook accepts and never answers; contract B's breach reaches the
+    mailbox at once. A shutdown in the middle of the hung send takes no time: the
+    ticket stays pending, to be sent again under the same key."""
+    import asyncio
+    import mailbox
+
+    from conftest import service_client
+
+    from app.tickets.loop import TicketLoop
+
+    box = tmp_path / "tickets.mbox"
+    client, _ = service_client(f"sqlite+aiosqlite:///{tmp_path}/h.db", ticket_mbox=box)
+    with client:
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        hook = {"webhook_url": f"http://127.0.0.1:{silent_listener}/hook", "webhook_secret": "s"}
+        for cid, tickets in (("a-hung", hook), ("b-fine", None)):
+            assert client.post("/v1/contracts", json={"id": cid, "template": "aliyun-mail", "customer": "acme",
+                                                      "tickets": tickets}).status_code == 201
+            started = (datetime.now(timezone.utc) - timedelta(hours=3)).isoformat()
+            assert client.post("/v1/incidents", json={"contract_id": cid, "category": "mail_send_receive",
+                                                      "started_at": started}).status_code == 201
+        state = client.app.state
+        loop = TicketLoop(state.sessions, state.rules, state.settings, None, state.evaluation_errors, state.vault)
+        t0 = time.monotonic()
+        running = client.portal.start_task_soon(loop.once)
+
+        def delivered(contract):
+            return box.exists() and any(contract in (m["Subject"] or "") for m in mailbox.mbox(box))
+        assert wait_until(lambda: delivered("b-fine"), 5, every=0.05)
+        assert time.monotonic() - t0 < 5 and not running.done()  # B is out while A's webhook still hangs
+        running.result(timeout=20)  # the hung send gives up after its own timeout
+        a = next(t for t in client.get("/v1/tickets", params={"contract": "a-hung"}).json()["items"])
+        assert a["state"] == "pending" and "no answer within" in a["last_error"]
+
+        async def stop_during_a_hung_send():
+            stop = asyncio.Event()
+            loop.backoff.clear()  # retry A now, and stop while it hangs
+            task = asyncio.create_task(loop.run(stop))
+            await asyncio.sleep(1.0)
+            t = time.monotonic()
+            stop.set()
+            await task
+            return time.monotonic() - t
+        assert client.portal.call(stop_during_a_hung_send) < 2.0
+        assert next(t for t in client.get("/v1/tickets", params={"contract": "a-hung"}).json()["items"]
+                    )["state"] == "pending"

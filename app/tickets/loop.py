@@ -78,6 +78,7 @@ class TicketLoop:
         self.errors = errors if errors is not None else EvaluationErrors()
         self.leadership = leadership
         self.sinks: dict[str, list] = {}  # contract id → its sinks
+        self.backoff: dict = {}  # (ticket, sink) → (next try, wait): a failing sink waits, others do not
 
     def warn_ratio(self, policy) -> float | None:
         pct = policy.warn_percent if policy is not None and policy.warn_percent is not None \
@@ -120,7 +121,7 @@ class TicketLoop:
                 # held back while the contract could not be evaluated: filed now, once each (keys)
                 await file(db, row, events, link)
             default = sinks_from(self.settings)
-            await deliver(db, lambda contract_id: self.sinks.get(contract_id, default))
+            await deliver(db, lambda contract_id: self.sinks.get(contract_id, default), self.backoff)
 
     def _ledger(self, contract_id, contract, template, now, billing):
         invoices, storage, notices = billing
@@ -135,7 +136,17 @@ class TicketLoop:
         while not stop.is_set():
             try:
                 if self.leadership is None or await self.leadership.held():
-                    await self.once()
+                    # a shutdown does not wait for a round: in-flight sends are cancelled and
+                    # their tickets stay pending, sent again under the same key next time
+                    round_ = asyncio.ensure_future(self.once())
+                    stopping = asyncio.ensure_future(stop.wait())
+                    await asyncio.wait([round_, stopping], return_when=asyncio.FIRST_COMPLETED)
+                    stopping.cancel()
+                    if not round_.done():
+                        round_.cancel()
+                        await asyncio.gather(round_, return_exceptions=True)
+                        break
+                    round_.result()
             except Exception:  # noqa: BLE001 - the next round retries
                 log.exception("ticket round failed")
             try:

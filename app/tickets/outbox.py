@@ -3,7 +3,9 @@ that sees them; senders deliver pending rows and mark them sent. A crash between
 sending and marking resends the same key and Message-ID, never a new event."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 
 from sqlmodel import select
@@ -14,6 +16,8 @@ from app.tickets.events import TicketEvent
 
 log = logging.getLogger("slawatch.tickets")
 MAX_ATTEMPTS = 50
+SEND_SECONDS = 10.0  # one ticket to one sink, whole send
+MAX_BACKOFF = 300.0
 
 
 def public(row: TicketRow) -> dict:
@@ -57,32 +61,63 @@ async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent
     return new
 
 
-async def deliver(db: AsyncSession, sinks_for) -> int:
-    """Send every pending ticket to every sink (``sinks_for(contract_id)``) it has not reached yet."""
-    sent = 0
-    for row in (await db.exec(select(TicketRow).where(TicketRow.state == "pending")
-                              .order_by(TicketRow.created_at))).all():
-        t = public(row)
-        sinks = sinks_for(row.contract_id)
+async def _send(sink, t: dict) -> str | None:
+    """One ticket to one sink, bounded in time; the error, or None."""
+    try:
+        async with asyncio.timeout(SEND_SECONDS):
+            await sink.send(t)
+        return None
+    except TimeoutError:
+        return f"{sink.name}: no answer within {SEND_SECONDS:.0f} s"
+    except Exception as exc:  # noqa: BLE001 - a sink being down is the normal case to survive
+        return f"{sink.name}: {exc}"[:500]
+
+
+async def deliver(db: AsyncSession, sinks_for, backoff: dict | None = None) -> int:
+    """Send every pending ticket to every sink (``sinks_for(contract_id)``) it has not
+    reached yet — all at once, each send bounded by ``SEND_SECONDS``, so a hung sink
+    delays only its own tickets. A (ticket, sink) that failed waits ``backoff`` before
+    its next try (doubling, at most ``MAX_BACKOFF``). Cancelled (shutdown), the rows
+    stay pending and are sent again under the same key."""
+    backoff = backoff if backoff is not None else {}
+    now = time.monotonic()
+    rows = list((await db.exec(select(TicketRow).where(TicketRow.state == "pending")
+                               .order_by(TicketRow.created_at))).all())
+    plan = []  # (row, [(sink, task)])
+    for row in rows:
         done = set(row.payload.get("_delivered", []))
-        error = None
-        for sink in sinks:
-            if sink.name in done:
-                continue
-            try:
-                await sink.send(t)
+        sinks = sinks_for(row.contract_id)
+        due = [s for s in sinks if s.name not in done and backoff.get((row.id, s.name), (0, 0))[0] <= now]
+        if due or all(s.name in done for s in sinks):  # every sink reached before a crash: mark it sent
+            t = public(row)
+            plan.append((row, done, [(s, asyncio.ensure_future(_send(s, t))) for s in due]))
+    try:
+        await asyncio.gather(*(task for _, _, sends in plan for _, task in sends))
+    finally:
+        for _, _, sends in plan:
+            for _, task in sends:
+                task.cancel()
+    sent = 0
+    for row, done, sends in plan:
+        errors = []
+        for sink, task in sends:
+            error = task.result()
+            if error is None:
                 done.add(sink.name)
-            except Exception as exc:  # noqa: BLE001 - a sink being down is the normal case to survive
-                error = f"{sink.name}: {exc}"[:500]
+                backoff.pop((row.id, sink.name), None)
+            else:
+                errors.append(error)
+                wait = min(backoff.get((row.id, sink.name), (0, 1))[1] * 2, MAX_BACKOFF)
+                backoff[(row.id, sink.name)] = (now + wait, wait)
         row.payload = {**row.payload, "_delivered": sorted(done)}
         row.attempts += 1
-        if error is None:
+        if not errors:
             row.state, row.sent_at, row.last_error = "sent", datetime.now(timezone.utc), None
             sent += 1
         else:
-            row.last_error = error
+            row.last_error = "; ".join(errors)[:500]
             if row.attempts >= MAX_ATTEMPTS:
                 row.state = "failed"
         db.add(row)
-        await db.commit()
+    await db.commit()
     return sent
