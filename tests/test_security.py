@@ -302,3 +302,25 @@ def test_a_skipped_probe_is_neither_up_nor_down_on_metrics():
     text = m.render()
     assert 'slawatch_probe_success{contract="c",location="default",protocol="sms",target="sms"} 1.0' in text
     assert "slawatch_probe_skipped{" not in text
+
+
+def test_an_admin_voids_a_wrong_incident_kept_in_its_timeline_counted_nowhere(svc):
+    client, make_token = svc
+    client.post("/v1/contracts", json={"id": "c-void", "template": "xiamen-mail", "customer": "acme",
+                                       "month_fee": "300.00"})
+    inc = client.post("/v1/incidents", json={"contract_id": "c-void", "category": "mail_send_receive",
+                                             "started_at": "2026-11-02T10:00:00+08:00"}).json()
+    client.post(f"/v1/incidents/{inc['id']}/classify", json={"attribution": "provider"})
+    period = {"period": "2026-11", "at": "2026-11-30T00:00:00+08:00"}
+    before = client.get("/v1/contracts/c-void/credits", params=period).json()
+    assert before["outage"]["seconds"] > 0 and before["credit"]["uncapped"] != "0.00"
+    noc = bearer(make_token("noc"))
+    assert client.post(f"/v1/incidents/{inc['id']}/void", json={"note": "test entry"}, headers=noc).status_code == 403
+    no_reason = client.post(f"/v1/incidents/{inc['id']}/void", json={})
+    assert no_reason.status_code == 422 and no_reason.json()["errors"][0]["pointer"] == "/note"
+    voided = client.post(f"/v1/incidents/{inc['id']}/void", json={"note": "entered for the wrong contract"})
+    assert voided.status_code == 200 and voided.json()["status"] == "voided"
+    assert [e["kind"] for e in voided.json()["timeline"]][-1] == "voided"
+    credits = client.get("/v1/contracts/c-void/credits", params=period).json()
+    assert (credits["outage"]["seconds"], credits["credit"]["uncapped"], credits["windows"]) == (0, "0.00", [])
+    assert client.post(f"/v1/incidents/{inc['id']}/resolve", json={}).status_code == 409

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.api.deps import not_found, principal, reader, require, session
 from app.auth.service import Principal
 from app.auth.vault import mask
+from app.contracts.errors import CaseError
 from app.contracts.models import Contract
 from app.contracts.service import (
     get_visible_contract,
@@ -99,13 +100,18 @@ async def customer_credits(customer_id: str, request: Request, period: str | Non
         raise not_found("customer", customer_id)
     at = now()
     conn = await db.connection()
-    reports = [evaluate_case(await case_for(conn, r, period, at), request.app.state.rules)
-               for r in await visible_contracts(db, who, customer_id)]
+    reports, errors = [], []
+    for r in await visible_contracts(db, who, customer_id):
+        try:  # one contract that cannot be evaluated never hides the others' money
+            reports.append(evaluate_case(await case_for(conn, r, period, at), request.app.state.rules))
+        except CaseError as exc:
+            errors.append({"contract_id": r.id, "reason": exc.reason, "detail": str(exc)})
     def total(key: str) -> str:
         return fmt(sum((Decimal(r["credit"][key]) for r in reports), Decimal("0")))
     # owed: confirmed; owed_provisional: what rests on claims staff have not classified yet
     return {"customer_id": customer_id, "period": period, "amount": total("amount"), "owed": total("owed"),
-            "owed_provisional": total("owed_provisional"), "currency": "CNY", "contracts": reports}
+            "owed_provisional": total("owed_provisional"), "currency": "CNY", "contracts": reports,
+            "evaluation_errors": errors}
 
 
 @router.delete("/contracts/{contract_id}", status_code=204)

@@ -154,13 +154,18 @@ async def get_incident(incident_id: str, request: Request, who: Principal = Depe
 
 @router.post("/incidents/{incident_id}/{action}")
 async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause", "resume", "classify", "resolve",
-                                                "reopen"],
+                                                "reopen", "void"],
               request: Request, body: Action | None = None, who: Principal = Depends(principal),
               db: AsyncSession = Depends(session)) -> dict:
     body = body or Action()
     row, contract = await visible_incident(db, who, incident_id)  # another customer's incident: 404 first
     if who.role not in ("admin", "noc"):
         raise HTTPException(403, "this needs the admin or noc role")
+    if action == "void":  # takes an incident out of every figure: an administrator's decision, with its reason
+        if who.role != "admin":
+            raise HTTPException(403, "voiding an incident needs the admin role")
+        if not body.note.strip():
+            raise CaseError("/note", "required: why this incident is voided (kept in its timeline)")
     events = (await events_of(db, [row.id]))[row.id]
     data: dict = {}
     if action == "pause":

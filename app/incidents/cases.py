@@ -15,7 +15,7 @@ from app.contracts.models import Case, Contract
 from app.contracts.service import cached_contract, contract_of, remember_contract
 from app.contracts.types import parse_month
 from app.incidents.service import case_incident, event
-from app.incidents.timeline import Event, fold
+from app.incidents.timeline import VOIDED, Event, fold
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow
 
 # plain rows (no ORM identity map) of incidents with their events, in case order;
@@ -82,6 +82,8 @@ def _case(contract: Contract, rows, period: str | None, at: datetime) -> Case:
     if period is not None:
         parse_month(period)
     # stored values were validated on the way in: no second validation on the way out
+    states = [(i, fold(evs)) for i, evs in grouped.values()]
     return Case.model_construct(contract=contract,
-                                incidents=[case_incident(i, fold(evs)) for i, evs in grouped.values()],
+                                # a voided incident stays in its timeline and counts nowhere
+                                incidents=[case_incident(i, st) for i, st in states if st.status != VOIDED],
                                 period=period or current_period(contract, at), at=at.astimezone(timezone.utc))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-OPEN, PAUSED, RESOLVED = "open", "paused", "resolved"
+OPEN, PAUSED, RESOLVED, VOIDED = "open", "paused", "resolved", "voided"
 
 # kind → (states it may follow, the state after it); None: keeps the state
 TRANSITIONS: dict[str, tuple[frozenset, str | None]] = {
@@ -19,11 +19,13 @@ TRANSITIONS: dict[str, tuple[frozenset, str | None]] = {
     "classified": (frozenset({OPEN, PAUSED, RESOLVED}), None),
     "resolved": (frozenset({OPEN, PAUSED}), RESOLVED),
     "reopened": (frozenset({RESOLVED}), OPEN),
+    # an incident recorded by mistake (a wrong date, a test): kept in its timeline, counted nowhere
+    "voided": (frozenset({OPEN, PAUSED, RESOLVED}), VOIDED),
 }
 ONCE = frozenset({"acknowledged", "notified"})  # a second acknowledgement is refused
-ACTIONS = ("acknowledge", "notify", "pause", "resume", "classify", "resolve", "reopen")
+ACTIONS = ("acknowledge", "notify", "pause", "resume", "classify", "resolve", "reopen", "void")
 ACTION_KIND = {"acknowledge": "acknowledged", "notify": "notified", "pause": "paused", "resume": "resumed",
-               "classify": "classified", "resolve": "resolved", "reopen": "reopened"}
+               "classify": "classified", "resolve": "resolved", "reopen": "reopened", "void": "voided"}
 
 
 class TransitionError(ValueError):
