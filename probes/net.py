@@ -67,6 +67,20 @@ async def resolve(run: Run, host: str, port: int) -> str:
     return addr
 
 
+async def connected_socket(run: Run, host: str, port: int) -> socket.socket:
+    """A plain connected socket, for a library that connects with one (checked like any)."""
+    addr = await resolve(run, host, port)
+    run.phase("connect")
+    sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, (addr, port))
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 async def connect_bare(run: Run, host: str, port: int) -> asyncio.BaseTransport:
     """A bare TCP connect, no stream objects: the cheapest way to measure connect time."""
     addr = await resolve(run, host, port)

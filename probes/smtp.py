@@ -1,12 +1,28 @@
 """SMTP (aiosmtplib): banner, EHLO, STARTTLS or implicit TLS, optional AUTH."""
 from __future__ import annotations
 
+import ssl
 from typing import Literal
 
 import aiosmtplib
 
-from probes.net import Port, TargetModel, TlsOptions, check_certificate, client_context
-from probes.result import ProbeFailure, ProbeResult, Run, connect_error, guarded
+from probes.net import (
+    Port,
+    TargetModel,
+    TlsOptions,
+    check_certificate,
+    client_context,
+    connected_socket,
+)
+from probes.result import (
+    ProbeFailure,
+    ProbeResult,
+    Run,
+    causes,
+    classify,
+    connect_error,
+    guarded,
+)
 
 TlsMode = Literal["none", "starttls", "implicit"]
 
@@ -24,11 +40,17 @@ class SmtpTarget(TargetModel):
 async def open_smtp(run: Run, t: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:
     """Connected, greeted, TLS'd and logged in as the target says."""
     ctx = client_context(t.tls.verify, t.tls.ca_file)
-    client = aiosmtplib.SMTP(hostname=t.host, port=t.port, use_tls=t.security == "implicit", start_tls=False,
-                             tls_context=ctx if t.security != "none" else None, timeout=timeout,
-                             local_hostname=t.helo_name, validate_certs=t.tls.verify)
+    common = dict(use_tls=t.security == "implicit", start_tls=False, tls_context=ctx if t.security != "none" else None,
+                  timeout=timeout, local_hostname=t.helo_name, validate_certs=t.tls.verify)
+    if t.security == "implicit" and t.tls.server_name:
+        # aiosmtplib takes the TLS name from ``hostname``: connect the socket to the
+        # address ourselves and give it the name to verify (SNI) instead
+        client = aiosmtplib.SMTP(hostname=t.tls.server_name, sock=await connected_socket(run, t.host, t.port),
+                                 **common)
+    else:
+        client = aiosmtplib.SMTP(hostname=t.host, port=t.port, **common)
     run.phase("connect" if t.security != "implicit" else "tls")
-    banner = await client.connect(server_hostname=t.tls.server_name) if t.tls.server_name else await client.connect()
+    banner = await client.connect()
     run.detail["banner"] = banner.message[:120]
     if t.security == "implicit":
         check_certificate(run, client.transport.get_extra_info("ssl_object"), t.tls.min_days_left)
@@ -62,6 +84,9 @@ def smtp_error(exc: BaseException) -> str | None:
         if exc.code == -1 and "too long" in exc.message.lower():
             return "line_too_long"  # aiosmtplib's own bound on a reply line (hostile or broken server)
         return f"smtp:{exc.code}"
+    tls_cause = next((e for e in causes(exc) if isinstance(e, ssl.SSLError)), None)
+    if tls_cause is not None:  # aiosmtplib wraps a failed handshake in its connect error
+        return classify(tls_cause, "tls")
     if isinstance(exc, aiosmtplib.SMTPConnectError):
         return connect_error(exc) or ("refused" if "refused" in str(exc).lower() else "connect:failed")
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected):

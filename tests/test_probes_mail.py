@@ -193,3 +193,19 @@ def test_imap_starttls_checks_the_certificate_and_the_offer(dovecot, ca_file):
             server.close()
     r = asyncio.run(no_starttls())
     assert (r.ok, r.error) == (False, "starttls:not_offered")
+
+
+def test_smtp_tls_server_name_differs_from_the_address(localhost_cert, relay, ca_file):
+    """The certificate names "localhost"; the probe connects to 127.0.0.1 and checks
+    the name it is told (implicit TLS and STARTTLS), and a wrong name fails."""
+    implicit = start_relay(None, server_context(localhost_cert), implicit_tls=True)
+    try:
+        for name, expected in (("localhost", (True, None)), ("mail.example.net", (False, "tls:hostname"))):
+            tls = TlsOptions(ca_file=ca_file, server_name=name)
+            r = run("smtp", SmtpTarget(host="127.0.0.1", port=implicit.port, security="implicit", tls=tls))
+            assert (r.ok, r.error) == expected, (name, r.error, r.detail)
+            r = run("smtp", SmtpTarget(host="127.0.0.1", port=relay.port, security="starttls", tls=tls,
+                                       username=USER, password=PASSWORD))
+            assert (r.ok, r.error) == expected, (name, r.error, r.detail)
+    finally:
+        implicit.stop()
