@@ -1,5 +1,7 @@
 """ICMP echo over one shared socket (privileged raw when root, unprivileged
-datagram otherwise); replies are matched to waiting probes by sequence number.
+datagram otherwise); replies are matched to waiting probes by identifier,
+sequence number and address: an echo reply must come from the probed address,
+an error must quote a request to it.
 
 icmplib builds and sends the packets; replies are read by one reader on the
 event loop, so ten thousand hosts cost one socket, not ten thousand."""
@@ -8,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
+import socket
 import struct
 
 from icmplib import ICMPRequest, ICMPv4Socket
@@ -32,24 +35,30 @@ class _Pinger:
         self.sock.blocking = False
         self.ident = os.getpid() & 0xFFFF
         self.seq = itertools.count(1)
-        self.waiting: dict[int, asyncio.Future] = {}
+        self.waiting: dict[int, tuple[str, asyncio.Future]] = {}  # seq → (address, reply)
         self.loop = asyncio.get_running_loop()
         self.loop.add_reader(self.sock.sock.fileno(), self._readable)
 
     def _readable(self) -> None:
         while True:
             try:
-                packet, _ = self.sock.sock.recvfrom(2048)
+                packet, source = self.sock.sock.recvfrom(2048)
             except (BlockingIOError, InterruptedError):
                 return
             except OSError:
                 return
             parsed = self._parse(packet)
             if parsed is not None:
-                kind, seq = parsed
-                fut = self.waiting.pop(seq, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(kind)
+                kind, seq, about = parsed
+                waiting = self.waiting.get(seq)
+                if waiting is None:
+                    continue
+                address, fut = waiting
+                # an echo reply comes from the address pinged; an error quotes a request sent to it
+                if (about or source[0]) != address or fut.done():
+                    continue
+                del self.waiting[seq]
+                fut.set_result(kind)
 
     def _parse(self, packet: bytes):
         if self.privileged:  # raw sockets see the IP header
@@ -59,18 +68,19 @@ class _Pinger:
         kind = packet[0]
         if kind == ECHO_REPLY:
             ident, seq = struct.unpack("!HH", packet[4:8])
-            return (kind, seq) if (ident == self.ident or not self.privileged) else None
+            return (kind, seq, None) if (ident == self.ident or not self.privileged) else None
         if kind in (UNREACHABLE, TIME_EXCEEDED) and len(packet) >= 36:
-            inner = packet[8:]
-            inner = inner[(inner[0] & 0x0F) * 4:]
+            header = packet[8:]
+            to = socket.inet_ntoa(header[16:20])  # the quoted request's destination
+            inner = header[(header[0] & 0x0F) * 4:]
             ident, seq = struct.unpack("!HH", inner[4:8])
-            return (kind, seq) if (ident == self.ident or not self.privileged) else None
+            return (kind, seq, to) if (ident == self.ident or not self.privileged) else None
         return None  # our own echo requests (raw sockets on loopback), others' traffic
 
     async def ping(self, address: str, timeout: float) -> int:
         seq = next(self.seq) & 0xFFFF
         fut = self.loop.create_future()
-        self.waiting[seq] = fut
+        self.waiting[seq] = (address, fut)
         try:
             self.sock.send(ICMPRequest(address, self.ident, seq))
             async with asyncio.timeout(timeout):
