@@ -18,6 +18,8 @@ from app.calendars import WorkdaySchedule
 from app.contracts.calendar_import import NoticeError, plan, read_notice
 from tests.peers.util import free_port, wait_port, wait_until
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 CLI = [sys.executable, "-m", "app.cli"]
 NOTICE_2027 = {
     "year": 2027, "papers": ["国务院办公厅关于2027年部分节假日安排的通知 (fixture written by the test)"],

@@ -9,8 +9,11 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
+import pytest
 import yaml
 from conftest import ROOT, service_client
+
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 
 def setup(tmp_path, **settings):

@@ -9,10 +9,13 @@ import sys
 import time
 
 import httpx
+import pytest
 import yaml
 from conftest import ROOT
 
 from tests.peers.util import free_port, wait_port
+
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 
 def test_kill_9_and_restart(tmp_path):

@@ -2,7 +2,10 @@
 import re
 import subprocess
 
+import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 ALERTS = ROOT / "dashboards" / "alerts.yml"
 

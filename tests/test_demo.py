@@ -15,6 +15,7 @@ from datetime import time as clock
 from pathlib import Path
 
 import httpx
+import pytest
 
 from app.demo.mailbox import serve_mailbox
 from app.demo.state import OFFSETS, Demo
@@ -24,6 +25,8 @@ from probes import PROBES, TARGETS
 from probes.sms_delivery import start_receiver
 from tests.conftest import ROOT
 from tests.peers.util import wait_port
+
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 CLI = [sys.executable, "-m", "app.cli"]
 

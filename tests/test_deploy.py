@@ -6,8 +6,11 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
 import yaml
 from conftest import ROOT
+
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 
 def test_compose_stack_shape():

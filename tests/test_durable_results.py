@@ -8,6 +8,7 @@ import asyncio
 import os
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import text
 
 from app.incidents.service import probe_incident_id
@@ -17,6 +18,8 @@ from app.storage.tables import ContractRow, Customer, TargetRow
 from probes import TARGETS
 from probes.result import ProbeResult
 from probes.scheduler import Job
+
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 PG = "127.0.0.1", 5432
 UTC = timezone.utc

@@ -17,6 +17,8 @@ import pytest
 from probes import PROBES, TARGETS
 from probes.scheduler import Job, Scheduler
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 HOSTILE = Path(__file__).parent / "peers" / "hostile.py"
 NEVER = "this text is never in the body"
 

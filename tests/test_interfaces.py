@@ -11,6 +11,8 @@ import httpx
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 CASE = ROOT / "tests/cases/example1_xiamen.json"
 SLAWATCH = [sys.executable, "-m", "app.cli"]
 

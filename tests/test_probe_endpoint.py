@@ -13,6 +13,8 @@ from app.contracts.yamlfile import RulesError
 from app.probing.modules import load_modules
 from tests.peers.util import free_port, wait_port
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 
 def metric(text: str, name: str) -> float:
     line = next(x for x in text.splitlines() if x.startswith(name + " ") or x.startswith(name + "{"))

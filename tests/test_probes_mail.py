@@ -16,6 +16,8 @@ from probes.smtp import SmtpTarget
 from tests.peers.dovecot import PASSWORD, USER, start_dovecot
 from tests.peers.smtp_relay import start_relay
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 
 def run(proto, target, timeout=5.0):
     return asyncio.run(PROBES[proto](target, timeout))

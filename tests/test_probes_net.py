@@ -19,6 +19,8 @@ from probes.tcp import TcpTarget
 from probes.tls import TlsTarget
 from tests.peers.web import Web
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 
 def run(proto, target, timeout=3.0):
     return asyncio.run(PROBES[proto](target, timeout))

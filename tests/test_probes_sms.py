@@ -15,6 +15,8 @@ from probes import sms
 from probes.sms_delivery import start_receiver
 from tests.peers.kannel import PASSWORD, USER, start_kannel
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 ALL_DAY = {"send_opens": time(0, 0), "send_closes": time(23, 59, 59, 999999)}
 
 

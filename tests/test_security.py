@@ -7,6 +7,8 @@ from datetime import timedelta
 import pytest
 from conftest import service_client
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 
 @pytest.fixture(scope="module")
 def svc(tmp_path_factory):

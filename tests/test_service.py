@@ -14,6 +14,8 @@ from app.incidents.service import apply_detection, count_incidents, record_resul
 from app.storage.db import make_engine, sessions
 from app.storage.tables import ProbeResultRow, TargetRow
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 UTC = timezone.utc
 

@@ -4,8 +4,11 @@ page loads, a screenshot is taken, and the key figures are on the rendered page;
 import subprocess
 from datetime import datetime, timedelta, timezone
 
+import pytest
 import yaml
 from conftest import ROOT, service_client
+
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 CHROMIUM = ["/usr/bin/chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -14,11 +14,14 @@ from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
+import pytest
 import yaml
 from aiosmtpd.controller import Controller
 from conftest import ROOT
 
 from tests.peers.util import free_port, wait_port, wait_until
+
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 SECRET = "webhook-secret"
 

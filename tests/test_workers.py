@@ -18,6 +18,8 @@ from sqlalchemy import text
 from app.storage.db import make_engine
 from tests.peers.util import wait_until
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 LEASE, INTERVAL, N = 3, 1, 6
 

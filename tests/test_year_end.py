@@ -19,6 +19,8 @@ from app.calendars import CalendarError, CnWorkdays, Weekly, WorkdaySchedule, el
 from app.calendars.workdays import parse_hours
 from app.contracts.errors import CaseError
 
+pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
+
 SH = ZoneInfo("Asia/Shanghai")
 NO_2027 = "no PRC working-day schedule for 2027: add sla_rules/calendars/cn-2027.yaml"
 SLAWATCH = [sys.executable, "-m", "app.cli"]
