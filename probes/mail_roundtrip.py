@@ -111,4 +111,12 @@ async def probe(target: MailRoundtripTarget, timeout: float) -> ProbeResult:
             await _found_pop3(run, target.pop3, nonce, target.poll_interval)
         return run.ok()
 
-    return await guarded(run, body, timeout, translate)
+    result = await guarded(run, body, timeout, translate)
+    if not result.ok and result.error and result.error != "not_delivered" and not result.error.startswith(LEGS):
+        # which leg failed: sending (smtp) or fetching (imap/pop3) — "refused" alone says neither
+        leg = "smtp" if "send" not in run.phases else ("imap" if target.imap is not None else "pop3")
+        result.error = f"{leg}:{result.error}"
+    return result
+
+
+LEGS = ("smtp:", "imap:", "pop3:")

@@ -172,6 +172,19 @@ def test_round_trip_message_never_arrives(dovecot, black_hole, tls):
     assert r.phases["send"] > 0
 
 
+def test_round_trip_errors_name_the_leg(relay, tls, closed_port):
+    """A refused connection says which leg failed: sending (smtp) or fetching (imap/pop3)."""
+    box = ImapTarget(host="127.0.0.1", port=closed_port, username=USER, password=PASSWORD)
+    down_smtp = MailRoundtripTarget(smtp=SmtpTarget(host="127.0.0.1", port=closed_port), mail_from="probe@localhost",
+                                    rcpt_to="alice@localhost", imap=box)
+    r = run("mail_roundtrip", down_smtp, timeout=3)
+    assert (r.ok, r.error) == (False, "smtp:refused")
+    down_box = MailRoundtripTarget(smtp=smtp(relay, tls), mail_from="probe@localhost", rcpt_to="alice@localhost",
+                                   pop3=Pop3Target(host="127.0.0.1", port=closed_port, username=USER, password=PASSWORD))
+    r = run("mail_roundtrip", down_box, timeout=3)
+    assert (r.ok, r.error) == (False, "pop3:refused")
+
+
 def test_imap_server_stopped(localhost_cert, tls):
     dc = start_dovecot(localhost_cert.cert_chain_pems[0].bytes().decode(),
                        localhost_cert.private_key_pem.bytes().decode())
