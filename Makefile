@@ -28,6 +28,7 @@ bench: install peers
 	$(VENV)/bin/python benchmarks/evaluate.py
 	$(VENV)/bin/python benchmarks/probes.py --loop uvloop
 	$(VENV)/bin/python benchmarks/scheduler.py
+	$(VENV)/bin/python benchmarks/faults.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
