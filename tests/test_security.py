@@ -326,3 +326,29 @@ def test_an_admin_voids_a_wrong_incident_kept_in_its_timeline_counted_nowhere(sv
     credits = client.get("/v1/contracts/c-void/credits", params=period).json()
     assert (credits["outage"]["seconds"], credits["credit"]["uncapped"], credits["windows"]) == (0, "0.00", [])
     assert client.post(f"/v1/incidents/{inc['id']}/resolve", json={}).status_code == 409
+
+
+def test_readyz_says_disk_full_when_writes_are_about_to_fail(tmp_path):
+    """A tmpfs of 1 MB for the data folder: below the free-space floor, /readyz is 503 disk_full."""
+    import subprocess
+
+    from fastapi.testclient import TestClient
+
+    from app.api.main import create_app
+    from app.settings import Settings
+    from app.storage.db import make_engine, upgrade
+
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        url = f"sqlite+aiosqlite:///{tmp_path}/r.db"
+        upgrade(make_engine(url))
+        client = TestClient(create_app(Settings(database_url=url, data_dir=small)))
+        r = client.get("/readyz")
+        assert r.status_code == 503 and r.json() == {"status": "unavailable", "reason": "disk_full"}
+        client = TestClient(create_app(Settings(database_url=url, data_dir=tmp_path)))
+        assert client.get("/readyz").json()["status"] == "ready"
+    finally:
+        subprocess.run(["umount", str(small)], capture_output=True)
