@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parsedate_to_datetime
 
 from pydantic import Field, model_validator
 
@@ -18,6 +19,15 @@ from probes.result import ProbeFailure, ProbeResult, Run, guarded
 from probes.smtp import SmtpTarget, open_smtp, smtp_error
 
 NONCE_HEADER = "X-Slawatch-Nonce"
+# a probe message older than this (by its Date) is a leftover of a failed or late
+# round trip: the next round trip deletes it, so the mailbox never fills (basis: policy;
+# well past any round trip's timeout, and never another location's message in flight)
+STALE = timedelta(days=1)
+
+
+def _stale_date(now: datetime) -> str:
+    """IMAP's SENTBEFORE date: messages dated before it are at least ``STALE`` old."""
+    return (now - STALE).strftime("%d-%b-%Y")
 
 
 class MailRoundtripTarget(TargetModel):
@@ -56,7 +66,11 @@ async def _found_imap(run: Run, t: imap_mod.ImapTarget, nonce: str, interval: fl
             res = await client.uid_search(f"HEADER {NONCE_HEADER} {nonce}")
             uids = res.lines[0].split() if res.result == "OK" and res.lines else []
             if uids:
-                await client.uid("store", b",".join(uids).decode(), "+FLAGS", r"(\Deleted)")
+                # with our own message, the leftovers of earlier round trips go too
+                old = await client.uid_search(f'HEADER {NONCE_HEADER} "" SENTBEFORE {_stale_date(run.started_at)}')
+                stale = old.lines[0].split() if old.result == "OK" and old.lines else []
+                run.detail["stale_deleted"] = len(stale)
+                await client.uid("store", b",".join([*uids, *stale]).decode(), "+FLAGS", r"(\Deleted)")
                 await client.expunge()
                 await client.logout()
                 return
@@ -74,17 +88,38 @@ async def _found_pop3(run: Run, t: pop3_mod.Pop3Target, nonce: str, interval: fl
         pop, writer = await pop3_mod.open_pop3(run, t)  # a POP3 session sees the maildrop as at login
         try:
             run.phase("deliver")
+            found, stale = None, []
             for line in await pop.multiline("LIST", "pop3:list_failed"):
                 number = line.split()[0].decode()
                 head = await pop.multiline(f"TOP {number} 0", "pop3:top_failed")
                 if any(h.lower() == marker for h in head):
+                    found = number
+                elif _leftover(head, run.started_at):
+                    stale.append(number)
+            if found is not None:
+                for number in [found, *stale]:  # with our own message, the leftovers of earlier round trips
                     await pop.cmd(f"DELE {number}", "pop3:dele_failed")
-                    await pop.quit()
-                    return
+                run.detail["stale_deleted"] = len(stale)
+                await pop.quit()
+                return
             await pop.quit()
         finally:
             close(writer)
         await asyncio.sleep(interval)
+
+
+def _leftover(head: list[bytes], now: datetime) -> bool:
+    """A probe message (our header) dated more than ``STALE`` ago."""
+    prefix, date = f"{NONCE_HEADER.lower()}:".encode(), None
+    if not any(h.lower().startswith(prefix) for h in head):
+        return False
+    for h in head:
+        if h.lower().startswith(b"date:"):
+            try:
+                date = parsedate_to_datetime(h[5:].decode(errors="replace").strip())
+            except (TypeError, ValueError):
+                return False
+    return date is not None and date.tzinfo is not None and now - date > STALE
 
 
 async def probe(target: MailRoundtripTarget, timeout: float) -> ProbeResult:

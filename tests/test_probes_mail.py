@@ -15,6 +15,7 @@ from probes.pop3 import Pop3Target
 from probes.smtp import SmtpTarget
 from tests.peers.dovecot import PASSWORD, USER, start_dovecot
 from tests.peers.smtp_relay import start_relay
+from tests.peers.util import wait_until
 
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
@@ -161,6 +162,47 @@ def test_round_trip_finds_the_real_message_and_deletes_it(dovecot, relay, tls, v
     # deleted on arrival: the mailbox is empty again
     stat = run("pop3", Pop3Target(host="127.0.0.1", port=dovecot.pop3, username=USER, password=PASSWORD))
     assert stat.detail["stat"] == "+OK 0 0"
+
+
+@pytest.mark.parametrize("via", ["imap", "pop3"])
+def test_round_trip_deletes_the_leftovers_of_earlier_ones(dovecot, relay, tls, via):
+    """A probe message dated two days ago (a round trip that failed then) and a
+    fresh one of another location: the next round trip deletes the old one with
+    its own and leaves the fresh one alone."""
+    import poplib
+    import smtplib
+    from datetime import datetime, timedelta, timezone
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    def count():
+        return int(run("pop3", pop).detail["stat"].split()[1])
+    pop = Pop3Target(host="127.0.0.1", port=dovecot.pop3, username=USER, password=PASSWORD)
+    before = count()
+    for nonce, age in (("0" * 32, timedelta(days=2)), ("1" * 32, timedelta(minutes=1))):
+        msg = EmailMessage()
+        msg["From"], msg["To"], msg["Subject"] = "probe@localhost", "alice@localhost", f"slawatch round trip {nonce}"
+        msg["Date"] = format_datetime(datetime.now(timezone.utc) - age)
+        msg["X-Slawatch-Nonce"] = nonce
+        msg.set_content("left over\n")
+        with smtplib.SMTP("127.0.0.1", relay.port, timeout=10) as s:
+            s.send_message(msg)
+    assert wait_until(lambda: count() == before + 2, 10)
+    box = {"imap": ImapTarget(host="127.0.0.1", port=dovecot.imap, username=USER, password=PASSWORD),
+           "pop3": pop}[via]
+    t = MailRoundtripTarget(smtp=smtp(relay, tls), mail_from="probe@localhost", rcpt_to="alice@localhost",
+                            poll_interval=0.1, **{via: box})
+    r = run("mail_roundtrip", t)
+    assert r.ok and r.detail["stale_deleted"] == 1, (r.error, r.detail)
+    assert count() == before + 1  # the fresh one (another location's, in flight) stays
+    p = poplib.POP3("127.0.0.1", dovecot.pop3, timeout=10)  # leave the mailbox as the other tests expect it
+    try:
+        p.user(USER)
+        p.pass_(PASSWORD)
+        for i in range(1, len(p.list()[1]) + 1):
+            p.dele(i)
+    finally:
+        p.quit()
 
 
 def test_round_trip_message_never_arrives(dovecot, black_hole, tls):
