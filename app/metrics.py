@@ -13,7 +13,6 @@ import logging
 import time
 from datetime import datetime, timezone
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,6 +22,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from sqlmodel import select
 
+from app.calendars.zones import PRC
 from app.contracts.errors import CaseError
 from app.evaluation.engine import evaluate, live_windows
 from app.evaluation.health import EvaluationErrors, template_of
@@ -35,7 +35,7 @@ from app.storage.tables import ContractRow
 log = logging.getLogger("slawatch.metrics")
 disable_created_metrics()  # *_created series double the size and say nothing a NOC needs
 PROBE_LABELS = ("target", "contract", "protocol", "location")
-PRC = ZoneInfo("Asia/Shanghai")  # the State Council's schedule is read in Beijing time
+
 
 
 def _label_value(v: str) -> str:

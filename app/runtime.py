@@ -142,9 +142,10 @@ class Worker:
             try:
                 written = await self.spool.drain(write)
             except Exception as exc:
-                try:  # a connection cut under it is not given back to the pool
+                try:  # connections cut under the pool are never handed out again: the next try starts fresh
                     await db.invalidate()
-                except Exception:  # noqa: BLE001 - it is gone already
+                    await self.sessions.kw["bind"].dispose()
+                except Exception:  # noqa: BLE001 - they are gone already
                     pass
                 if not self.db_down:
                     log.warning("cannot write probe results (%s); keeping them, %d queued",

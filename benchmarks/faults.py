@@ -22,7 +22,7 @@ from sqlalchemy import text  # noqa: E402
 
 from app.runtime import Worker  # noqa: E402
 from app.storage.db import make_engine, sessions, upgrade  # noqa: E402
-from app.storage.tables import ContractRow, Customer, TargetRow  # noqa: E402
+from tests.peers.seed import seed_tcp_targets  # noqa: E402
 from tests.peers.tcpproxy import Proxy  # noqa: E402
 
 DIRECT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -49,17 +49,8 @@ async def outage(n: int, seconds: float, tmp: Path) -> None:
     engine = make_engine(url, schema)
     try:
         await asyncio.to_thread(upgrade, make_engine(DIRECT, schema))
-        async with sessions(engine)() as db:
-            db.add(Customer(id="acme", name="Acme"))
-            await db.flush()
-            db.add(ContractRow(id="c", customer_id="acme", template="aliyun-mail",
-                               body={"id": "c", "template": "aliyun-mail", "customer": "acme"}))
-            await db.flush()
-            for i in range(n):
-                db.add(TargetRow(id=f"t{i}", contract_id="c", protocol="tcp", category="mail_send_receive",
-                                 interval=1, timeout=0.5,
-                                 config={"host": "127.0.0.1", "port": listener.getsockname()[1]}))
-            await db.commit()
+        await seed_tcp_targets(sessions(engine), [f"t{i}" for i in range(n)], listener.getsockname()[1],
+                               interval=1, timeout=0.5)
         worker = Worker(sessions(engine), data_dir=tmp)
         probed = 0
         sink = worker.sink

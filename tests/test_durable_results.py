@@ -14,28 +14,16 @@ from sqlalchemy import text
 from app.incidents.service import probe_incident_id
 from app.runtime import Worker
 from app.storage.db import make_engine, sessions, upgrade
-from app.storage.tables import ContractRow, Customer, TargetRow
 from probes import TARGETS
 from probes.result import ProbeResult
 from probes.scheduler import Job
+from tests.peers.seed import seed_tcp_targets
 from tests.peers.tcpproxy import Proxy
 
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
 PG = "127.0.0.1", 5432
 UTC = timezone.utc
-
-
-async def flushed(worker, seconds: float = 20.0) -> None:
-    """Flush until it goes through (the first tries may meet connections cut before)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        try:
-            return await worker.flush()
-        except Exception:  # noqa: BLE001 - DatabaseDown while the pool heals
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.2)
 
 
 def result(at: datetime, ok: bool) -> ProbeResult:
@@ -65,16 +53,7 @@ def test_a_database_outage_loses_no_result(tmp_path):
         url = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/test"
         engine = make_engine(url, schema)
         try:
-            async with sessions(engine)() as db:
-                db.add(Customer(id="acme", name="Acme"))
-                await db.flush()
-                db.add(ContractRow(id="c", customer_id="acme", template="aliyun-mail",
-                                   body={"id": "c", "template": "aliyun-mail", "customer": "acme"}))
-                await db.flush()
-                row = TargetRow(id="mx", contract_id="c", protocol="tcp", category="mail_send_receive",
-                                interval=60, timeout=5, config={"host": "127.0.0.1", "port": 25})
-                db.add(row)
-                await db.commit()
+            (row,) = await seed_tcp_targets(sessions(engine), ["mx"], 25, interval=60, timeout=5)
             worker = Worker(sessions(engine), data_dir=tmp_path / "data")
             worker.spool.memory_rows = 4  # so the outage reaches the spool file too
             worker.add(row)
@@ -95,7 +74,7 @@ def test_a_database_outage_loses_no_result(tmp_path):
             kept = worker.queued() + sum(1 for _ in worker.spool.path.open())
             assert kept == 10
             await proxy.restore()
-            await flushed(worker)
+            await worker.flush()  # the first try after the outage goes through
             assert not worker.spool.path.exists() and worker.queued() == 0
             stored = await count(direct, schema, "SELECT count(*) FROM probe_results")
             distinct = await count(direct, schema, "SELECT count(DISTINCT started_at) FROM probe_results")
@@ -109,7 +88,7 @@ def test_a_database_outage_loses_no_result(tmp_path):
             assert worker.spool.path.exists()
             await proxy.restore()
             again = Worker(sessions(engine), data_dir=tmp_path / "data")
-            await flushed(again)
+            await again.flush()
             after = await count(direct, schema, "SELECT count(*) FROM probe_results")
             return stored, distinct, opened, after
         finally:

@@ -4,6 +4,8 @@ can give (401, 403, 404, 422, 429), so a client — or schemathesis — can rely
 them."""
 from __future__ import annotations
 
+from app.contracts.types import ID_PATTERN
+
 PUBLIC = {"/healthz", "/readyz", "/v1/sms/deliveries"}
 PROBLEM = "application/problem+json"
 ANSWERS = {
@@ -17,7 +19,7 @@ ANSWERS = {
 }
 # path parameters: ids are one safe segment (app.contracts.types.ID_PATTERN); incident
 # and ticket ids carry "@" and ":" but never a control character or "/"
-ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+ID = ID_PATTERN
 KEY = r"^[^\x00-\x1f\x7f/]{1,200}$"
 PARAM_PATTERNS = {"incident_id": KEY, "ticket_id": KEY, "token_id": ID}
 QUERY_PATTERNS = {"period": r"^(19[7-9]\d|20\d\d|2100)-(0[1-9]|1[0-2])$"}  # 1970-01 … 2100-12

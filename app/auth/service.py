@@ -18,7 +18,8 @@ from app.storage.tables import ApiToken, Customer
 
 ROLES = ("admin", "noc", "customer", "scrape")
 PREFIX = "slw_"
-LAST_USED_EVERY = 60.0  # seconds: last use is written at most this often per token
+LAST_USED_EVERY = 60.0
+MAX_LIFE = timedelta(days=3650)  # a token's longest life: ten years (no date overflow, no "forever" by accident)  # seconds: last use is written at most this often per token
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ async def create_token(session: AsyncSession, role: str, customer_id: str | None
         raise ValueError("a customer token needs --customer, and only a customer token takes one")
     if customer_id is not None and await session.get(Customer, customer_id) is None:
         raise ValueError(f"unknown customer {customer_id!r}")
-    if expires_in is not None and expires_in <= timedelta(0):
-        raise ValueError("expires: must be in the future")
+    if expires_in is not None and not timedelta(0) < expires_in <= MAX_LIFE:
+        raise ValueError(f"expires: must be in the future and at most {MAX_LIFE.days}d")
     token = PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(id=secrets.token_hex(8), token_hash=digest(token), role=role, customer_id=customer_id,
                          name=name, expires_at=utcnow() + expires_in if expires_in is not None else None))

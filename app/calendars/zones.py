@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+# the State Council's schedule (cn_workdays) is read in Beijing time, whatever a contract's zone
+PRC = ZoneInfo("Asia/Shanghai")
 
 CHECKED_FROM = datetime(1992, 1, 1, tzinfo=timezone.utc)
 CHECKED_UNTIL = datetime(2100, 1, 1, tzinfo=timezone.utc)

@@ -23,14 +23,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from app.calendars.schedule import WorkdaySchedule
+from app.calendars.zones import PRC
+from app.contracts.types import MAX_YEAR, MIN_YEAR
 
 MAX_BYTES = 1 << 20  # a year's notice is a few KB; anything bigger is not one
 MAX_DAYS_PER_EVENT = 31
 WORK_WORDS = re.compile(r"补班|上班")
-PRC = ZoneInfo("Asia/Shanghai")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -90,6 +90,8 @@ def _from_holiday_cn(path: Path, text: str, year: int | None) -> Notice:
     y = data.get("year", year)
     if not isinstance(y, int) or isinstance(y, bool):
         raise NoticeError(f"{path}: year: expected an integer year")
+    if year is not None and y != year:
+        raise NoticeError(f"{path}: year: the notice is for {y}, not {year} (--year)")
     days = []
     for i, d in enumerate(data["days"]):
         if not isinstance(d, dict) or not isinstance(d.get("isOffDay"), bool):
@@ -133,6 +135,8 @@ def _from_ics(path: Path, raw: bytes, year: int | None) -> Notice:
 
 def plan(notice: Notice, schedule: WorkdaySchedule) -> Plan:
     """What to write for ``notice.year``, or ``NoticeError`` and nothing."""
+    if not MIN_YEAR <= notice.year <= MAX_YEAR:
+        raise NoticeError(f"year: {notice.year} is not within {MIN_YEAR}–{MAX_YEAR}")
     seen: dict[date, Day] = {}
     for d in notice.days:
         if abs(d.day.year - notice.year) > 1:

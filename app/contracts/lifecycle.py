@@ -7,13 +7,12 @@ import asyncio
 import logging
 import signal
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
+from app.calendars.zones import PRC
 from app.contracts.rules import Rules, reload_rules
 from app.contracts.yamlfile import RulesError
 
 log = logging.getLogger("slawatch.rules")
-PRC = ZoneInfo("Asia/Shanghai")
 DAY = 86400.0
 
 
