@@ -29,6 +29,7 @@ bench: install peers
 	$(VENV)/bin/python benchmarks/probes.py --loop uvloop
 	$(VENV)/bin/python benchmarks/scheduler.py
 	$(VENV)/bin/python benchmarks/faults.py
+	$(VENV)/bin/python benchmarks/hostile.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from app.contracts.yamlfile import RulesError
 from app.probing.modules import load_modules
-from tests.peers.util import free_port, wait_port
+from tests.peers.util import free_port, until, wait_port
 
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
@@ -130,10 +130,7 @@ def test_probe_allow_list_and_concurrency_cap(tmp_path, silent_listener):
             slow = asyncio.create_task(c.get("/probe", params={"module": "http_2xx",
                                                                "target": f"127.0.0.2:{silent_listener}"},
                                              headers=auth))
-            for _ in range(100):  # until the first one is running
-                if app.state.probe_gate.running:
-                    break
-                await asyncio.sleep(0.02)
+            assert await until(lambda: app.state.probe_gate.running, 5)  # the first one is running
             second = await c.get("/probe", params={"module": "tcp_connect", "target": "127.0.0.2:1"}, headers=auth)
             slow.cancel()
             return second

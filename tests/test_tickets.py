@@ -19,7 +19,7 @@ import yaml
 from aiosmtpd.controller import Controller
 from conftest import ROOT
 
-from tests.peers.util import free_port, wait_port, wait_until
+from tests.peers.util import free_port, until, wait_port, wait_until
 
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
@@ -162,7 +162,31 @@ def test_invalid_sink_config_is_a_clear_error_at_start(tmp_path):
     assert "Traceback" not in res.stderr
 
 
-def test_a_hung_webhook_delays_only_its_own_tickets_and_never_the_shutdown(tmp_path, silent_listener):
+class HungWebhook:
+    """Accepts connections, reads nothing, answers nothing; counts them."""
+
+    def __init__(self):
+        import socket
+        self.sock, self.held = socket.socket(), []
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                self.held.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def stop(self):
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def test_a_hung_webhook_delays_only_its_own_tickets_and_never_the_shutdown(tmp_path):
     """Contract A's webhook accepts and never answers; contract B's breach reaches the
     mailbox at once. A shutdown in the middle of the hung send takes no time: the
     ticket stays pending, to be sent again under the same key."""
@@ -177,7 +201,8 @@ def test_a_hung_webhook_delays_only_its_own_tickets_and_never_the_shutdown(tmp_p
     client, _ = service_client(f"sqlite+aiosqlite:///{tmp_path}/h.db", ticket_mbox=box)
     with client:
         client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
-        hook = {"webhook_url": f"http://127.0.0.1:{silent_listener}/hook", "webhook_secret": "s"}
+        hung = HungWebhook()
+        hook = {"webhook_url": f"http://127.0.0.1:{hung.port}/hook", "webhook_secret": "s"}
         for cid, tickets in (("a-hung", hook), ("b-fine", None)):
             assert client.post("/v1/contracts", json={"id": cid, "template": "aliyun-mail", "customer": "acme",
                                                       "tickets": tickets}).status_code == 201
@@ -200,8 +225,9 @@ def test_a_hung_webhook_delays_only_its_own_tickets_and_never_the_shutdown(tmp_p
         async def stop_during_a_hung_send():
             stop = asyncio.Event()
             loop.backoff.clear()  # retry A now, and stop while it hangs
+            before = len(hung.held)
             task = asyncio.create_task(loop.run(stop))
-            await asyncio.sleep(1.0)
+            assert await until(lambda: len(hung.held) > before, 10)  # the send is in flight
             t = time.monotonic()
             stop.set()
             await task
@@ -209,3 +235,4 @@ def test_a_hung_webhook_delays_only_its_own_tickets_and_never_the_shutdown(tmp_p
         assert client.portal.call(stop_during_a_hung_send) < 2.0
         assert next(t for t in client.get("/v1/tickets", params={"contract": "a-hung"}).json()["items"]
                     )["state"] == "pending"
+        hung.stop()

@@ -36,6 +36,17 @@ def wait_until(predicate, timeout: float = 30.0, every: float = 0.2) -> bool:
     return bool(predicate())
 
 
+async def until(predicate, timeout: float = 30.0, every: float = 0.02) -> bool:
+    """``wait_until`` inside an event loop: the loop goes on while it waits."""
+    import asyncio
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(every)
+    return bool(predicate())
+
+
 def wait_port(port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
