@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -461,7 +462,7 @@ app.add_typer(contracts_app, name="contracts")
 def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML files (sla_rules/contracts/…)")) -> None:
     """Load contract files into the database (creating their customers); all or nothing."""
     from app.contracts.rules import load_contract
-    from app.contracts.service import import_contracts
+    from app.writes import create_contracts
 
     rules = _rules()
     try:
@@ -469,7 +470,7 @@ def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML
     except (RulesError, OSError) as exc:
         fail(str(exc))
     try:
-        _with_db(lambda db: import_contracts(db, contracts, rules, _settings().vault()))
+        _with_db(lambda db: create_contracts(db, contracts, rules, _settings().vault(), datetime.now(timezone.utc)))
     except CaseError as exc:
         fail(str(exc))
     typer.echo(f"imported {len(contracts)} contracts")

@@ -19,7 +19,7 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from sqlmodel import select
 
 from app.calendars.zones import PRC
@@ -238,3 +238,5 @@ class SchedulerHealth:
         yield GaugeMetricFamily("slawatch_scheduler_probes_in_flight", "Probes running", value=st.in_flight)
         yield GaugeMetricFamily("slawatch_scheduler_probes_waiting", "Probes due, waiting for a slot", value=st.waiting)
         yield GaugeMetricFamily("slawatch_results_queued", "Results waiting to be written", value=w.queued())
+        yield CounterMetricFamily("slawatch_results_dropped", "Results given up: database, spool file and "
+                                  "memory bound all full, or a spool line cut short", value=w.spool.dropped)

@@ -112,12 +112,16 @@ class Worker:
                      else f"FAILED {r.error}{'' if was is None else ' (was ok)'}")
             log.info("probe %s (%s): %s", job.key.removesuffix("/default"), job.protocol, state)
 
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less if the worker is stopping (a stop never waits out a pause)."""
+        try:
+            await asyncio.wait_for(self.stop.wait(), seconds)
+        except TimeoutError:
+            pass
+        return self.stop.is_set()
+
     async def _summary(self) -> None:
-        while not self.stop.is_set():
-            try:
-                await asyncio.wait_for(self.stop.wait(), SUMMARY_SECONDS)
-            except TimeoutError:
-                pass
+        while not await self._stopped_within(SUMMARY_SECONDS):
             c, self.counts = self.counts, {"ok": 0, "failed": 0, "skipped": 0}
             failing = sorted(k.removesuffix("/default") for k, ok in self.last_ok.items() if not ok)
             log.info("last %.0f s: %d probes ok, %d failed, %d skipped%s", SUMMARY_SECONDS, c["ok"], c["failed"],
@@ -162,11 +166,10 @@ class Worker:
                 del self.undetected[tid]  # kept on failure: the next flush detects from there
 
     def queued(self) -> int:
-        return len(self.pending) + len(self.spool.backlog)
+        return len(self.pending) + self.spool.in_memory()
 
     async def _flusher(self) -> None:
-        while not self.stop.is_set():
-            await asyncio.sleep(FLUSH_SECONDS)
+        while not await self._stopped_within(FLUSH_SECONDS):
             try:
                 await self.flush()
             except DatabaseDown:
@@ -227,8 +230,7 @@ class Worker:
                 self.add(row)
 
     async def _leaser(self) -> None:
-        while not self.stop.is_set():
-            await asyncio.sleep(self.lease_seconds / 3)
+        while not await self._stopped_within(self.lease_seconds / 3):
             try:
                 await self.claim()
             except Exception:  # noqa: BLE001 - the next round retries; leases outlive two misses

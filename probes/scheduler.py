@@ -1,5 +1,6 @@
 """The probe scheduler: every target at its interval (default 60 s), spread
-evenly over the interval with jitter, with bounded concurrency and a per-target
+evenly over the interval by a hash of its key (the same slot in every process,
+so a restart or a lease handover never probes early or skips one), with bounded concurrency and a per-target
 timeout; results go to a sink (an async callable).
 
 A hung or slow target never delays another: each probe runs in its own task
@@ -11,7 +12,6 @@ import asyncio
 import heapq
 import itertools
 import logging
-import random
 import time
 import zlib
 from collections import deque
@@ -59,11 +59,10 @@ class Stats:
 
 
 class Scheduler:
-    def __init__(self, probes: dict, sink: Sink, concurrency: int = 1000, jitter: float = 0.1,
+    def __init__(self, probes: dict, sink: Sink, concurrency: int = 1000,
                  clock: Callable[[], float] = time.monotonic, batch_window: float = 0.02):
         self.probes, self.sink, self.clock = probes, sink, clock
         self.slots = asyncio.Semaphore(concurrency)
-        self.jitter = jitter  # fraction of the interval by which a target's slot may move, once
         self.batch_window = batch_window  # seconds: slots this close start in one wake-up
         self.jobs: dict[str, Job] = {}
         # (due, seq, key, generation): a key removed and added again gets a new generation,
@@ -76,14 +75,16 @@ class Scheduler:
         self._waker: asyncio.Future | None = None
 
     def add(self, job: Job) -> None:
-        """Schedule ``job``; its first slot is spread over the interval by a hash of its key."""
+        """Schedule ``job``; its slot is spread over the interval by a hash of its key and
+        anchored to the wall clock, so it is the same slot in every process: a restarted
+        worker, or the one that takes over a lease, probes it one interval after the last."""
         if job.protocol not in self.probes:
             raise ValueError(f"{job.key}: unknown protocol {job.protocol!r} (known: {', '.join(sorted(self.probes))})")
         self.jobs[job.key] = job
         gen = self.generation[job.key] = next(self.seq)
         spread = (zlib.crc32(job.key.encode()) / 2**32) * job.interval
-        spread += random.uniform(-self.jitter, self.jitter) * job.interval / 2
-        heapq.heappush(self.heap, (self.clock() + spread % job.interval, next(self.seq), job.key, gen))
+        heapq.heappush(self.heap, (self.clock() + (spread - time.time()) % job.interval, next(self.seq), job.key,
+                                   gen))
         self._wake()
 
     def _wake(self, *_):

@@ -348,4 +348,4 @@ def test_readyz_says_disk_full_when_writes_are_about_to_fail(tmp_path):
         client = TestClient(create_app(Settings(database_url=url, data_dir=tmp_path)))
         assert client.get("/readyz").json()["status"] == "ready"
     finally:
-        subprocess.run(["umount", str(small)], capture_output=True)
+        subprocess.run(["umount", "--lazy", str(small)], capture_output=True)

@@ -26,6 +26,7 @@ from app.evaluation.service import evaluate_case
 from app.incidents.cases import case_for, visible_case
 from app.money import fmt
 from app.storage.tables import Customer, IncidentRow, TargetRow
+from app.writes import checked, ensure_evaluable, periods_of
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
 
@@ -53,20 +54,28 @@ async def list_contracts(customer: str | None = None, template: str | None = Non
 @router.post("/contracts", status_code=201)
 async def create_contract(body: Contract, request: Request, _: Principal = Depends(require("admin")),
                           db: AsyncSession = Depends(session)) -> dict:
-    return mask((await save_contract(db, body, request.app.state.rules, request.app.state.vault)).body)
+    rules = request.app.state.rules
+    row = await save_contract(db, body, rules, request.app.state.vault, commit=False)
+    await ensure_evaluable(db, rules, row, now(), periods_of(body, now()), contract=body)
+    await db.commit()
+    return mask(row.body)
 
 
 @router.put("/contracts/{contract_id}")
 async def replace_contract(contract_id: str, body: Contract, request: Request,
                            who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
-    if await get_visible_contract(db, who, contract_id) is None:
+    stored = await get_visible_contract(db, who, contract_id)
+    if stored is None:
         raise not_found("contract", contract_id)
     if who.role != "admin":
         raise HTTPException(403, "this needs the admin role")
     if body.id != contract_id:
         raise HTTPException(422, f"id: {body.id!r} does not match the URL's {contract_id!r}")
-    return mask((await save_contract(db, body, request.app.state.rules, request.app.state.vault,
-                                     replace=True)).body)
+    rules = request.app.state.rules
+    async with checked(db, rules, stored, now(), contract=body):  # its incidents under the new terms
+        row = await save_contract(db, body, rules, request.app.state.vault, replace=True, commit=False)
+    await db.commit()
+    return mask(row.body)
 
 
 @router.get("/contracts/{contract_id}")

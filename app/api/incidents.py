@@ -23,6 +23,7 @@ from app.incidents.cases import case_for
 from app.incidents.service import add_event, events_of, open_incident, state_of
 from app.incidents.timeline import ACTION_KIND, TransitionError
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow
+from app.writes import checked
 
 router = APIRouter(prefix="/v1", tags=["incidents"])
 
@@ -135,12 +136,14 @@ async def create_incident(body: IncidentCreate, request: Request, who: Principal
             raise CaseError("/reported_at", "set by the server for a customer's report (the time it arrives)")
         request.app.state.limits["claims"].take(who.customer_id)
         reported, source = max(now(), body.started_at), "claim"
-    try:
-        row, events = await open_incident(db, incident_id=f"inc-{uuid.uuid4().hex[:12]}", contract_id=contract.id,
-                                          category=body.category, started_at=body.started_at,
-                                          reported_at=reported, actor=actor, note=body.note, source=source)
-    except TransitionError as exc:
-        raise CaseError(f"/{exc.field}", exc.message) from None
+    async with checked(db, request.app.state.rules, contract, now(), body.started_at, reported, pointer="/started_at"):
+        try:
+            row, events = await open_incident(db, incident_id=f"inc-{uuid.uuid4().hex[:12]}",
+                                              contract_id=contract.id, category=body.category,
+                                              started_at=body.started_at, reported_at=reported, actor=actor,
+                                              note=body.note, source=source)
+        except TransitionError as exc:
+            raise CaseError(f"/{exc.field}", exc.message) from None
     await db.commit()
     return render(row, events, await windows_of(db, request, contract, row.id))
 
@@ -176,11 +179,13 @@ async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause"
                 if v is not None}
         if not data:
             raise CaseError("/attribution", "classify needs attribution, severity or announced_at")
-    try:
-        await add_event(db, row, events, ACTION_KIND[action], body.at or now(), f"{who.role}:{who.token_id}",
-                        body.note, data)
-    except TransitionError as exc:
-        raise HTTPException(409 if exc.field == "action" else 422, f"{exc.field}: {exc.message}") from None
+    async with checked(db, request.app.state.rules, contract, now(), row.started_at, body.at, body.announced_at,
+                       pointer="/at"):
+        try:
+            await add_event(db, row, events, ACTION_KIND[action], body.at or now(), f"{who.role}:{who.token_id}",
+                            body.note, data)
+        except TransitionError as exc:
+            raise HTTPException(409 if exc.field == "action" else 422, f"{exc.field}: {exc.message}") from None
     await db.commit()
     return render(row, events, await windows_of(db, request, contract, row.id))
 

@@ -18,6 +18,7 @@ from app.ledger.models import Invoice, LedgerCase, Notice, StorageSample
 from app.ledger.service import ledger_case
 from app.ledger.store import stored_billing
 from app.storage.tables import ContractRow, InvoiceRow, NoticeRow, StorageSampleRow
+from app.writes import checked
 
 router = APIRouter(prefix="/v1/contracts/{contract_id}", tags=["ledger"])
 
@@ -31,41 +32,43 @@ async def _contract(db: AsyncSession, who: Principal, contract_id: str, write: b
     return row
 
 
-async def _add_once(db: AsyncSession, table, key_column: str, contract_id: str, body, what: str) -> dict:
+async def _add_once(db: AsyncSession, rules, contract: ContractRow, table, key_column: str, body, what: str) -> dict:
     """Store an invoice or notice; its id is unique within the contract."""
     key = getattr(table, key_column)
-    if (await db.exec(select(table).where(table.contract_id == contract_id, key == body.id))).first() is not None:
+    if (await db.exec(select(table).where(table.contract_id == contract.id, key == body.id))).first() is not None:
         raise CaseError("/id", f"{what} {body.id!r} exists already")
-    db.add(table(contract_id=contract_id, **{key_column: body.id}, body=body.model_dump(mode="json")))
+    async with checked(db, rules, contract, now()):
+        db.add(table(contract_id=contract.id, **{key_column: body.id}, body=body.model_dump(mode="json")))
     await db.commit()
     return body.model_dump(mode="json")
 
 
 @router.post("/invoices", status_code=201)
-async def add_invoice(contract_id: str, body: Invoice, who: Principal = Depends(principal),
+async def add_invoice(contract_id: str, body: Invoice, request: Request, who: Principal = Depends(principal),
                       db: AsyncSession = Depends(session)) -> dict:
-    await _contract(db, who, contract_id, write=True)
-    return await _add_once(db, InvoiceRow, "invoice_id", contract_id, body, "invoice")
+    row = await _contract(db, who, contract_id, write=True)
+    return await _add_once(db, request.app.state.rules, row, InvoiceRow, "invoice_id", body, "invoice")
 
 
 @router.post("/storage", status_code=201)
-async def add_storage_sample(contract_id: str, body: StorageSample, who: Principal = Depends(principal),
+async def add_storage_sample(contract_id: str, body: StorageSample, request: Request, who: Principal = Depends(principal),
                              db: AsyncSession = Depends(session)) -> dict:
-    await _contract(db, who, contract_id, write=True)
+    row = await _contract(db, who, contract_id, write=True)
     last = (await db.exec(select(StorageSampleRow).where(StorageSampleRow.contract_id == contract_id)
                           .order_by(StorageSampleRow.at.desc()).limit(1))).first()
     if last is not None and body.at < last.at:
         raise CaseError("/at", f"storage samples must be in time order (last at {last.at.isoformat()})")
-    db.add(StorageSampleRow(contract_id=contract_id, at=body.at, used_mb=str(body.used_mb)))
+    async with checked(db, request.app.state.rules, row, now(), body.at, pointer="/used_mb"):
+        db.add(StorageSampleRow(contract_id=contract_id, at=body.at, used_mb=str(body.used_mb)))
     await db.commit()
     return body.model_dump(mode="json")
 
 
 @router.post("/notices", status_code=201)
-async def add_notice(contract_id: str, body: Notice, who: Principal = Depends(principal),
+async def add_notice(contract_id: str, body: Notice, request: Request, who: Principal = Depends(principal),
                      db: AsyncSession = Depends(session)) -> dict:
-    await _contract(db, who, contract_id, write=True)
-    return await _add_once(db, NoticeRow, "notice_id", contract_id, body, "notice")
+    row = await _contract(db, who, contract_id, write=True)
+    return await _add_once(db, request.app.state.rules, row, NoticeRow, "notice_id", body, "notice")
 
 
 @router.get("/billing")

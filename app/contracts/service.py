@@ -49,16 +49,20 @@ async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, vaul
     return row
 
 
-async def import_contracts(db: AsyncSession, contracts: list[Contract], rules: Rules, vault: Vault) -> None:
+async def import_contracts(db: AsyncSession, contracts: list[Contract], rules: Rules, vault: Vault,
+                           commit: bool = True) -> list[ContractRow]:
     """Contract files into the database, creating their customers; all or nothing."""
+    rows = []
     for c in contracts:
         if c.customer is None:
             raise CaseError("/customer", f"{c.id}: a contract file needs its customer")
         if await db.get(Customer, c.customer) is None:
             db.add(Customer(id=c.customer, name=c.customer))
             await db.flush()
-        await save_contract(db, c, rules, vault, replace=True, commit=False)
-    await db.commit()
+        rows.append(await save_contract(db, c, rules, vault, replace=True, commit=False))
+    if commit:
+        await db.commit()
+    return rows
 
 
 _PARSED: dict[str, tuple[tuple, Contract]] = {}

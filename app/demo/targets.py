@@ -3,15 +3,16 @@ loaded on every ``slawatch run --demo`` (replacing earlier copies, so a changed
 port or example file takes effect)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.contracts.rules import Rules, load_contract
-from app.contracts.service import import_contracts
 from app.demo.mailbox import ADDRESS, PASSWORD, USER
 from app.demo.state import Demo
 from app.storage.tables import TargetRow
+from app.writes import create_contracts
 from probes import TARGETS
 
 INTERVAL, TIMEOUT = 10.0, 8.0  # seconds: an incident opens ~30 s after a break (3 failed rounds)
@@ -57,7 +58,8 @@ def demo_targets(demo: Demo, public_url: str) -> list[TargetRow]:
 
 async def install_demo(db: AsyncSession, demo: Demo, rules: Rules, public_url: str, vault) -> list[TargetRow]:
     examples = sorted((rules.root / "contracts" / "examples").glob("*.yaml"))
-    await import_contracts(db, [load_contract(f, Path.cwd(), rules.templates) for f in examples], rules, vault)
+    await create_contracts(db, [load_contract(f, Path.cwd(), rules.templates) for f in examples], rules, vault,
+                           datetime.now(timezone.utc))
     rows = demo_targets(demo, public_url)
     for row in rows:
         row.config = vault.seal(row.config, field="config")  # the demo's passwords, encrypted like any

@@ -42,10 +42,12 @@ def current_period(contract: Contract, at: datetime) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-async def case_for(db: AsyncConnection, row: ContractRow, period: str | None, at: datetime) -> Case:
-    """On a Core connection (a session's: ``await session.connection()``)."""
+async def case_for(db: AsyncConnection, row: ContractRow, period: str | None, at: datetime,
+                   contract: Contract | None = None) -> Case:
+    """On a Core connection (a session's: ``await session.connection()``); ``contract``
+    instead of the stored body (a change not committed yet)."""
     rows = (await db.execute(INCIDENTS_WITH_EVENTS, {"contract_id": row.id})).all()
-    return _case(contract_of(row), rows, period, at)
+    return _case(contract or contract_of(row), rows, period, at)
 
 
 async def all_cases(db: AsyncConnection, rows: list[ContractRow], at: datetime) -> dict[str, Case]:

@@ -13,12 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
-def make_engine(url: str, schema: str | None = None) -> AsyncEngine:
+BUSY_SECONDS = 5.0  # SQLite: how long a write waits for a lock — below the worker's 10 s write bound
+
+
+def make_engine(url: str, schema: str | None = None, busy_seconds: float = BUSY_SECONDS) -> AsyncEngine:
     kwargs: dict = {}
     if url.startswith("postgresql") and schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
     if url.startswith("sqlite"):
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": busy_seconds}
     # an error never carries the statement's parameters into a log (target passwords, tokens)
     return create_async_engine(url, hide_parameters=True, **kwargs)
 
