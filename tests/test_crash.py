@@ -13,7 +13,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from tests.peers.util import free_port, wait_port
+from tests.peers.util import free_port, wait_port, wait_until
 
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
@@ -58,7 +58,8 @@ def test_kill_9_and_restart(tmp_path):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not incidents():
             time.sleep(0.3)
-        time.sleep(1.3)  # let another batch land, then crash in the middle of work
+        landed = results()
+        assert wait_until(lambda: results() > landed, 10)  # another batch lands, then a crash in the middle of work
         before = incidents()
         metrics = httpx.get(f"{url}/metrics", headers=auth).text
         assert f'slawatch_probe_success{{contract="{body["id"]}",location="default",protocol="tcp",target="down"}} 0.0' in metrics
@@ -72,7 +73,8 @@ def test_kill_9_and_restart(tmp_path):
         assert len(before) == 1 and before[0][0].startswith("down@") and before[0][3] == "open"
 
         app = start()
-        time.sleep(3)  # probing resumes; detection replays over the stored results
+        # probing resumes; detection replays over the stored results (two flushes later it is through)
+        assert wait_until(lambda: results() >= stored + 6, 15)
         after = incidents()
         assert after == before  # the same incident, not a second one
         assert results() > stored  # nothing committed was lost, and probing went on
