@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: install peers run test bench clean
+.PHONY: install peers run lint test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ run: install
 peers:
 	bash scripts/install-peers.sh
 
-test: install peers
+# the rules that hold only if checked: style (ruff) and the layers (.importlinter)
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: install peers lint
 	$(VENV)/bin/slawatch rules check
 	$(VENV)/bin/python -m pytest
 

@@ -155,7 +155,7 @@ def rules_check() -> None:
 @rules_app.command("show")
 def rules_show(template_id: str = typer.Argument(..., metavar="ID")) -> None:
     """Print a template's windows, credits, cap and termination rule with their clauses."""
-    from app.api.templates import describe, render_text
+    from app.reports.rules import describe, render_text
 
     rules = _rules()
     t = rules.templates.get(template_id)
@@ -459,7 +459,8 @@ app.add_typer(contracts_app, name="contracts")
 
 
 @contracts_app.command("import")
-def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML files (sla_rules/contracts/…)")) -> None:
+def contracts_import(files: list[Path] = typer.Argument(..., help="contract YAML files (sla_rules/contracts/…)")
+                     ) -> None:
     """Load contract files into the database (creating their customers); all or nothing."""
     from app.contracts.rules import load_contract
     from app.writes import create_contracts

@@ -58,7 +58,7 @@ class ProbeMetrics:
     def observe(self, labels: tuple, result) -> None:
         s = self.series.get(labels)
         if s is None:
-            text = ",".join(f'{k}="{_label_value(v)}"' for k, v in sorted(zip(PROBE_LABELS, labels)))
+            text = ",".join(f'{k}="{_label_value(v)}"' for k, v in sorted(zip(PROBE_LABELS, labels, strict=True)))
             s = self.series[labels] = [text, 0, [0] * len(self.BUCKETS), 0.0, 0, {}, None]
         if result.skipped:  # neither up nor down (an SMS outside its send window): no success sample
             s[6] = result.error.removeprefix("skipped:") if result.error else "skipped"
@@ -89,7 +89,8 @@ class ProbeMetrics:
                    "# TYPE slawatch_probe_duration_seconds histogram\n")
         les = [repr(le) for le in self.BUCKETS]
         for lbl, _, counts, total, n, _, _ in series:
-            out += [f'slawatch_probe_duration_seconds_bucket{{{lbl},le="{le}"}} {c}\n' for le, c in zip(les, counts)]
+            out += [f'slawatch_probe_duration_seconds_bucket{{{lbl},le="{le}"}} {c}\n'
+                    for le, c in zip(les, counts, strict=True)]
             out.append(f'slawatch_probe_duration_seconds_bucket{{{lbl},le="+Inf"}} {n}\n'
                        f"slawatch_probe_duration_seconds_sum{{{lbl}}} {total}\n"
                        f"slawatch_probe_duration_seconds_count{{{lbl}}} {n}\n")
@@ -116,7 +117,7 @@ class SlaSnapshot:
 
     async def refresh(self) -> None:
         now = datetime.now(timezone.utc)
-        g = lambda name, doc, labels: GaugeMetricFamily(name, doc, labels=labels)  # noqa: E731
+        g = lambda name, doc, labels: GaugeMetricFamily(name, doc, labels=labels)
         open_inc = g("slawatch_open_incidents", "Open incidents", ["contract", "category"])
         deadline = g("slawatch_window_deadline_timestamp_seconds", "Deadline of each running window",
                      ["contract", "incident", "window"])
@@ -211,7 +212,7 @@ class SlaSnapshot:
         while not stop.is_set():
             try:
                 await self.refresh()
-            except Exception:  # noqa: BLE001 - keep serving the last picture
+            except Exception:  # keep serving the last picture
                 log.exception("refreshing SLA metrics failed")
             try:
                 await asyncio.wait_for(stop.wait(), self.refresh_seconds)

@@ -145,7 +145,7 @@ class Worker:
                     await record_results(db, rows)
             try:
                 written = await self.spool.drain(write)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever failed the write, the rows are kept
                 try:  # connections cut under the pool are never handed out again: the next try starts fresh
                     await db.invalidate()
                     await self.sessions.kw["bind"].dispose()
@@ -174,7 +174,7 @@ class Worker:
                 await self.flush()
             except DatabaseDown:
                 pass  # said once when it began; the rows are kept
-            except Exception:  # noqa: BLE001 - keep probing; the next flush retries detection
+            except Exception:  # keep probing; the next flush retries detection
                 log.exception("detecting incidents failed")
 
     async def start(self) -> None:
@@ -233,7 +233,7 @@ class Worker:
         while not await self._stopped_within(self.lease_seconds / 3):
             try:
                 await self.claim()
-            except Exception:  # noqa: BLE001 - the next round retries; leases outlive two misses
+            except Exception:  # the next round retries; leases outlive two misses
                 log.exception("renewing leases failed")
 
     async def release(self) -> None:

@@ -97,7 +97,7 @@ async def create_contracts(db: AsyncSession, contracts: list[Contract], rules: R
     """New or replaced contracts (the API, contract files, the demo), all or none:
     each must evaluate this month, with whatever incidents it has."""
     rows = await import_contracts(db, contracts, rules, vault, commit=False)
-    for row, contract in zip(rows, contracts):
+    for row, contract in zip(rows, contracts, strict=True):
         await ensure_evaluable(db, rules, row, at, periods_of(contract, at), None,
                                f"/{contract.id}" if len(contracts) > 1 else "/", contract)
     await db.commit()

@@ -9,11 +9,11 @@ import time
 
 sys.path.insert(0, sys.argv[1])
 
-from benchmarks._cpu import cpu_seconds  # noqa: E402
-from probes import PROBES  # noqa: E402
-from probes.http import HttpTarget  # noqa: E402
-from probes.scheduler import Job, Scheduler  # noqa: E402
-from probes.tcp import TcpTarget  # noqa: E402
+from benchmarks._cpu import cpu_seconds
+from probes import PROBES
+from probes.http import HttpTarget
+from probes.scheduler import Job, Scheduler
+from probes.tcp import TcpTarget
 
 
 async def main(proto: str, rate: float, n: int, port: int, warmup: float, seconds: float) -> None:

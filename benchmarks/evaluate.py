@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.contracts.rules import load_rules  # noqa: E402
-from app.evaluation.engine import evaluate  # noqa: E402
-from app.evaluation.service import evaluate_case, parse_case_json, validate_case  # noqa: E402
+from app.contracts.rules import load_rules
+from app.evaluation.engine import evaluate
+from app.evaluation.service import evaluate_case, parse_case_json, validate_case
 
 SH = ZoneInfo("Asia/Shanghai")
 CATEGORIES = {
@@ -57,7 +57,8 @@ def random_case(rng: random.Random, i: int) -> dict:
             inc["pauses"] = [{"start": iso(rep + timedelta(minutes=10)), "end": iso(rep + timedelta(minutes=70))}]
         incidents.append(inc)
     contract = {"id": f"c{i}", "template": template, "month_fee": "300.00", "billing": "annual",
-                "payments": [{"paid_at": "2025-12-20T10:00:00+08:00", "amount": "3600.00", "months": "2026-01/2026-12"}]}
+                "payments": [{"paid_at": "2025-12-20T10:00:00+08:00", "amount": "3600.00",
+                              "months": "2026-01/2026-12"}]}
     if template in ("aliyun-mail", "shengjing-crm"):
         contract["credit_policy"] = {"rule": "pro_rata_downtime"}
     nxt = datetime(2026, month + 1, 1, tzinfo=SH)
@@ -74,11 +75,11 @@ def main() -> None:
     texts = [json.dumps(c).encode() for c in raw]
     cases = [validate_case(parse_case_json(t)) for t in texts]
     templates = [rules.templates[c.contract.template] for c in cases]
-    for c, t in zip(cases[:200], templates):  # warm the calendar caches as a running service would
+    for c, t in zip(cases[:200], templates, strict=False):  # warm the calendar caches as a running service would
         evaluate(c, t, rules.schedule)
 
     def engine() -> None:
-        for c, t in zip(cases, templates):
+        for c, t in zip(cases, templates, strict=True):
             evaluate(c, t, rules.schedule)
 
     def full() -> None:

@@ -19,17 +19,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from itertools import pairwise
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
+from sqlalchemy import text
 
-from app.runtime import Worker  # noqa: E402
-from app.storage.db import make_engine, sessions, upgrade  # noqa: E402
-from tests.peers.seed import seed_tcp_targets  # noqa: E402
-from tests.peers.tcpproxy import Proxy  # noqa: E402
+from app.runtime import Worker
+from app.storage.db import make_engine, sessions, upgrade
+from tests.peers.seed import seed_tcp_targets
+from tests.peers.tcpproxy import Proxy
 
 DIRECT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -124,7 +125,8 @@ async def sqlite_locked(n: int, seconds: float, tmp: Path) -> None:
 async def disk_full(n: int, seconds: float, tmp: Path) -> None:
     disk = tmp / "disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], capture_output=True).returncode:
+    mount = ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]
+    if (await asyncio.to_thread(subprocess.run, mount, capture_output=True)).returncode:
         print("disk full: skipped (mounting a tmpfs needs root)")
         return
     filler = disk / "filler"
@@ -144,7 +146,7 @@ async def disk_full(n: int, seconds: float, tmp: Path) -> None:
         await asyncio.to_thread(upgrade, make_engine(url))
         await through(url, None, n, seconds, disk / "data", "disk full (database and spool on it)", fill, free)
     finally:
-        subprocess.run(["umount", "--lazy", str(disk)], capture_output=True)
+        await asyncio.to_thread(subprocess.run, ["umount", "--lazy", str(disk)], capture_output=True)
 
 
 async def restart_gap(n: int, tmp: Path) -> None:
@@ -168,7 +170,7 @@ async def restart_gap(n: int, tmp: Path) -> None:
             await w.close()
             for k, v in mine.items():
                 seen.setdefault(k, []).extend(v)
-        gap = max(b - a for times in seen.values() for a, b in zip(times, times[1:]))
+        gap = max(b - a for times in seen.values() for a, b in pairwise(times))
         print(f"graceful restart, {n} targets at {interval} s: longest unprobed {gap:.1f} s "
               f"(goal ≤ interval + 2 s = {interval + 2} s)")
     finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.peers.hostile_run import (  # noqa: E402
+from tests.peers.hostile_run import (
     ordinary_server,
     run_beside,
     start_servers,

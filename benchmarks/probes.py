@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks._cpu import cpu_seconds  # noqa: E402
+from benchmarks._cpu import cpu_seconds
 
 BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
 N = 1000
@@ -110,7 +110,8 @@ def main() -> None:
         server.stdout.readline()
         wait_port(bb_port)
         print(f"{N} targets per protocol, fresh connection per probe, {args.seconds:.0f} s per run, loop={args.loop}")
-        print(f"{'protocol':8} {'rate':>6} {'blackbox ms/probe':>18} {'slawatch ms/probe':>18} {'ratio':>7} {'target':>7}")
+        print(f"{'protocol':8} {'rate':>6} {'blackbox ms/probe':>18} {'slawatch ms/probe':>18} "
+              f"{'ratio':>7} {'target':>7}")
         for proto in ("http", "tcp"):
             for rate in (100, 300):
                 b = measure_blackbox(bb, bb_port, proto, rate, target_port, args.seconds)

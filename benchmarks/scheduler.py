@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from benchmarks.probes import free_port  # noqa: E402
+from benchmarks.probes import free_port
 
 WORKER = """
 import asyncio, json, os, sys, time
@@ -77,7 +77,8 @@ def main() -> None:
     probe_core, server_core = cores[0], cores[-1]
     port = free_port()
     server = subprocess.Popen(["taskset", "-c", str(server_core), sys.executable,
-                               str(ROOT / "benchmarks/_target_server.py"), str(port)], stdout=subprocess.PIPE, text=True)
+                               str(ROOT / "benchmarks/_target_server.py"), str(port)],
+                              stdout=subprocess.PIPE, text=True)
     try:
         server.stdout.readline()
         r = run_worker(10_000, 60.0, args.hold, port, args.loop, probe_core)

@@ -26,11 +26,11 @@ from sqlalchemy import text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.auth.service import create_token  # noqa: E402
-from app.incidents.service import open_incident, record_results  # noqa: E402
-from app.storage.db import make_engine, sessions, upgrade  # noqa: E402
-from app.storage.tables import ContractRow, Customer, IncidentEvent, ProbeResultRow  # noqa: E402
-from benchmarks.probes import free_port, wait_port  # noqa: E402
+from app.auth.service import create_token
+from app.incidents.service import open_incident, record_results
+from app.storage.db import make_engine, sessions, upgrade
+from app.storage.tables import ContractRow, Customer, IncidentEvent, ProbeResultRow
+from benchmarks.probes import free_port, wait_port
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 UTC = timezone.utc

@@ -142,6 +142,6 @@ class Scheduler:
         st.completed += 1
         try:
             await self.sink(job, result)
-        except Exception:  # noqa: BLE001 - a sink failure never stops the scheduler
+        except Exception:  # a sink failure never stops the scheduler
             st.sink_errors += 1
             log.exception("sink failed for %s", job.key)

@@ -49,7 +49,8 @@ def parse_probe_url(url: str, *, starttls: bool = False, insecure: bool = False,
     elif scheme in ("imap", "imaps", "pop3", "pop3s"):
         proto, implicit = ("pop3" if scheme.startswith("pop3") else "imap"), scheme in ("imaps", "pop3s")
         if user is None or secret is None:
-            raise ProbeUrlError(f"{url}: {proto} needs a user and a password (user:pass@host, or --username/--password)")
+            raise ProbeUrlError(f"{url}: {proto} needs a user and a password "
+                                "(user:pass@host, or --username/--password)")
         security = "implicit" if implicit else ("starttls" if starttls else "none")
         fields = {"host": host, "port": port or DEFAULT_PORTS[scheme], "security": security, "tls": tls,
                   "username": user, "password": secret}

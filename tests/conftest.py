@@ -100,7 +100,7 @@ def netns_host():
     if os.geteuid() != 0:
         pytest.fail("the ICMP tests need root to make a network namespace (CI runs as root)")
     ns, host_if, peer_if = f"slw{os.getpid()}", f"slw{os.getpid()}a", f"slw{os.getpid()}b"
-    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)  # noqa: E731
+    run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)
     run("ip", "netns", "add", ns)
     try:
         run("ip", "link", "add", host_if, "type", "veth", "peer", "name", peer_if, "netns", ns)

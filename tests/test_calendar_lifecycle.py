@@ -207,7 +207,7 @@ def test_a_contract_that_cannot_be_evaluated_shows_files_and_recovers_on_sighup(
         assert live.status_code == 200
         assert [(e["contract_id"], e["reason"]) for e in live.json()["evaluation_errors"]] == [
             ("nb-1", "no_calendar_2027")]
-        tickets = lambda: {t["id"] for t in httpx.get(f"{base}/v1/tickets", headers=auth).json()["items"]}  # noqa
+        tickets = lambda: {t["id"] for t in httpx.get(f"{base}/v1/tickets", headers=auth).json()["items"]}
         assert wait_until(lambda: "evaluation_error:nb-1:no_calendar_2027" in tickets())
         assert wait_until(lambda: metric(httpx.get(f"{base}/metrics", headers=auth).text, "slawatch_contract_evaluation_errors")
                         == ['slawatch_contract_evaluation_errors{contract="nb-1",reason="no_calendar_2027"} 1.0'])

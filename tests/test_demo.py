@@ -126,7 +126,7 @@ def test_demo_walk_from_the_readme(tmp_path):
         noc = {"Authorization": f"Bearer {cli('tokens', 'create', '--role', 'noc').strip()}"}
         customer = {"Authorization": "Bearer " + cli("tokens", "create", "--role", "customer",
                                                       "--customer", "demo-customer").strip()}
-        scrape = lambda: {"Authorization": "Bearer " + (tmp_path / "demo" / "scrape-token").read_text().strip()}  # noqa
+        scrape = lambda: {"Authorization": "Bearer " + (tmp_path / "demo" / "scrape-token").read_text().strip()}
         assert httpx.get(f"{url}/metrics").status_code == 401  # nobody's money without a token
         assert (tmp_path / "demo" / "scrape-token").stat().st_mode & 0o077 == 0
         targets = httpx.get(f"{url}/v1/targets", headers=noc).json()["items"]

@@ -102,7 +102,7 @@ def test_days_overdue_are_local_dates(ledger, due, paid, days):
 
 
 def test_overage_exactly_at_the_allowance_and_one_mb_over(ledger):
-    at = lambda mb: ledger(case("shengjing-crm", "2026-07-01T00:00:00+08:00", users=4, term=YEAR,  # noqa: E731
+    at = lambda mb: ledger(case("shengjing-crm", "2026-07-01T00:00:00+08:00", users=4, term=YEAR,
                                 storage=[{"at": "2026-03-10T10:00:00+08:00", "used_mb": mb}]))["charges"]
     assert at("200") == []
     assert [(c["quantity"], c["amount"]) for c in at("201")] == [(1, "300.00")]

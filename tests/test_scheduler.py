@@ -2,6 +2,7 @@
 concurrency shows as drift, locations carried, bad jobs refused."""
 import asyncio
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -48,7 +49,7 @@ def test_every_target_at_its_interval_and_a_hung_one_delays_none():
     starts = {k: [t for n, t in log if n == k] for k in ("a", "b", "c", "hung")}
     for k, ts in starts.items():
         assert 5 <= len(ts) <= 6, (k, len(ts))
-        gaps = [b - a for a, b in zip(ts, ts[1:])]
+        gaps = [b - a for a, b in pairwise(ts)]
         assert all(0.15 < g < 0.25 for g in gaps), (k, gaps)
     assert ("hung", False, "sh-1") in results and ("a", True, "sh-1") in results
     assert stats.drift_quantile(0.99) < 0.05
@@ -127,4 +128,4 @@ def test_a_target_removed_and_added_again_has_one_schedule():
         return [t for _, t in log][recreated:]
     starts = asyncio.run(go())
     # one schedule: consecutive starts an interval apart (three schedules would start within ms of each other)
-    assert all(b - a > 0.1 for a, b in zip(starts, starts[1:])), starts
+    assert all(b - a > 0.1 for a, b in pairwise(starts)), starts

@@ -167,7 +167,7 @@ def test_manual_incident_actions_and_the_timeline(svc):
     inc = r.json()
     iid = inc["id"]
     assert inc["status"] == "open" and inc["windows"][0]["window"] == "handle_24h"
-    act = lambda a, **b: client.post(f"/v1/incidents/{iid}/{a}", json=b)  # noqa: E731
+    act = lambda a, **b: client.post(f"/v1/incidents/{iid}/{a}", json=b)
     assert act("acknowledge", at="2026-10-20T08:40:00+08:00").status_code == 200
     twice = act("acknowledge", at="2026-10-20T08:41:00+08:00")
     assert twice.status_code == 409 and twice.json()["detail"] == "action: incident was already acknowledged"

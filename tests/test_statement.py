@@ -20,6 +20,7 @@ def test_statement_in_a_real_browser_and_as_pdf(tmp_path):
         client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
         body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/xiamen-mail.yaml").read_text())
         body["customer"] = "acme"
+        body["title"] = '<script>alert("x")</script> 企业邮局'  # the statement escapes what a contract says
         assert client.post("/v1/contracts", json=body).status_code == 201
         started = datetime(2026, 11, 3, 1, 0, tzinfo=timezone.utc)
         inc = client.post("/v1/incidents", json={"contract_id": body["id"], "category": "mail_send_receive",
@@ -32,6 +33,7 @@ def test_statement_in_a_real_browser_and_as_pdf(tmp_path):
         pdf = client.get(f"/v1/contracts/{body['id']}/statement", params={"period": "2026-11", "format": "pdf"},
                          headers=customer)
     assert report["credit"]["amount"] == "20.00"  # 300 × 2/30: 11-03 and 11-04 affected
+    assert "<script>" not in page.text and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; 企业邮局" in page.text
     html = tmp_path / "statement.html"
     html.write_text(page.text, encoding="utf-8")
     shot = tmp_path / "statement.png"

@@ -36,7 +36,7 @@ def test_major_and_termination_events():
 def test_ledger_deadline_events_within_24h_for_provider_actions_only():
     from datetime import datetime
     now = datetime.fromisoformat("2026-12-24T12:00:00+08:00").timestamp()
-    d = lambda name, due, passed=False: {"name": name, "due_at": due, "clause": "2.2", "basis": "contract",  # noqa: E731
+    d = lambda name, due, passed=False: {"name": name, "due_at": due, "clause": "2.2", "basis": "contract",
                                          "passed": passed}
     events = ledger_events("c1", [d("renewal_reminder", "2026-12-25T00:00:00+08:00"),
                                   d("renewal_due", "2026-12-25T00:00:00+08:00"),

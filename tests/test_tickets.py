@@ -35,7 +35,7 @@ class Receiver:
             def log_message(self, *a):
                 pass
 
-            def do_POST(self):  # noqa: N802
+            def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 good = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
                 assert self.headers["X-Slawatch-Signature"] == good
@@ -103,7 +103,7 @@ def test_smtp_down_then_up_and_webhook_get_each_ticket_once(tmp_path):
     try:
         iid = breach(f"http://127.0.0.1:{port}", auth, contract)
         key = f"breach:{iid}:resolve_2h"
-        tickets = lambda: httpx.get(f"http://127.0.0.1:{port}/v1/tickets", headers=auth).json()["items"]  # noqa: E731
+        tickets = lambda: httpx.get(f"http://127.0.0.1:{port}/v1/tickets", headers=auth).json()["items"]
         assert wait_until(lambda: any(t["id"] == key and t["attempts"] >= 2 for t in tickets()))
         t = next(t for t in tickets() if t["id"] == key)
         assert t["state"] == "pending" and t["last_error"].startswith("smtp:")  # the mail server is down

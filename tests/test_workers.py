@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from itertools import pairwise
 
 import pytest
 import yaml
@@ -69,7 +70,7 @@ def _probes_by_target(schema) -> dict[str, list[tuple[float, str]]]:
         by_target[tid].append((started.timestamp(), (detail or {}).get("worker")))
     assert set(by_target) == {f"t{i}" for i in range(N)}
     for tid, seq in by_target.items():
-        gaps = [b[0] - a[0] for a, b in zip(seq, seq[1:])]
+        gaps = [b[0] - a[0] for a, b in pairwise(seq)]
         assert min(gaps) > 0.5 * INTERVAL, (tid, gaps)  # never probed twice in an interval
     return by_target
 
@@ -89,7 +90,7 @@ def test_two_workers_share_targets_and_survive_a_kill(schema):
     listener = _tcp_targets(schema)
     a, b = _worker(schema, "a"), _worker(schema, "b")
     try:
-        both = lambda: {w for _, w in asyncio.run(_sql(  # noqa: E731
+        both = lambda: {w for _, w in asyncio.run(_sql(
             schema, "SELECT DISTINCT target_id, detail->>'worker' FROM probe_results"))} >= {"a", "b"}
         assert wait_until(both, 30)
         a.send_signal(signal.SIGKILL)
@@ -122,7 +123,7 @@ def test_a_graceful_restart_probes_every_target_within_an_interval_and_2_s(schem
         gone = asyncio.run(_sql(schema, "SELECT count(*) FROM workers"))[0][0]
         assert (held, gone) == (0, 0)  # released on the way out
         w = _worker(schema, "solo")
-        up = lambda: asyncio.run(_sql(schema, "SELECT count(*) FROM workers"))[0][0] == 1  # noqa: E731
+        up = lambda: asyncio.run(_sql(schema, "SELECT count(*) FROM workers"))[0][0] == 1
         assert wait_until(up, 30, every=0.05)
         started = time.time()
         assert wait_until(lambda: min(_latest(schema).values()) > started, INTERVAL + 2, every=0.1)
@@ -145,7 +146,7 @@ def test_slawatch_run_on_postgresql_shares_targets_with_a_worker(schema):
     procs = [subprocess.Popen([sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
              for args in (["run", "--port", str(port)], ["worker", "--lease", str(LEASE)])]
-    recent = lambda: {w for tid, w in asyncio.run(_sql(  # noqa: E731 - the workers of the last 2 s
+    recent = lambda: {w for tid, w in asyncio.run(_sql(  # the workers of the last 2 s
         schema, "SELECT DISTINCT target_id, detail->>'worker' FROM probe_results "
                 "WHERE started_at > now() - interval '2 seconds'"))}
     try:

@@ -79,7 +79,8 @@ async def replace_contract(contract_id: str, body: Contract, request: Request,
 
 
 @router.get("/contracts/{contract_id}")
-async def get_contract(contract_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+async def get_contract(contract_id: str, who: Principal = Depends(principal),
+                       db: AsyncSession = Depends(session)) -> dict:
     row = await get_visible_contract(db, who, contract_id)
     if row is None:
         raise not_found("contract", contract_id)

@@ -27,7 +27,8 @@ async def bearer(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise HTTPException(401, "send an API token: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "send an API token: Authorization: Bearer <token>",
+                            headers={"WWW-Authenticate": "Bearer"})
     p = await authenticate(request.app.state.sessions, token.strip())
     if p is None:
         raise HTTPException(401, "unknown, expired or revoked token",

@@ -48,7 +48,7 @@ async def readyz(request: Request):
         current = await asyncio.wait_for(current_revision(request.app.state.engine), READY_SECONDS)
     except TimeoutError:
         return JSONResponse({"status": "unavailable", "reason": "database_timeout"}, status_code=503)
-    except Exception:  # noqa: BLE001 - any database failure means not ready
+    except Exception:  # any database failure means not ready
         log.warning("readiness: the database cannot be reached", exc_info=True)
         return JSONResponse({"status": "unavailable", "reason": "database_unreachable"}, status_code=503)
     disk = _disk_problem(request.app.state.settings)

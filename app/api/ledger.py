@@ -51,8 +51,8 @@ async def add_invoice(contract_id: str, body: Invoice, request: Request, who: Pr
 
 
 @router.post("/storage", status_code=201)
-async def add_storage_sample(contract_id: str, body: StorageSample, request: Request, who: Principal = Depends(principal),
-                             db: AsyncSession = Depends(session)) -> dict:
+async def add_storage_sample(contract_id: str, body: StorageSample, request: Request,
+                             who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     row = await _contract(db, who, contract_id, write=True)
     last = (await db.exec(select(StorageSampleRow).where(StorageSampleRow.contract_id == contract_id)
                           .order_by(StorageSampleRow.at.desc()).limit(1))).first()
@@ -72,10 +72,11 @@ async def add_notice(contract_id: str, body: Notice, request: Request, who: Prin
 
 
 @router.get("/billing")
-async def list_billing(contract_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+async def list_billing(contract_id: str, who: Principal = Depends(principal),
+                       db: AsyncSession = Depends(session)) -> dict:
     await _contract(db, who, contract_id)
     invoices, storage, notices = await stored_billing(db, contract_id)
-    dump = lambda xs: [x.model_dump(mode="json") for x in xs]  # noqa: E731
+    dump = lambda xs: [x.model_dump(mode="json") for x in xs]
     return {"invoices": dump(invoices), "storage": dump(storage), "notices": dump(notices)}
 
 

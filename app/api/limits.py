@@ -26,7 +26,8 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        if _has_control(scope.get("path", "").encode()) or _has_control(unquote_to_bytes(scope.get("query_string", b""))):
+        query = unquote_to_bytes(scope.get("query_string", b""))
+        if _has_control(scope.get("path", "").encode()) or _has_control(query):
             return await problem(422, "Invalid request", "path or query: control characters are not allowed")(
                 scope, receive, send)
         headers = dict(scope.get("headers") or [])

@@ -29,7 +29,6 @@ from app.api import metrics as metrics_api
 from app.api import tickets as tickets_api
 from app.api.limits import BodyLimit
 from app.api.openapi import declare
-from app.api.pdf import PdfRenderer
 from app.api.ratelimit import RateLimit
 from app.contracts.lifecycle import announce_missing_year, on_sighup
 from app.contracts.rules import load_rules
@@ -37,6 +36,7 @@ from app.evaluation.health import EvaluationErrors
 from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
 from app.probing.modules import load_modules
 from app.probing.sms_relay import relay_for
+from app.reports.pdf import PdfRenderer
 from app.settings import Settings, get_settings
 from app.storage.db import autocommit, make_engine, sessions
 

@@ -56,7 +56,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
         title = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-                 405: "Method not allowed", 413: "Request too large", 429: "Too many requests"}.get(exc.status_code, "Error")
+                 405: "Method not allowed", 413: "Request too large",
+                 429: "Too many requests"}.get(exc.status_code, "Error")
         # WWW-Authenticate on 401, Allow on 405, Retry-After on 429: kept
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:  # every method the path has, not only the first route's

@@ -18,8 +18,8 @@ from app.storage.tables import ApiToken, Customer
 
 ROLES = ("admin", "noc", "customer", "scrape")
 PREFIX = "slw_"
-LAST_USED_EVERY = 60.0
-MAX_LIFE = timedelta(days=3650)  # a token's longest life: ten years (no date overflow, no "forever" by accident)  # seconds: last use is written at most this often per token
+LAST_USED_EVERY = 60.0  # seconds: last use is written at most this often per token
+MAX_LIFE = timedelta(days=3650)  # a token's longest life: ten years (no date overflow, no "forever" by accident)
 
 
 @dataclass(frozen=True)

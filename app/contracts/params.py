@@ -1,7 +1,8 @@
 """Template parameters and a contract's ``params`` overrides, typed."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 

@@ -62,7 +62,9 @@ def _display(base: Path, path: Path) -> str:
 
 
 def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
 def load_calendar(path: Path, base: Path) -> YearOverride:
@@ -96,7 +98,8 @@ def load_contract(path: Path, base: Path, templates: dict[str, Template]) -> Con
     doc = YamlDoc(path, _display(base, path))
     contract = doc.validate(Contract)
     if contract.template not in templates:
-        raise doc.error(("template",), f"unknown template {contract.template!r} (known: {', '.join(sorted(templates))})")
+        known = ", ".join(sorted(templates))
+        raise doc.error(("template",), f"unknown template {contract.template!r} (known: {known})")
     try:
         resolve_params(templates[contract.template], contract.params)
     except ParamError as exc:

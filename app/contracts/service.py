@@ -17,7 +17,8 @@ def check_contract(contract: Contract, rules: Rules) -> None:
     """The template exists and the params fit it; errors name the field."""
     template = rules.templates.get(contract.template)
     if template is None:
-        raise CaseError("/template", f"unknown template {contract.template!r} (known: {', '.join(sorted(rules.templates))})")
+        known = ", ".join(sorted(rules.templates))
+        raise CaseError("/template", f"unknown template {contract.template!r} (known: {known})")
     try:
         resolve_params(template, contract.params)
     except ParamError as exc:

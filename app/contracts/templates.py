@@ -187,7 +187,8 @@ def check_template(t: Template, expected_id: str | None = None) -> tuple[tuple, 
             if p is None or p.type != "duration":
                 return ("windows", i, "limit_param"), f"{w.limit_param!r} is not a duration parameter of this template"
         if w.calendar not in calendars:
-            return ("windows", i, "calendar"), f"unknown calendar {w.calendar!r} (known: {', '.join(sorted(calendars))})"
+            known = ", ".join(sorted(calendars))
+            return ("windows", i, "calendar"), f"unknown calendar {w.calendar!r} (known: {known})"
         if w.limit is not None and w.limit.workdays and w.calendar in t.calendars:
             lengths = {hours_length(parse_hours(h)) for h in t.calendars[w.calendar].weekly.values()}
             if len(lengths) != 1:

@@ -126,7 +126,8 @@ class ImapSession:
             self.send(f"* {len(self.drop.messages)} EXISTS", f"{tag} OK NOOP completed")
         elif command == "LOGIN" and len(words) == 2:
             self.user = words[0] if (words[0], words[1]) == (USER, PASSWORD) else None
-            self.send(f"{tag} OK LOGIN completed" if self.user else f"{tag} NO [AUTHENTICATIONFAILED] bad user or password")
+            self.send(f"{tag} OK LOGIN completed" if self.user
+                      else f"{tag} NO [AUTHENTICATIONFAILED] bad user or password")
         elif self.user is None:
             self.send(f"{tag} BAD log in first")
         elif command in ("SELECT", "EXAMINE") and words[:1] and words[0].upper() == "INBOX":
@@ -167,7 +168,7 @@ async def imap_session(drop: Maildrop, reader: asyncio.StreamReader, writer: asy
             except ValueError as exc:
                 session.send(f"{words[0]} BAD {exc}")
         await writer.drain()
-    except (asyncio.TimeoutError, ConnectionError):
+    except (TimeoutError, ConnectionError):
         pass
     finally:
         writer.close()

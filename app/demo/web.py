@@ -34,8 +34,7 @@ def http_server(handler: Handler):
             writer.write(f"HTTP/1.1 {status} {REASONS.get(status, '')}\r\nContent-Type: text/html; charset=utf-8\r\n"
                          f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
             await writer.drain()
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, IndexError,
-                ConnectionError):
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, IndexError, ConnectionError):
             pass
         finally:
             writer.close()

@@ -27,7 +27,8 @@ def _status(book: Book) -> dict:
         service, since = "active", None
     deleted = sorted(t for t in book.data["deleted"] if t <= at)
     deletable = sorted(t for t in book.data["deletable"] if t <= at)
-    data, data_since = ("deleted", deleted[0]) if deleted else ("deletable", deletable[0]) if deletable else ("kept", None)
+    data, data_since = (("deleted", deleted[0]) if deleted else ("deletable", deletable[0]) if deletable
+                        else ("kept", None))
     return {"service": service, "service_since": book.local(since), "data": data, "data_since": book.local(data_since)}
 
 

@@ -147,7 +147,7 @@ class TicketLoop:
                         await asyncio.gather(round_, return_exceptions=True)
                         break
                     round_.result()
-            except Exception:  # noqa: BLE001 - the next round retries
+            except Exception:  # the next round retries
                 log.exception("ticket round failed")
             try:
                 await asyncio.wait_for(stop.wait(), self.settings.ticket_interval_seconds)
