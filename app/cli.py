@@ -297,11 +297,11 @@ def worker(lease: float | None = typer.Option(None, min=1, help="lease seconds: 
     import asyncio
     import signal
 
-    from app.runtime import LEASE_SECONDS, Worker
-    from app.storage.db import sessions
+    from app.probing.worker import LEASE_SECONDS, Worker
+    from app.storage.db import is_shared, sessions
 
     settings = _settings()
-    if not settings.database_url.startswith("postgresql"):
+    if not is_shared(settings.database_url):
         fail("slawatch worker shares targets through PostgreSQL leases: set SLAWATCH_DATABASE_URL=postgresql+asyncpg://…")
     _logging(settings.log_level)
     _upgrade()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from decimal import Decimal
 
 from prometheus_client import (
@@ -20,17 +20,9 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlmodel import select
 
 from app.calendars.zones import PRC
-from app.contracts.errors import CaseError
-from app.evaluation.engine import evaluate, live_windows
-from app.evaluation.health import EvaluationErrors, template_of
-from app.incidents.cases import all_cases
-from app.ledger.engine import ledger
-from app.ledger.models import LedgerCase
-from app.ledger.store import all_billing
-from app.storage.tables import ContractRow
+from app.live import ContractState, LiveState
 
 log = logging.getLogger("slawatch.metrics")
 disable_created_metrics()  # *_created series double the size and say nothing a NOC needs
@@ -102,12 +94,86 @@ class ProbeMetrics:
         return "".join(out)
 
 
-class SlaSnapshot:
-    """The SLA families, rebuilt in the background from the database."""
+def _families() -> dict[str, GaugeMetricFamily]:
+    g = GaugeMetricFamily
+    window = ["contract", "incident", "window"]
+    return {
+        "open": g("slawatch_open_incidents", "Open incidents", labels=["contract", "category"]),
+        "deadline": g("slawatch_window_deadline_timestamp_seconds", "Deadline of each running window", labels=window),
+        "left": g("slawatch_window_time_left_seconds", "Time left before each running window breaches",
+                  labels=window),
+        "used": g("slawatch_window_used_ratio", "Share of each running window's limit already used", labels=window),
+        # a gauge, not a counter: a breach later excluded (force majeure, say) leaves it
+        "breached": g("slawatch_window_breached", "Windows breached now (incidents reported this month)",
+                      labels=["contract", "window"]),
+        "outage": g("slawatch_outage_seconds", "Month-to-date provider outage", labels=["contract"]),
+        "availability": g("slawatch_availability_ratio", "Month-to-date availability", labels=["contract"]),
+        "credit": g("slawatch_credit_cny", "Month-to-date credit owed (capped), provisional part included",
+                    labels=["contract"]),
+        "provisional": g("slawatch_credit_provisional_cny",
+                         "The part of the credit that rests on unclassified incidents (claims)", labels=["contract"]),
+        "cap": g("slawatch_credit_cap_cny", "The month's credit cap", labels=["contract"]),
+        "termination": g("slawatch_termination_right_granted", "1 when the customer may terminate",
+                         labels=["contract"]),
+        "term_provisional": g("slawatch_termination_right_provisional",
+                              "1 when that right rests on an unclassified incident (a claim)", labels=["contract"]),
+        "ledger_due": g("slawatch_ledger_deadline_timestamp_seconds", "Contract ledger deadlines not yet passed",
+                        labels=["contract", "deadline"]),
+        "failing": g("slawatch_contract_evaluation_errors", "1 while a contract cannot be evaluated, by reason",
+                     labels=["contract", "reason"]),
+        "known": g("slawatch_calendar_known_until_timestamp_seconds",
+                   "End of the last day with a known PRC working-day schedule", labels=["calendar"]),
+    }
 
-    def __init__(self, sessions, rules, refresh_seconds: float = 15.0, errors: EvaluationErrors | None = None):
-        self.sessions, self.rules, self.refresh_seconds = sessions, rules, refresh_seconds
-        self.errors = errors if errors is not None else EvaluationErrors()
+
+def _add_state(f: dict, st: ContractState, now: float) -> None:
+    """One contract's series (the live state says it all; nothing is evaluated here)."""
+    cid = st.contract_id
+    opened: dict[str, int] = {}
+    for i in st.case.incidents:
+        if i.resolved_at is None:
+            opened[i.category] = opened.get(i.category, 0) + 1
+    for cat, n in sorted(opened.items()):
+        f["open"].add_metric([cid, cat], n)
+    if st.error is not None:
+        f["failing"].add_metric([cid, st.error[0]], 1)
+        return
+    report = st.report
+    counts: dict[str, int] = {}
+    for w in report["windows"]:
+        if w["status"] == "breached":
+            counts[w["window"]] = counts.get(w["window"], 0) + 1
+    for w in st.template.windows:
+        f["breached"].add_metric([cid, w.name], counts.get(w.name, 0))
+    for w in st.windows:
+        if w["status"] == "running":
+            labels = [cid, w["incident_id"], w["window"]]
+            due = datetime.fromisoformat(w["deadline"]).timestamp()
+            f["deadline"].add_metric(labels, due)
+            f["left"].add_metric(labels, due - now)
+            if w["limit_seconds"]:
+                f["used"].add_metric(labels, w["elapsed_seconds"] / w["limit_seconds"])
+    credit = report["credit"]
+    f["outage"].add_metric([cid], report["outage"]["seconds"])
+    f["availability"].add_metric([cid], float(Decimal(report["outage"]["availability_percent"]) / 100))
+    f["credit"].add_metric([cid], float(Decimal(credit["amount"])))
+    f["provisional"].add_metric([cid], float(Decimal(credit["owed_provisional"])))
+    if credit["cap"] is not None:
+        f["cap"].add_metric([cid], float(Decimal(credit["cap"])))
+    f["termination"].add_metric([cid], 1 if report["termination_right"]["granted"] else 0)
+    f["term_provisional"].add_metric([cid], 1 if report["termination_right"]["provisional"] else 0)
+    seen: set[str] = set()
+    for d in (st.book or {}).get("deadlines", []):
+        if not d["passed"] and d["name"] not in seen:  # the soonest of each name
+            seen.add(d["name"])
+            f["ledger_due"].add_metric([cid, d["name"]], datetime.fromisoformat(d["due_at"]).timestamp())
+
+
+class SlaSnapshot:
+    """The SLA families, rebuilt in the background from the shared live state."""
+
+    def __init__(self, live: LiveState, refresh_seconds: float = 15.0):
+        self.live, self.refresh_seconds = live, refresh_seconds
         self.families: list = []
         self.text = b""  # the families in exposition format, written at refresh, not per scrape
         self.built_at = 0.0
@@ -116,93 +182,14 @@ class SlaSnapshot:
         yield from self.families
 
     async def refresh(self) -> None:
-        now = datetime.now(timezone.utc)
-        g = lambda name, doc, labels: GaugeMetricFamily(name, doc, labels=labels)
-        open_inc = g("slawatch_open_incidents", "Open incidents", ["contract", "category"])
-        deadline = g("slawatch_window_deadline_timestamp_seconds", "Deadline of each running window",
-                     ["contract", "incident", "window"])
-        left = g("slawatch_window_time_left_seconds", "Time left before each running window breaches",
-                 ["contract", "incident", "window"])
-        # a gauge, not a counter: a breach later excluded (force majeure, say) leaves it
-        breaches = g("slawatch_window_breached", "Windows breached now (incidents reported this month)",
-                     ["contract", "window"])
-        used = g("slawatch_window_used_ratio", "Share of each running window's limit already used",
-                 ["contract", "incident", "window"])
-        outage = g("slawatch_outage_seconds", "Month-to-date provider outage", ["contract"])
-        availability = g("slawatch_availability_ratio", "Month-to-date availability", ["contract"])
-        credit = g("slawatch_credit_cny", "Month-to-date credit owed (capped), provisional part included", ["contract"])
-        provisional = g("slawatch_credit_provisional_cny",
-                        "The part of the credit that rests on unclassified incidents (claims)", ["contract"])
-        cap = g("slawatch_credit_cap_cny", "The month's credit cap", ["contract"])
-        termination = g("slawatch_termination_right_granted", "1 when the customer may terminate", ["contract"])
-        term_provisional = g("slawatch_termination_right_provisional",
-                             "1 when that right rests on an unclassified incident (a claim)", ["contract"])
-        ledger_due = g("slawatch_ledger_deadline_timestamp_seconds", "Contract ledger deadlines not yet passed",
-                       ["contract", "deadline"])
-        failing = g("slawatch_contract_evaluation_errors", "1 while a contract cannot be evaluated, by reason",
-                    ["contract", "reason"])
-        known = g("slawatch_calendar_known_until_timestamp_seconds",
-                  "End of the last day with a known PRC working-day schedule", ["calendar"])
-        until = self.rules.schedule.known_until(now.astimezone(PRC).date())
-        known.add_metric(["cn_workdays"], datetime.combine(until, datetime.min.time(), PRC).timestamp())
-        async with self.sessions() as db:
-            contracts = list((await db.exec(select(ContractRow))).all())
-            cases = await all_cases(await db.connection(), contracts, now)  # one query, not one per contract
-            billing = await all_billing(db)
-            open_counts: dict[tuple, int] = {}
-            for row in contracts:
-                for i in cases[row.id].incidents:
-                    if i.resolved_at is None:
-                        open_counts[(row.id, i.category)] = open_counts.get((row.id, i.category), 0) + 1
-            for (c, cat), n in sorted(open_counts.items()):
-                open_inc.add_metric([c, cat], n)
-            for row in contracts:
-                case = cases[row.id]
-                try:
-                    template = template_of(self.rules, case.contract)
-                    report = evaluate(case, template, self.rules.schedule)
-                    live = live_windows(case, template, self.rules.schedule)
-                except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
-                    failing.add_metric([row.id, self.errors.failed(row.id, exc)[0]], 1)
-                    continue
-                self.errors.ok(row.id)
-                counts: dict[str, int] = {}
-                for w in report["windows"]:
-                    if w["status"] == "breached":
-                        counts[w["window"]] = counts.get(w["window"], 0) + 1
-                for w in template.windows:
-                    breaches.add_metric([row.id, w.name], counts.get(w.name, 0))
-                for w in live:
-                    if w["status"] == "running":
-                        due = datetime.fromisoformat(w["deadline"]).timestamp()
-                        deadline.add_metric([row.id, w["incident_id"], w["window"]], due)
-                        left.add_metric([row.id, w["incident_id"], w["window"]], due - now.timestamp())
-                        if w["limit_seconds"]:
-                            used.add_metric([row.id, w["incident_id"], w["window"]],
-                                            w["elapsed_seconds"] / w["limit_seconds"])
-                outage.add_metric([row.id], report["outage"]["seconds"])
-                availability.add_metric([row.id], float(Decimal(report["outage"]["availability_percent"]) / 100))
-                credit.add_metric([row.id], float(Decimal(report["credit"]["amount"])))
-                provisional.add_metric([row.id], float(Decimal(report["credit"]["owed_provisional"])))
-                if report["credit"]["cap"] is not None:
-                    cap.add_metric([row.id], float(Decimal(report["credit"]["cap"])))
-                termination.add_metric([row.id], 1 if report["termination_right"]["granted"] else 0)
-                term_provisional.add_metric([row.id], 1 if report["termination_right"]["provisional"] else 0)
-                try:
-                    invoices, storage, notices = billing[row.id]
-                    book = ledger(LedgerCase(contract=case.contract, invoices=invoices, storage=storage,
-                                             notices=notices, at=now), template)
-                except CaseError:  # e.g. a term the rules need is missing: no ledger series
-                    continue
-                seen: set[str] = set()
-                for d in book["deadlines"]:
-                    if not d["passed"] and d["name"] not in seen:  # the soonest of each name
-                        seen.add(d["name"])
-                        ledger_due.add_metric([row.id, d["name"]], datetime.fromisoformat(d["due_at"]).timestamp())
-            self.errors.keep_only({row.id for row in contracts})
-        self.families = [open_inc, deadline, left, used, breaches, outage, availability, credit, provisional, cap,
-                         termination, term_provisional,
-                         ledger_due, failing, known]
+        snapshot = await self.live.current(max_age=self.refresh_seconds)
+        f = _families()
+        until = self.live.rules.schedule.known_until(snapshot.at.astimezone(PRC).date())
+        f["known"].add_metric(["cn_workdays"], datetime.combine(until, datetime.min.time(), PRC).timestamp())
+        now = time.time()
+        for st in snapshot.states.values():
+            _add_state(f, st, now)
+        self.families = list(f.values())
         rendered = CollectorRegistry()
         rendered.register(self)
         self.text = generate_latest(rendered)
@@ -223,11 +210,11 @@ class SlaSnapshot:
 class SchedulerHealth:
     """Start drift, probes in flight, results waiting to be written."""
 
-    def __init__(self, app):
-        self.app = app  # the worker starts with the app's lifespan
+    def __init__(self, service):
+        self.service = service  # its worker starts with the service
 
     def collect(self):
-        w = getattr(self.app.state, "worker", None)
+        w = self.service.worker
         if w is None:
             return
         st = w.scheduler.stats

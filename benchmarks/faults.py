@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import text
 
-from app.runtime import Worker
+from app.probing.worker import Worker
 from app.storage.db import make_engine, sessions, upgrade
 from tests.peers.seed import seed_tcp_targets
 from tests.peers.tcpproxy import Proxy

@@ -93,7 +93,7 @@ def test_claims_file_at_most_one_ticket_per_contract_per_round(tmp_path):
             "contract_id": body["id"], "category": "server_fault", "started_at": started}).json()["id"]
             for _ in range(3)]
         state = client.app.state
-        loop = TicketLoop(state.sessions, state.rules, state.settings, None, state.evaluation_errors, state.vault)
+        loop = TicketLoop(state.live, state.sessions, state.settings, None, state.vault)
 
         def warned():  # every claim past 1 % of its notify window (0.6 s of 1 min)
             items = client.get("/v1/windows", params={"status": "running"}).json()["items"]

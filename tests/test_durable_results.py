@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from app.incidents.service import probe_incident_id
-from app.runtime import DatabaseDown, Worker
+from app.probing.worker import DatabaseDown, Worker
 from app.storage.db import make_engine, sessions, upgrade
 from probes import TARGETS
 from probes.result import ProbeResult

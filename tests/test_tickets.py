@@ -210,7 +210,7 @@ def test_a_hung_webhook_delays_only_its_own_tickets_and_never_the_shutdown(tmp_p
             assert client.post("/v1/incidents", json={"contract_id": cid, "category": "mail_send_receive",
                                                       "started_at": started}).status_code == 201
         state = client.app.state
-        loop = TicketLoop(state.sessions, state.rules, state.settings, None, state.evaluation_errors, state.vault)
+        loop = TicketLoop(state.live, state.sessions, state.settings, None, state.vault)
         t0 = time.monotonic()
         running = client.portal.start_task_soon(loop.once)
 

@@ -227,7 +227,7 @@ def test_an_sms_report_reaches_the_worker_that_waits_for_it(schema, tmp_path):
 def test_one_ticket_sender_among_api_processes(schema):
     """`slawatch api` processes send tickets only while holding the sender's
     advisory lock: one at a time per schema, passed on when the holder goes."""
-    from app.tickets.loop import Leadership
+    from app.storage.locks import Leadership
 
     async def go():
         e1, e2 = make_engine(PG, schema), make_engine(PG, schema)

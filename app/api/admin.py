@@ -23,6 +23,8 @@ class Reloaded(BaseModel):
 @router.post("/rules/reload", response_model=Reloaded, dependencies=[Depends(require("admin"))])
 async def reload(request: Request) -> Reloaded:
     try:
-        return Reloaded(**reload_and_report(request.app.state.rules))
+        reloaded = Reloaded(**reload_and_report(request.app.state.rules))
     except RulesError as exc:
         raise HTTPException(422, str(exc)) from None
+    request.app.state.live.invalidate()  # every contract's state under the new rules
+    return reloaded

@@ -58,6 +58,7 @@ async def create_contract(body: Contract, request: Request, _: Principal = Depen
     row = await save_contract(db, body, rules, request.app.state.vault, commit=False)
     await ensure_evaluable(db, rules, row, now(), periods_of(body, now()), contract=body)
     await db.commit()
+    request.app.state.live.invalidate(body.id)
     return mask(row.body)
 
 
@@ -75,6 +76,7 @@ async def replace_contract(contract_id: str, body: Contract, request: Request,
     async with checked(db, rules, stored, now(), contract=body):  # its incidents under the new terms
         row = await save_contract(db, body, rules, request.app.state.vault, replace=True, commit=False)
     await db.commit()
+    request.app.state.live.invalidate(contract_id)
     return mask(row.body)
 
 
@@ -125,7 +127,7 @@ async def customer_credits(customer_id: str, request: Request, period: str | Non
 
 
 @router.delete("/contracts/{contract_id}", status_code=204)
-async def delete_contract(contract_id: str, who: Principal = Depends(principal),
+async def delete_contract(contract_id: str, request: Request, who: Principal = Depends(principal),
                           db: AsyncSession = Depends(session)) -> None:
     """Only a contract with no incidents and no targets: history is never deleted."""
     row = await get_visible_contract(db, who, contract_id)
@@ -138,3 +140,4 @@ async def delete_contract(contract_id: str, who: Principal = Depends(principal),
             raise HTTPException(409, f"contract {contract_id!r} has {table.__tablename__}; it is kept for the record")
     await db.delete(row)
     await db.commit()
+    request.app.state.live.invalidate(contract_id)

@@ -17,11 +17,10 @@ from app.auth.service import Principal
 from app.contracts.errors import CaseError
 from app.contracts.service import get_visible_contract, visible_contracts
 from app.contracts.types import Attribution, Category, Instant, Strict
-from app.evaluation.engine import live_windows
-from app.evaluation.health import template_of
 from app.incidents.cases import case_for
 from app.incidents.service import add_event, events_of, open_incident, state_of
 from app.incidents.timeline import ACTION_KIND, TransitionError
+from app.live import contract_state
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow
 from app.writes import checked
 
@@ -81,16 +80,15 @@ Live = tuple[list[dict], dict | None]  # the windows, or none and why the contra
 
 
 async def windows_of(db, request, contract: ContractRow, incident_id: str | None = None) -> Live:
-    """Live windows of a contract (one incident's, with ``incident_id``). A contract
-    that cannot be evaluated (a year with no calendar yet) gives no windows and
-    the reason; the incident itself is stored and shown all the same."""
+    """Live windows of a contract (one incident's, with ``incident_id``), as of now.
+    A contract that cannot be evaluated (a year with no calendar yet) gives no
+    windows and the reason (``app.live``'s one error policy); the incident itself
+    is stored and shown all the same."""
     case = await case_for(await db.connection(), contract, None, now())
-    rules = request.app.state.rules
-    try:
-        rows = live_windows(case, template_of(rules, case.contract), rules.schedule)
-    except CaseError as exc:
-        return [], {"reason": exc.reason, "detail": str(exc)}
-    return [r for r in rows if incident_id is None or r["incident_id"] == incident_id], None
+    st = contract_state(contract, case, None, request.app.state.rules, request.app.state.evaluation_errors)
+    if st.error is not None:
+        return [], {"reason": st.error[0], "detail": st.error[1]}
+    return [r for r in st.windows if incident_id is None or r["incident_id"] == incident_id], None
 
 
 @router.get("/incidents")
@@ -145,6 +143,7 @@ async def create_incident(body: IncidentCreate, request: Request, who: Principal
         except TransitionError as exc:
             raise CaseError(f"/{exc.field}", exc.message) from None
     await db.commit()
+    request.app.state.live.invalidate(contract.id)
     return render(row, events, await windows_of(db, request, contract, row.id))
 
 
@@ -187,24 +186,28 @@ async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause"
         except TransitionError as exc:
             raise HTTPException(409 if exc.field == "action" else 422, f"{exc.field}: {exc.message}") from None
     await db.commit()
+    request.app.state.live.invalidate(contract.id)
     return render(row, events, await windows_of(db, request, contract, row.id))
 
 
 @router.get("/windows")
 async def running_windows(request: Request, status: Literal["running", "breached", "met", "excluded"] | None = None,
-                          who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
-    """Every window with its deadline and time left — "what breaches next" first."""
+                          who: Principal = Depends(principal)) -> dict:
+    """Every window with its deadline and time left — "what breaches next" first —
+    from the shared live state (``app.live``), a few seconds old at most."""
+    snapshot = await request.app.state.live.current()
     at = now()
     out, errors = [], []
-    for c in await visible_contracts(db, who):
-        rows, error = await windows_of(db, request, c)
-        if error is not None:  # one contract that cannot be evaluated never hides the others
-            errors.append({"contract_id": c.id, **error})
-        for w in rows:
+    for st in snapshot.states.values():
+        if not who.sees(st.row.customer_id):
+            continue
+        if st.error is not None:  # one contract that cannot be evaluated never hides the others
+            errors.append({"contract_id": st.contract_id, "reason": st.error[0], "detail": st.error[1]})
+        for w in st.windows:
             if status is None or w["status"] == status:
                 # a met window's deadline may be unknown (a year with no schedule yet)
                 left = round((datetime.fromisoformat(w["deadline"]) - at).total_seconds(), 3) \
                     if w["deadline"] is not None else None
-                out.append({"contract_id": c.id, **w, "time_left_seconds": left})
+                out.append({"contract_id": st.contract_id, **w, "time_left_seconds": left})
     out.sort(key=lambda w: (w["time_left_seconds"] is None, w["time_left_seconds"] or 0))
     return {"items": out, "total": len(out), "at": at.isoformat(), "evaluation_errors": errors}

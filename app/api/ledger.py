@@ -32,14 +32,16 @@ async def _contract(db: AsyncSession, who: Principal, contract_id: str, write: b
     return row
 
 
-async def _add_once(db: AsyncSession, rules, contract: ContractRow, table, key_column: str, body, what: str) -> dict:
+async def _add_once(db: AsyncSession, request: Request, contract: ContractRow, table, key_column: str, body,
+                    what: str) -> dict:
     """Store an invoice or notice; its id is unique within the contract."""
     key = getattr(table, key_column)
     if (await db.exec(select(table).where(table.contract_id == contract.id, key == body.id))).first() is not None:
         raise CaseError("/id", f"{what} {body.id!r} exists already")
-    async with checked(db, rules, contract, now()):
+    async with checked(db, request.app.state.rules, contract, now()):
         db.add(table(contract_id=contract.id, **{key_column: body.id}, body=body.model_dump(mode="json")))
     await db.commit()
+    request.app.state.live.invalidate(contract.id)
     return body.model_dump(mode="json")
 
 
@@ -47,7 +49,7 @@ async def _add_once(db: AsyncSession, rules, contract: ContractRow, table, key_c
 async def add_invoice(contract_id: str, body: Invoice, request: Request, who: Principal = Depends(principal),
                       db: AsyncSession = Depends(session)) -> dict:
     row = await _contract(db, who, contract_id, write=True)
-    return await _add_once(db, request.app.state.rules, row, InvoiceRow, "invoice_id", body, "invoice")
+    return await _add_once(db, request, row, InvoiceRow, "invoice_id", body, "invoice")
 
 
 @router.post("/storage", status_code=201)
@@ -61,6 +63,7 @@ async def add_storage_sample(contract_id: str, body: StorageSample, request: Req
     async with checked(db, request.app.state.rules, row, now(), body.at, pointer="/used_mb"):
         db.add(StorageSampleRow(contract_id=contract_id, at=body.at, used_mb=str(body.used_mb)))
     await db.commit()
+    request.app.state.live.invalidate(contract_id)
     return body.model_dump(mode="json")
 
 
@@ -68,7 +71,7 @@ async def add_storage_sample(contract_id: str, body: StorageSample, request: Req
 async def add_notice(contract_id: str, body: Notice, request: Request, who: Principal = Depends(principal),
                      db: AsyncSession = Depends(session)) -> dict:
     row = await _contract(db, who, contract_id, write=True)
-    return await _add_once(db, request.app.state.rules, row, NoticeRow, "notice_id", body, "notice")
+    return await _add_once(db, request, row, NoticeRow, "notice_id", body, "notice")
 
 
 @router.get("/billing")

@@ -83,8 +83,8 @@ async def create_target(body: TargetCreate, request: Request, who: Principal = D
     row = TargetRow(**body.model_dump(exclude={"config"}), config=config)
     db.add(row)
     await db.commit()
-    if request.app.state.worker is not None:
-        await request.app.state.worker.adopt(row)
+    if request.app.state.service.worker is not None:
+        await request.app.state.service.worker.adopt(row)
     return public(row)
 
 
@@ -106,5 +106,5 @@ async def delete_target(target_id: str, request: Request, who: Principal = Depen
         raise HTTPException(403, "this needs the admin or noc role")
     await db.delete(row)
     await db.commit()
-    if request.app.state.worker is not None:
-        request.app.state.worker.remove(target_id)
+    if request.app.state.service.worker is not None:
+        request.app.state.service.worker.remove(target_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from datetime import datetime
 
 from app.calendars.zones import PRC
@@ -32,11 +33,12 @@ def reload_and_report(rules: Rules) -> dict:
             "calendar_years": sorted(rules.schedule.overrides), "warning": warning}
 
 
-def on_sighup(rules: Rules) -> None:
-    """Reload on SIGHUP; a bad set is logged with its file:line and not applied."""
+def on_sighup(rules: Rules, reloaded: Callable[[], None] = lambda: None) -> None:
+    """Reload on SIGHUP (then ``reloaded()``); a bad set is logged with its file:line and not applied."""
     def handler() -> None:
         try:
             reload_and_report(rules)
+            reloaded()
         except RulesError as exc:
             log.error("rules not reloaded, the running set stays: %s", exc)
     try:

@@ -2,17 +2,17 @@
 timeline events, and turned into the engine's case for windows and credits."""
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert
+from sqlalchemy import func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.contracts.models import Incident, Pause
 from app.incidents import detect
 from app.incidents.timeline import Event, State, TransitionError, apply, check, fold
+from app.storage.results import insert_results
 from app.storage.tables import IncidentEvent, IncidentRow, ProbeResultRow, TargetRow
 
 log = logging.getLogger("slawatch.incidents")
@@ -89,28 +89,11 @@ async def open_incident(db: AsyncSession, *, incident_id: str, contract_id: str,
 
 # --- probe results → incidents --------------------------------------------------------
 
-RESULT_COLUMNS = [c.name for c in ProbeResultRow.__table__.columns if c.name != "id"]
-
-
 async def record_results(db: AsyncSession, rows: list[ProbeResultRow]) -> None:
-    """One batch in one multi-row INSERT, committed before any of it counts
-    toward an incident."""
-    if not rows:
-        return
-    conn = await db.connection()
-    if conn.dialect.name == "postgresql":
-        # COPY: several times the rows/s of a multi-row INSERT (benchmarks/service.py)
-        raw = (await conn.get_raw_connection()).driver_connection
-        records = [tuple(_copy_value(getattr(r, c)) for c in RESULT_COLUMNS) for r in rows]
-        await raw.copy_records_to_table("probe_results", records=records, columns=RESULT_COLUMNS,
-                                        schema_name=await raw.fetchval("SELECT current_schema()"))
-    else:
-        await db.exec(insert(ProbeResultRow), params=[{c: getattr(r, c) for c in RESULT_COLUMNS} for r in rows])
-    await db.commit()
-
-
-def _copy_value(v):
-    return json.dumps(v) if isinstance(v, (dict, list)) else v
+    """One batch in one bulk write, committed before any of it counts toward an incident."""
+    if rows:
+        await insert_results(db, rows)
+        await db.commit()
 
 
 def probe_incident_id(target_id: str, started_at: datetime) -> str:

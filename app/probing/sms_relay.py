@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.storage.db import autocommit
+from app.storage.db import autocommit, is_shared
 from probes.sms_delivery import DELIVERIES
 
 log = logging.getLogger("slawatch.sms")
@@ -38,7 +38,7 @@ class Relay:
 
 def relay_for(engine: AsyncEngine) -> Relay | None:
     """Only PostgreSQL has workers to relay to; the embedded SQLite service is one process."""
-    return Relay(engine) if engine.dialect.name == "postgresql" else None
+    return Relay(engine) if is_shared(engine) else None
 
 
 async def listen(database_url: str) -> asyncpg.Connection:

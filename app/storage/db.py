@@ -26,6 +26,14 @@ def make_engine(url: str, schema: str | None = None, busy_seconds: float = BUSY_
     return create_async_engine(url, hide_parameters=True, **kwargs)
 
 
+def is_shared(target: AsyncEngine | str) -> bool:
+    """The one place that asks "is this PostgreSQL": a database several processes
+    share (leases, an advisory lock for the ticket sender, LISTEN/NOTIFY, COPY);
+    SQLite is one process's own."""
+    name = target if isinstance(target, str) else target.dialect.name
+    return name.startswith("postgresql")
+
+
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
 

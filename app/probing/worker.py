@@ -1,23 +1,23 @@
-"""The embedded worker inside ``slawatch run``: the scheduler probes the stored
-targets, results are written in batches (committed before they count), and the
-detector turns them into incidents."""
+"""The probe worker (inside ``slawatch run``, or alone as ``slawatch worker``):
+the scheduler probes the stored targets, results are written in batches
+(committed before they count; kept in the spool while the database cannot take
+them), and the detector turns them into incidents."""
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import os
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import delete, func, or_, update
 from sqlmodel import select
 
 from app.auth.vault import Vault
 from app.incidents.service import apply_detection, record_results
 from app.probing.spool import Spool
-from app.storage.tables import ProbeResultRow, TargetRow, WorkerRow
+from app.storage import leases
+from app.storage.tables import ProbeResultRow, TargetRow
 from probes import PROBES, TARGETS
 from probes.scheduler import Job, Scheduler
 
@@ -191,37 +191,8 @@ class Worker:
 
     async def claim(self) -> None:
         """Renew this worker's leases and take free or expired ones, up to a fair share."""
-        now = datetime.now(timezone.utc)
-        until = now + timedelta(seconds=self.lease_seconds)
         async with self.sessions() as db:
-            me = await db.get(WorkerRow, self.name)
-            if me is None:
-                me = WorkerRow(name=self.name, seen_until=until)
-            me.seen_until = until
-            db.add(me)
-            total = (await db.exec(select(func.count()).select_from(TargetRow)
-                                   .where(TargetRow.enabled == True))).one()  # noqa: E712
-            others = (await db.exec(select(func.count()).select_from(WorkerRow)
-                                    .where(WorkerRow.seen_until > now, WorkerRow.name != self.name))).one()
-            share = math.ceil(total / (others + 1)) if total else 0
-            mine = list((await db.exec(select(TargetRow).where(TargetRow.lease_owner == self.name,
-                                                               TargetRow.lease_until > now)
-                                       .with_for_update(skip_locked=True))).all())
-            free = list((await db.exec(select(TargetRow).where(
-                TargetRow.enabled == True,  # noqa: E712
-                or_(TargetRow.lease_until == None, TargetRow.lease_until <= now))  # noqa: E711
-                .order_by(TargetRow.id).limit(max(share - len(mine), 0))
-                .with_for_update(skip_locked=True))).all())
-            # over the fair share (another worker joined): hand the surplus on, free
-            # only one interval after now, so the next owner cannot probe it early
-            for row in mine[share:]:
-                row.lease_owner, row.lease_until = None, now + timedelta(seconds=row.interval)
-                db.add(row)
-            held = mine[:share] + free
-            for row in held:
-                row.lease_owner, row.lease_until = self.name, until
-                db.add(row)
-            await db.commit()
+            held = await leases.claim(db, self.name, self.lease_seconds, datetime.now(timezone.utc))
         keep = {r.id for r in held}
         for tid in [t for t in self.targets if t not in keep]:
             self.remove(tid)
@@ -242,10 +213,7 @@ class Worker:
         if self.lease_seconds is None:
             return
         async with self.sessions() as db:
-            await db.exec(update(TargetRow).where(TargetRow.lease_owner == self.name)
-                          .values(lease_owner=None, lease_until=None))
-            await db.exec(delete(WorkerRow).where(WorkerRow.name == self.name))
-            await db.commit()
+            await leases.release(db, self.name)
 
     async def close(self) -> None:
         self.stop.set()

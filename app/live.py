@@ -1,0 +1,129 @@
+"""Every contract's SLA state now — its case, report, live windows, ledger book,
+or why it cannot be evaluated — computed in one round with one error policy and
+shared: the SLA metrics, the ticket loop and ``/v1/windows`` read the same
+states instead of each evaluating every contract on its own.
+
+One error policy: any exception of one contract's evaluation (a year with no
+calendar, a rule input missing, an arithmetic overflow) becomes that contract's
+``error`` and is recorded once in ``EvaluationErrors``; the others go on. A
+ledger that cannot be computed (a term its rules need is missing) gives no book,
+and is not an evaluation error: the SLA figures stand without it.
+
+``LiveState`` keeps the last round for ``max_age`` seconds; a write marks its
+contract stale (``invalidate``) and the next reader recomputes that one only."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlmodel import select
+
+from app.contracts.errors import CaseError
+from app.contracts.models import Case
+from app.contracts.rules import Rules
+from app.contracts.templates import Template
+from app.evaluation.engine import evaluate, live_windows
+from app.evaluation.health import EvaluationErrors, template_of
+from app.incidents.cases import all_cases, case_for
+from app.ledger.engine import ledger
+from app.ledger.models import LedgerCase
+from app.ledger.store import all_billing, stored_billing
+from app.storage.tables import ContractRow
+
+
+@dataclass(frozen=True)
+class ContractState:
+    row: ContractRow
+    case: Case
+    template: Template | None = None
+    report: dict | None = None  # the month's report (engine JSON)
+    windows: tuple[dict, ...] = ()  # every window of every incident, live
+    book: dict | None = None  # the ledger report, when its rules have their inputs
+    error: tuple[str, str] | None = None  # (reason, message) while it cannot be evaluated
+
+    @property
+    def contract_id(self) -> str:
+        return self.row.id
+
+
+def contract_state(row: ContractRow, case: Case, billing: tuple[list, list, list] | None, rules: Rules,
+             errors: EvaluationErrors) -> ContractState:
+    """One contract's state at ``case.at`` (pure but for the error record); no
+    ledger book without ``billing``."""
+    try:
+        template = template_of(rules, case.contract)
+        report = evaluate(case, template, rules.schedule)
+        windows = tuple(live_windows(case, template, rules.schedule))
+    except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
+        return ContractState(row, case, error=errors.failed(row.id, exc))
+    errors.ok(row.id)
+    if billing is None:
+        return ContractState(row, case, template, report, windows)
+    invoices, storage, notices = billing
+    try:
+        book = ledger(LedgerCase(contract=case.contract, invoices=invoices, storage=storage, notices=notices,
+                                 at=case.at), template)
+    except CaseError:  # e.g. a term the ledger rules need is missing: no book, the SLA figures stand
+        book = None
+    return ContractState(row, case, template, report, windows, book)
+
+
+async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErrors) -> dict[str, ContractState]:
+    """Every contract's state at ``at``: three queries for all of them, not per contract."""
+    rows = list((await db.exec(select(ContractRow).order_by(ContractRow.id))).all())
+    cases = await all_cases(await db.connection(), rows, at)
+    billing = await all_billing(db)
+    errors.keep_only({r.id for r in rows})
+    return {r.id: contract_state(r, cases[r.id], billing[r.id], rules, errors) for r in rows}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    at: datetime
+    states: dict[str, ContractState]
+
+
+class LiveState:
+    def __init__(self, sessions, rules: Rules, errors: EvaluationErrors, max_age: float = 5.0):
+        self.sessions, self.rules, self.errors, self.max_age = sessions, rules, errors, max_age
+        self.snapshot: Snapshot | None = None
+        self.built = 0.0
+        self.stale: set[str] = set()
+        self.lock = asyncio.Lock()  # readers at the same moment share one computation
+        self.rounds = 0  # full computations so far (the benchmark prints it)
+
+    def invalidate(self, contract_id: str | None = None) -> None:
+        """A write changed this contract (None: everything, e.g. the rules)."""
+        if contract_id is None:
+            self.snapshot = None
+        else:
+            self.stale.add(contract_id)
+
+    async def current(self, max_age: float | None = None) -> Snapshot:
+        limit = self.max_age if max_age is None else max_age
+        async with self.lock:
+            if self.snapshot is None or time.monotonic() - self.built > limit:
+                at = datetime.now(timezone.utc)
+                async with self.sessions() as db:
+                    states = await contract_states(db, self.rules, at, self.errors)
+                self.snapshot, self.built, self.stale = Snapshot(at, states), time.monotonic(), set()
+                self.rounds += 1
+            elif self.stale:
+                await self._refresh_stale()
+            return self.snapshot
+
+    async def _refresh_stale(self) -> None:
+        stale, self.stale = self.stale, set()
+        states = dict(self.snapshot.states)
+        at = datetime.now(timezone.utc)  # the changed ones as of now; the rest as of the round
+        async with self.sessions() as db:
+            for cid in sorted(stale):
+                row = await db.get(ContractRow, cid)
+                if row is None:
+                    states.pop(cid, None)
+                    continue
+                case = await case_for(await db.connection(), row, None, at)
+                states[cid] = contract_state(row, case, await stored_billing(db, cid), self.rules, self.errors)
+        self.snapshot = Snapshot(at, states)
