@@ -12,6 +12,7 @@ import dns.rdatatype
 from pydantic import field_validator
 
 from probes.net import Port, TargetModel
+from probes.registry import Prober, UrlForm, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 
@@ -62,3 +63,16 @@ def dns_error(exc: BaseException) -> str | None:
     if isinstance(exc, (dns.exception.FormError, dns.message.ShortHeader, dns.message.TrailingJunk)):
         return "dns:malformed"
     return None
+
+
+def _from_url(f: UrlForm) -> dict:
+    return {"server": f.host, "port": f.port or 53, "name": f.path.lstrip("/") or f.host,
+            "type": f.query.get("type", "A"), "transport": f.query.get("transport", "udp")}
+
+
+def _from_module(options: dict, target: str) -> dict:
+    server, port = host_port(target)
+    return {**options, "server": server, **({"port": port} if port else {})}
+
+
+PROBER = Prober("dns", DnsTarget, probe, ("dns",), _from_url, _from_module)

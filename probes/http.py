@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from pydantic import Field
 
 from probes.net import TargetModel, TlsOptions, close, connect, readline
+from probes.registry import Prober, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 # Bounds against hostile servers (each line is bounded by probes.net.LINE_LIMIT):
@@ -128,3 +129,14 @@ async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
         return run.ok()
 
     return await guarded(run, body, timeout)
+
+
+def _from_url(f: UrlForm) -> dict:
+    return {"url": f.url, "tls": f.tls}
+
+
+def _from_module(options: dict, target: str) -> dict:
+    return {**options, "url": target if "://" in target else f"http://{target}"}
+
+
+PROBER = Prober("http", HttpTarget, probe, ("http", "https"), _from_url, _from_module)

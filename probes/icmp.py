@@ -16,6 +16,7 @@ import struct
 from icmplib import ICMPRequest, ICMPv4Socket
 
 from probes.net import TargetModel, resolve
+from probes.registry import Prober, UrlForm, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 ECHO_REPLY, UNREACHABLE, TIME_EXCEEDED = 0, 3, 11
@@ -116,3 +117,14 @@ async def probe(target: IcmpTarget, timeout: float) -> ProbeResult:
         return run.ok(address=address)
 
     return await guarded(run, body, timeout)
+
+
+def _from_url(f: UrlForm) -> dict:
+    return {"host": f.host}
+
+
+def _from_module(options: dict, target: str) -> dict:
+    return {**options, "host": host_port(target)[0]}  # a port means nothing to a ping
+
+
+PROBER = Prober("icmp", IcmpTarget, probe, ("icmp",), _from_url, _from_module)

@@ -10,6 +10,7 @@ from typing import Literal
 import aioimaplib
 
 from probes.net import Port, TargetModel, TlsOptions, check_certificate, client_context
+from probes.registry import Prober, ProbeUrlError, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 # Hostile servers: aioimaplib re-joins and re-scans an unfinished line on every
@@ -196,3 +197,18 @@ async def probe(target: ImapTarget, timeout: float) -> ProbeResult:
         return await guarded(run, body, timeout, imap_error)
     finally:
         drop(client)
+
+DEFAULT_PORTS = {"imap": 143, "imaps": 993}
+
+
+def mailbox_from_url(f: UrlForm, ports: dict[str, int]) -> dict:
+    """IMAP and POP3 alike: a user and a password, implicit TLS for the ``…s`` scheme."""
+    if f.user is None or f.password is None:
+        raise ProbeUrlError(f"{f.url}: {f.scheme.rstrip('s')} needs a user and a password "
+                            "(user:pass@host, or --username/--password)")
+    security = "implicit" if f.scheme.endswith("s") else ("starttls" if f.starttls else "none")
+    return {"host": f.host, "port": f.port or ports[f.scheme], "security": security, "tls": f.tls,
+            "username": f.user, "password": f.password}
+
+
+PROBER = Prober("imap", ImapTarget, probe, tuple(DEFAULT_PORTS), lambda f: mailbox_from_url(f, DEFAULT_PORTS))

@@ -15,6 +15,7 @@ from pydantic import Field, model_validator
 from probes import imap as imap_mod
 from probes import pop3 as pop3_mod
 from probes.net import TargetModel, close
+from probes.registry import Prober
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 from probes.smtp import SmtpTarget, open_smtp, smtp_error
 
@@ -155,3 +156,6 @@ async def probe(target: MailRoundtripTarget, timeout: float) -> ProbeResult:
 
 
 LEGS = ("smtp:", "imap:", "pop3:")
+
+
+PROBER = Prober("mail_roundtrip", MailRoundtripTarget, probe, from_module=None)  # stored targets only

@@ -30,7 +30,7 @@ class TlsOptions(TargetModel):
     verify: bool = True
     ca_file: str | None = None  # a private CA (tests use one made by trustme)
     server_name: str | None = None  # SNI and the name to verify; default the host
-    min_days_left: int | None = None  # fail with cert_expires_in:Nd below this
+    min_days_left: int | None = Field(None, ge=0, le=3650)  # fail with cert_expires_in:Nd below this
 
 
 @lru_cache(maxsize=64)

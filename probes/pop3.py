@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Literal
 
+from probes.imap import mailbox_from_url
 from probes.net import (
     Port,
     TargetModel,
@@ -14,6 +15,7 @@ from probes.net import (
     readline,
     start_tls,
 )
+from probes.registry import Prober
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 
@@ -93,3 +95,6 @@ async def probe(target: Pop3Target, timeout: float) -> ProbeResult:
         return await guarded(run, body, timeout)
     finally:
         close(writer)
+
+DEFAULT_PORTS = {"pop3": 110, "pop3s": 995}
+PROBER = Prober("pop3", Pop3Target, probe, tuple(DEFAULT_PORTS), lambda f: mailbox_from_url(f, DEFAULT_PORTS))

@@ -22,6 +22,7 @@ import httpx
 from pydantic import Field, model_validator
 
 from probes.net import TargetModel, is_ip
+from probes.registry import Prober
 from probes.result import ProbeFailure, ProbeResult, Run, connect_error, guarded
 from probes.sms_delivery import DELIVERED, DELIVERIES, REJECTED
 
@@ -151,3 +152,4 @@ async def probe(target: SmsTarget, timeout: float) -> ProbeResult:
     return await guarded(run, body, timeout, translate)
 
 
+PROBER = Prober("sms", SmsTarget, probe, from_module=None)  # stored targets only

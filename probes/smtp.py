@@ -14,6 +14,7 @@ from probes.net import (
     client_context,
     connected_socket,
 )
+from probes.registry import Prober, UrlForm
 from probes.result import (
     ProbeFailure,
     ProbeResult,
@@ -107,3 +108,15 @@ async def probe(target: SmtpTarget, timeout: float) -> ProbeResult:
         return run.ok()
 
     return await guarded(run, body, timeout, smtp_error)
+
+DEFAULT_PORTS = {"smtp": 25, "smtps": 465, "submission": 587}
+
+
+def _from_url(f: UrlForm) -> dict:
+    security = "implicit" if f.scheme == "smtps" else ("starttls" if f.starttls or f.scheme == "submission"
+                                                       else "none")
+    return {"host": f.host, "port": f.port or DEFAULT_PORTS[f.scheme], "security": security, "tls": f.tls,
+            "username": f.user, "password": f.password}
+
+
+PROBER = Prober("smtp", SmtpTarget, probe, tuple(DEFAULT_PORTS), _from_url)

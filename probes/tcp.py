@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from probes.net import Port, TargetModel, TlsOptions, close, connect, connect_bare
+from probes.registry import Prober, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 READ_LIMIT = 64 * 1024
@@ -61,3 +62,10 @@ async def _connect_only(target: TcpTarget, timeout: float) -> ProbeResult:
     finally:
         if transport is not None:
             transport.abort()
+
+
+def _from_url(f: UrlForm) -> dict:
+    return {"host": f.host, "port": f.port, "tls": f.tls if f.starttls else None}
+
+
+PROBER = Prober("tcp", TcpTarget, probe, ("tcp",), _from_url)

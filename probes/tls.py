@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from probes.net import Port, TargetModel, TlsOptions, close, connect
+from probes.registry import Prober, UrlForm
 from probes.result import ProbeResult, Run, guarded
 
 
@@ -25,3 +26,11 @@ async def probe(target: TlsTarget, timeout: float) -> ProbeResult:
         return await guarded(run, body, timeout)
     finally:
         close(writer)
+
+
+def _from_url(f: UrlForm) -> dict:
+    return {"host": f.host, "port": f.port or 443,
+            "tls": f.tls.model_copy(update={"min_days_left": f.min_days_left or 14})}
+
+
+PROBER = Prober("tls", TlsTarget, probe, ("tls",), _from_url)

@@ -48,6 +48,14 @@ def test_modules_file_errors_name_file_and_line(tmp_path):
     f.write_text("modules:\n  x:\n    prober: tcp\n    timout: 5s\n")
     with pytest.raises(RulesError, match=r":4: modules.x.timout: unknown field"):
         load_modules(f)
+    # a prober's options are checked at load, not at the first scrape
+    f.write_text("modules:\n  mx:\n    prober: dns\n    dns:\n      name: example.com\n      type: BOGUS\n")
+    with pytest.raises(RulesError) as e:
+        load_modules(f)
+    assert str(e.value) == f"{f}:6: modules.mx.dns.type: unknown record type 'BOGUS'"
+    f.write_text("modules:\n  web:\n    prober: http\n    http:\n      tls: {min_days_left: -3}\n")
+    with pytest.raises(RulesError, match=r":5: modules.web.http.tls.min_days_left: "):
+        load_modules(f)
 
 
 def test_real_prometheus_scrapes_slawatch_like_blackbox_exporter(web, tmp_path):

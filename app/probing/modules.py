@@ -10,9 +10,10 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ValidationError
 
 from app.calendars.durations import parse_span
+from app.contracts.errors import error_message
 from app.contracts.types import Strict
 from app.contracts.yamlfile import YamlDoc
-from probes import PROBES, TARGETS
+from probes import PROBERS
 
 DEFAULT_MODULES = Path(__file__).resolve().parent.parent.parent / "probes" / "modules.yml"
 
@@ -39,44 +40,36 @@ class ModulesFile(Strict):
 
 
 class TargetError(ValueError):
-    pass
-
-
-def _host_port(target: str) -> tuple[str, int | None]:
-    if target.startswith("["):
-        host, _, rest = target[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") else None
-    host, sep, port = target.rpartition(":")
-    if sep and port.isdigit():
-        return host, int(port)
-    return target, None
+    def __init__(self, err: dict):
+        self.loc, self.message = tuple(err["loc"]), error_message(err)  # the file's wording
+        super().__init__(f"{'.'.join(map(str, self.loc))}: {err['msg']}")  # the API's (pydantic's)
 
 
 def build_target(module: ProbeModule, target: str):
     """The prober's target model from the module's options and the ``target`` parameter."""
+    prober = PROBERS[module.prober]
     options = dict(getattr(module, module.prober, {}) or {})
-    if module.prober == "http":
-        options["url"] = target if "://" in target else f"http://{target}"
-    elif module.prober == "dns":
-        host, port = _host_port(target)
-        options.update(server=host, **({"port": port} if port else {}))
-    else:
-        host, port = _host_port(target)
-        options["host"] = host
-        if port is not None and module.prober != "icmp":
-            options["port"] = port
     try:
-        return TARGETS[module.prober].model_validate(options)
+        return prober.target.model_validate(prober.from_module(options, target))
     except ValidationError as exc:
-        err = exc.errors()[0]
-        raise TargetError(f"{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise TargetError(exc.errors()[0]) from None
 
 
 def load_modules(path: Path) -> dict[str, ProbeModule]:
+    """Every module checked at load: its prober is one offered as a module, and its
+    options make a valid target (tried on a stand-in address), errors at file:line."""
     doc = YamlDoc(path, str(path))
     parsed = doc.validate(ModulesFile)
+    offered = sorted(n for n, p in PROBERS.items() if p.from_module is not None)
     for name, module in parsed.modules.items():
-        if module.prober not in PROBES or module.prober in ("mail_roundtrip", "sms"):
-            allowed = ", ".join(sorted(set(PROBES) - {"mail_roundtrip", "sms"}))
-            raise doc.error(("modules", name, "prober"), f"unknown prober {module.prober!r} (known: {allowed})")
+        if module.prober not in offered:
+            raise doc.error(("modules", name, "prober"), f"unknown prober {module.prober!r} (known: "
+                                                          f"{', '.join(offered)})")
+        try:
+            build_target(module, "127.0.0.1:1")  # a stand-in address: the scrape brings the real one
+        except TargetError as exc:  # the option's own line when the module sets it, else the module's
+            given = exc.loc[:1] and exc.loc[0] in (getattr(module, module.prober) or {})
+            if given:
+                raise doc.error(("modules", name, module.prober, *exc.loc), exc.message) from None
+            raise doc.error(("modules", name), f"{module.prober}.{exc}") from None
     return parsed.modules
