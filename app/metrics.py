@@ -138,21 +138,8 @@ def _add_state(f: dict, st: ContractState, now: float) -> None:
     if st.error is not None:
         f["failing"].add_metric([cid, st.error[0]], 1)
         return
+    _add_windows(f, st, now)
     report = st.report
-    counts: dict[str, int] = {}
-    for w in report["windows"]:
-        if w["status"] == "breached":
-            counts[w["window"]] = counts.get(w["window"], 0) + 1
-    for w in st.template.windows:
-        f["breached"].add_metric([cid, w.name], counts.get(w.name, 0))
-    for w in st.windows:
-        if w["status"] == "running":
-            labels = [cid, w["incident_id"], w["window"]]
-            due = datetime.fromisoformat(w["deadline"]).timestamp()
-            f["deadline"].add_metric(labels, due)
-            f["left"].add_metric(labels, due - now)
-            if w["limit_seconds"]:
-                f["used"].add_metric(labels, w["elapsed_seconds"] / w["limit_seconds"])
     credit = report["credit"]
     f["outage"].add_metric([cid], report["outage"]["seconds"])
     f["availability"].add_metric([cid], float(Decimal(report["outage"]["availability_percent"]) / 100))
@@ -167,6 +154,24 @@ def _add_state(f: dict, st: ContractState, now: float) -> None:
         if not d["passed"] and d["name"] not in seen:  # the soonest of each name
             seen.add(d["name"])
             f["ledger_due"].add_metric([cid, d["name"]], datetime.fromisoformat(d["due_at"]).timestamp())
+
+
+def _add_windows(f: dict, st: ContractState, now: float) -> None:
+    cid = st.contract_id
+    counts: dict[str, int] = {}
+    for w in st.report["windows"]:
+        if w["status"] == "breached":
+            counts[w["window"]] = counts.get(w["window"], 0) + 1
+    for w in st.template.windows:
+        f["breached"].add_metric([cid, w.name], counts.get(w.name, 0))
+    for w in st.windows:
+        if w["status"] == "running":
+            labels = [cid, w["incident_id"], w["window"]]
+            due = datetime.fromisoformat(w["deadline"]).timestamp()
+            f["deadline"].add_metric(labels, due)
+            f["left"].add_metric(labels, due - now)
+            if w["limit_seconds"]:
+                f["used"].add_metric(labels, w["elapsed_seconds"] / w["limit_seconds"])
 
 
 class SlaSnapshot:

@@ -39,6 +39,7 @@ class HttpTarget(TargetModel):
     tls: TlsOptions = TlsOptions()
 
 
+# complexity 18, kept: one HTTP exchange timed phase by phase (resolve, connect, tls, request, body), in order
 async def _exchange(run: Run, target: HttpTarget, url: str):
     parts = urlsplit(url)
     https = parts.scheme == "https"

@@ -97,6 +97,7 @@ def connect_error(exc: BaseException) -> str | None:
     return "refused" if any(isinstance(e, ConnectionRefusedError) for e in causes(exc)) else None
 
 
+# complexity 18, kept: one table from exception type to stable error code, read top to bottom
 def classify(exc: BaseException, phase: str) -> str:
     """A stable error code for a network or protocol exception."""
     if isinstance(exc, ProbeFailure):

@@ -96,26 +96,29 @@ async def list_incidents(request: Request, open: bool | None = None, contract: s
                          category: Category | None = None, breached: bool | None = None,
                          limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
                          who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
-    contracts = {c.id: c for c in await visible_contracts(db, who)}
-    q = select(IncidentRow).order_by(IncidentRow.reported_at.desc())
-    rows = [r for r in (await db.exec(q)).all() if r.contract_id in contracts
-            and (contract is None or r.contract_id == contract) and (category is None or r.category == category)]
+    visible = [c.id for c in await visible_contracts(db, who) if contract is None or c.id == contract]
+    q = select(IncidentRow).where(IncidentRow.contract_id.in_(visible)).order_by(IncidentRow.reported_at.desc())
+    if category is not None:
+        q = q.where(IncidentRow.category == category)
+    rows = list((await db.exec(q)).all())
     evs = await events_of(db, [r.id for r in rows])
+    wanted = None if breached is None else await _breached(request, set(visible))
     out = []
-    breached_ids: set[str] | None = None
-    if breached is not None:
-        breached_ids = set()
-        for c in {r.contract_id for r in rows}:
-            breached_ids |= {w["incident_id"] for w in (await windows_of(db, request, contracts[c]))[0]
-                             if w["status"] == "breached"}
     for r in rows:
         item = render(r, evs[r.id])
         if open is not None and (item["status"] != "resolved") != open:
             continue
-        if breached_ids is not None and (r.id in breached_ids) != breached:
+        if wanted is not None and (r.id in wanted) != breached:
             continue
         out.append(item)
     return {"items": out[offset:offset + limit], "total": len(out)}
+
+
+async def _breached(request: Request, contract_ids: set[str]) -> set[str]:
+    """Incidents with a breached window, from the shared live state."""
+    snapshot = await request.app.state.live.current()
+    return {w["incident_id"] for cid, st in snapshot.states.items() if cid in contract_ids
+            for w in st.windows if w["status"] == "breached"}
 
 
 @router.post("/incidents", status_code=201)
@@ -154,13 +157,8 @@ async def get_incident(incident_id: str, request: Request, who: Principal = Depe
     return render(row, (await events_of(db, [row.id]))[row.id], await windows_of(db, request, contract, row.id))
 
 
-@router.post("/incidents/{incident_id}/{action}")
-async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause", "resume", "classify", "resolve",
-                                                "reopen", "void"],
-              request: Request, body: Action | None = None, who: Principal = Depends(principal),
-              db: AsyncSession = Depends(session)) -> dict:
-    body = body or Action()
-    row, contract = await visible_incident(db, who, incident_id)  # another customer's incident: 404 first
+def _action_data(action: str, body: Action, who: Principal) -> dict:
+    """Who may take ``action`` and the data its event carries."""
     if who.role not in ("admin", "noc"):
         raise HTTPException(403, "this needs the admin or noc role")
     if action == "void":  # takes an incident out of every figure: an administrator's decision, with its reason
@@ -168,16 +166,27 @@ async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause"
             raise HTTPException(403, "voiding an incident needs the admin role")
         if not body.note.strip():
             raise CaseError("/note", "required: why this incident is voided (kept in its timeline)")
-    events = (await events_of(db, [row.id]))[row.id]
-    data: dict = {}
     if action == "pause":
-        data["reason"] = body.reason or "waiting_on_customer"
-    if action == "classify":
-        data = {k: v for k, v in (("attribution", body.attribution), ("severity", body.severity),
-                                  ("announced_at", body.announced_at.isoformat() if body.announced_at else None))
-                if v is not None}
-        if not data:
-            raise CaseError("/attribution", "classify needs attribution, severity or announced_at")
+        return {"reason": body.reason or "waiting_on_customer"}
+    if action != "classify":
+        return {}
+    data = {k: v for k, v in (("attribution", body.attribution), ("severity", body.severity),
+                              ("announced_at", body.announced_at.isoformat() if body.announced_at else None))
+            if v is not None}
+    if not data:
+        raise CaseError("/attribution", "classify needs attribution, severity or announced_at")
+    return data
+
+
+@router.post("/incidents/{incident_id}/{action}")
+async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause", "resume", "classify", "resolve",
+                                                "reopen", "void"],
+              request: Request, body: Action | None = None, who: Principal = Depends(principal),
+              db: AsyncSession = Depends(session)) -> dict:
+    body = body or Action()
+    row, contract = await visible_incident(db, who, incident_id)  # another customer's incident: 404 first
+    data = _action_data(action, body, who)
+    events = (await events_of(db, [row.id]))[row.id]
     async with checked(db, request.app.state.rules, contract, now(), row.started_at, body.at, body.announced_at,
                        pointer="/at"):
         try:

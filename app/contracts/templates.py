@@ -157,15 +157,32 @@ class Template(Strict):
 BUILTIN_CALENDARS = ("always", "cn_workdays")
 
 
-def check_template(t: Template, expected_id: str | None = None) -> tuple[tuple, str] | None:
+Problem = tuple[tuple, str] | None  # the first problem as (loc, message)
+
+
+def check_template(t: Template, expected_id: str | None = None) -> Problem:
     """Cross-field checks pydantic cannot do alone; the first problem as (loc, message)."""
     if expected_id is not None and t.id != expected_id:
         return ("id",), f"id {t.id!r} does not match the file name {expected_id!r}"
+    for check in (_parameters, _calendars, _windows, _credits, _ledger):
+        problem = check(t)
+        if problem is not None:
+            return problem
+    if "cn_workdays" in {w.calendar for w in t.windows} and "workday_hours" not in t.parameters:
+        return ("parameters",), "windows on cn_workdays need a workday_hours parameter"
+    return None
+
+
+def _parameters(t: Template) -> Problem:
     for name, p in t.parameters.items():
         try:
             param_value(p, p.default)
         except ValueError as exc:
             return ("parameters", name, "default"), str(exc)
+    return None
+
+
+def _calendars(t: Template) -> Problem:
     for name, c in t.calendars.items():
         if name in BUILTIN_CALENDARS:
             return ("calendars", name), f"{name} is a built-in calendar"
@@ -174,38 +191,54 @@ def check_template(t: Template, expected_id: str | None = None) -> tuple[tuple, 
                 parse_hours(hours)
             except ValueError as exc:
                 return ("calendars", name, "weekly", day), str(exc)
-    calendars = set(BUILTIN_CALENDARS) | set(t.calendars)
+    return None
+
+
+def _windows(t: Template) -> Problem:
     seen: set[str] = set()
     for i, w in enumerate(t.windows):
         if w.name in seen:
             return ("windows", i, "name"), f"window {w.name!r} is defined twice"
         seen.add(w.name)
-        if (w.limit is None) == (w.limit_param is None):
-            return ("windows", i, "limit"), "give exactly one of limit or limit_param"
-        if w.limit_param is not None:
-            p = t.parameters.get(w.limit_param)
-            if p is None or p.type != "duration":
-                return ("windows", i, "limit_param"), f"{w.limit_param!r} is not a duration parameter of this template"
-        if w.calendar not in calendars:
-            known = ", ".join(sorted(calendars))
-            return ("windows", i, "calendar"), f"unknown calendar {w.calendar!r} (known: {known})"
-        if w.limit is not None and w.limit.workdays and w.calendar in t.calendars:
-            lengths = {hours_length(parse_hours(h)) for h in t.calendars[w.calendar].weekly.values()}
-            if len(lengths) != 1:
-                return ("windows", i, "limit"), "working-day limits need a calendar with the same hours every day"
+        problem = _window(t, w)
+        if problem is not None:
+            return ("windows", i, problem[0]), problem[1]
+    return None
+
+
+def _window(t: Template, w) -> tuple[str, str] | None:
+    if (w.limit is None) == (w.limit_param is None):
+        return "limit", "give exactly one of limit or limit_param"
+    if w.limit_param is not None:
+        p = t.parameters.get(w.limit_param)
+        if p is None or p.type != "duration":
+            return "limit_param", f"{w.limit_param!r} is not a duration parameter of this template"
+    calendars = set(BUILTIN_CALENDARS) | set(t.calendars)
+    if w.calendar not in calendars:
+        return "calendar", f"unknown calendar {w.calendar!r} (known: {', '.join(sorted(calendars))})"
+    if w.limit is not None and w.limit.workdays and w.calendar in t.calendars:
+        lengths = {hours_length(parse_hours(h)) for h in t.calendars[w.calendar].weekly.values()}
+        if len(lengths) != 1:
+            return "limit", "working-day limits need a calendar with the same hours every day"
+    return None
+
+
+def _credits(t: Template) -> Problem:
     for i, c in enumerate(t.credits):
         if c.rule == "termination_refund" and not c.free_days:
             return ("credits", i, "free_days"), "termination_refund needs free_days for annual and monthly"
         if c.min_outage_param is not None and t.parameters.get(c.min_outage_param, None) is None:
             return ("credits", i, "min_outage_param"), f"{c.min_outage_param!r} is not a parameter of this template"
-    seen_rules: set[str] = set()
+    return None
+
+
+def _ledger(t: Template) -> Problem:
+    seen: set[str] = set()
     for i, rule in enumerate(t.ledger):
-        if rule.rule in seen_rules:
+        if rule.rule in seen:
             return ("ledger", i, "rule"), f"ledger rule {rule.rule!r} is given twice"
-        seen_rules.add(rule.rule)
+        seen.add(rule.rule)
         for name in LEDGER_FIELDS[rule.rule]:
             if getattr(rule, name) is None:
                 return ("ledger", i), f"{rule.rule} needs {name}"
-    if "cn_workdays" in {w.calendar for w in t.windows} and "workday_hours" not in t.parameters:
-        return ("parameters",), "windows on cn_workdays need a workday_hours parameter"
     return None

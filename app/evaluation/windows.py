@@ -20,6 +20,7 @@ def seconds(td: timedelta) -> int | float:
     return td.days * 86400 + td.seconds
 
 
+# complexity 19, kept: the engine's hot path, one case per outcome (not counted, 24×7, paused, stopped, running)
 def window_row(occ: Occurrence, w: BoundWindow, cited: dict, limit_seconds: int | float, start_text: str,
                at: datetime, local: LocalTime) -> dict:
     start = occ.reported

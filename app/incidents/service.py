@@ -100,6 +100,7 @@ def probe_incident_id(target_id: str, started_at: datetime) -> str:
     return f"{target_id}@{started_at.strftime('%Y%m%dT%H%M%S.%fZ')}"
 
 
+# complexity 16, kept: resume, detect, open/resolve in one transaction (split, steps would pass half-states)
 async def apply_detection(db: AsyncSession, target: TargetRow, earliest: datetime | None = None) -> list[str]:
     """Run detection over the target's stored results since its last probe
     incident; create or resolve incidents to match. Idempotent: replaying the

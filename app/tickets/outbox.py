@@ -73,6 +73,29 @@ async def _send(sink, t: dict) -> str | None:
         return f"{sink.name}: {exc}"[:500]
 
 
+def _record(row: TicketRow, done: set[str], sends, backoff: dict, now: float) -> bool:
+    """One ticket's sends of this round on its row; True when every sink has it now."""
+    errors = []
+    for sink, task in sends:
+        error = task.result()
+        if error is None:
+            done.add(sink.name)
+            backoff.pop((row.id, sink.name), None)
+        else:
+            errors.append(error)
+            wait = min(backoff.get((row.id, sink.name), (0, 1))[1] * 2, MAX_BACKOFF)
+            backoff[(row.id, sink.name)] = (now + wait, wait)
+    row.payload = {**row.payload, "_delivered": sorted(done)}
+    row.attempts += 1
+    if not errors:
+        row.state, row.sent_at, row.last_error = "sent", datetime.now(timezone.utc), None
+        return True
+    row.last_error = "; ".join(errors)[:500]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.state = "failed"
+    return False
+
+
 async def deliver(db: AsyncSession, sinks_for, backoff: dict | None = None) -> int:
     """Send every pending ticket to every sink (``sinks_for(contract_id)``) it has not
     reached yet — all at once, each send bounded by ``SEND_SECONDS``, so a hung sink
@@ -99,25 +122,7 @@ async def deliver(db: AsyncSession, sinks_for, backoff: dict | None = None) -> i
                 task.cancel()
     sent = 0
     for row, done, sends in plan:
-        errors = []
-        for sink, task in sends:
-            error = task.result()
-            if error is None:
-                done.add(sink.name)
-                backoff.pop((row.id, sink.name), None)
-            else:
-                errors.append(error)
-                wait = min(backoff.get((row.id, sink.name), (0, 1))[1] * 2, MAX_BACKOFF)
-                backoff[(row.id, sink.name)] = (now + wait, wait)
-        row.payload = {**row.payload, "_delivered": sorted(done)}
-        row.attempts += 1
-        if not errors:
-            row.state, row.sent_at, row.last_error = "sent", datetime.now(timezone.utc), None
-            sent += 1
-        else:
-            row.last_error = "; ".join(errors)[:500]
-            if row.attempts >= MAX_ATTEMPTS:
-                row.state = "failed"
+        sent += _record(row, done, sends, backoff, now)
         db.add(row)
     await db.commit()
     return sent

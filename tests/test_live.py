@@ -1,0 +1,43 @@
+"""The one live SLA state: computed once and shared by its readers, a write
+marks its contract stale so the next read shows it, and a contract that cannot
+be evaluated shows its reason while the others go on."""
+from datetime import datetime, timedelta, timezone
+
+import yaml
+from conftest import ROOT, service_client
+
+
+def test_readers_share_one_round_and_a_write_shows_at_once(tmp_path):
+    client, _ = service_client(f"sqlite+aiosqlite:///{tmp_path}/live.db")
+    with client:
+        live = client.app.state.live
+        live.max_age = 3600  # no round of its own during the test: only what the reads and writes do
+        client.post("/v1/customers", json={"id": "acme", "name": "Acme"})
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+        body["customer"] = "acme"
+        assert client.post("/v1/contracts", json=body).status_code == 201
+        assert client.get("/v1/windows").json()["items"] == []
+        rounds = live.rounds
+        for _ in range(3):  # the windows list, the breached filter and the metrics read the same round
+            client.get("/v1/windows")
+            client.get("/v1/incidents", params={"breached": "true"})
+        client.portal.call(client.app.state.sla_metrics.refresh)
+        assert live.rounds == rounds
+
+        started = datetime.now(timezone.utc) - timedelta(hours=3)  # respond_1h breached long ago
+        inc = client.post("/v1/incidents", json={"contract_id": body["id"], "category": "server_fault",
+                                                 "started_at": started.isoformat()}).json()
+        windows = client.get("/v1/windows").json()["items"]
+        assert {w["incident_id"] for w in windows} == {inc["id"]}  # at once, not after max_age
+        assert any(w["status"] == "breached" for w in windows)
+        assert [i["id"] for i in client.get("/v1/incidents", params={"breached": "true"}).json()["items"]] == \
+            [inc["id"]]
+        assert client.get("/v1/incidents", params={"breached": "false"}).json()["items"] == []
+        assert live.rounds == rounds  # only the written contract was recomputed
+
+        client.post(f"/v1/incidents/{inc['id']}/classify", json={"attribution": "force_majeure"})
+        statuses = {w["status"] for w in client.get("/v1/windows").json()["items"]}
+        assert statuses == {"excluded"}  # the action shows at once too
+        client.portal.call(client.app.state.sla_metrics.refresh)  # the metrics read the same, fresh state
+        assert b'slawatch_window_breached{contract="demo-ningbo-colo",window="respond_1h"} 0.0' \
+            in client.app.state.sla_metrics.text
