@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar as _cal
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,28 @@ def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetim
     start = datetime.combine(date(year, month, 1), time(0), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(date(*nxt, 1), time(0), tzinfo=tz).astimezone(UTC)
     return start, end
+
+
+@dataclass(frozen=True)
+class Period:
+    """One contract month, built once: its local bounds as UTC instants."""
+    year: int
+    month: int
+    start: datetime
+    end: datetime
+    days: int
+
+    @classmethod
+    def of(cls, year: int, month: int, tz: ZoneInfo) -> Period:
+        start, end = month_bounds(year, month, tz)
+        return cls(year, month, start, end, days_in_month(year, month))
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    def holds(self, instant: datetime) -> bool:
+        return self.start <= instant < self.end
 
 
 def days_in_month(year: int, month: int) -> int:

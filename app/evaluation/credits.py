@@ -2,11 +2,14 @@
 operator's policy credits. Each line is rounded half-up on its own."""
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
+from app.calendars.periods import Period
 from app.contracts.errors import CaseError
 from app.contracts.models import Contract, CreditPolicy
 from app.contracts.templates import CreditRule
@@ -38,6 +41,8 @@ def termination_refund(rule: CreditRule, contract: Contract, tz: ZoneInfo) -> li
     """ningbo-colo 八.5: the unused part of the paid period, plus 7 (annual) or 3
     (monthly) free days, for a termination for policy or upstream reasons."""
     term = contract.terminated
+    if term is None or term.reason not in ("policy", "upstream"):
+        return []
     if term.paid_period is None:
         raise CaseError("/contract/terminated/paid_period", f"required for the termination refund ({rule.clause})")
     if contract.billing is None:
@@ -64,3 +69,29 @@ def policy_line(policy: CreditPolicy, contract: Contract, outage: timedelta, mon
     percent = max(hits) if hits else Decimal(0)
     return line("availability_tiers", Fraction(fee) * Fraction(percent) / HUNDRED, None, "policy", note=POLICY_NOTE,
                 availability=str(round_half_up(availability, 4)), percent=str(percent))
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a credit or cap rule reads of one contract-month."""
+    contract: Contract
+    tz: ZoneInfo
+    period: Period
+    affected_days: int
+    at: datetime
+
+
+def _per_affected_day(rule: CreditRule, x: Inputs) -> list[dict]:
+    return [per_affected_day(rule, x.contract, x.affected_days, x.period.days)]
+
+
+def _termination_refund(rule: CreditRule, x: Inputs) -> list[dict]:
+    term = x.contract.terminated  # refunded in the period the termination falls in
+    return termination_refund(rule, x.contract, x.tz) if term is not None and x.period.holds(term.at) else []
+
+
+# the template's `credits` rules, by name (app.contracts.templates.CreditRule.rule)
+CREDIT_RULES: dict[str, Callable[[CreditRule, Inputs], list[dict]]] = {
+    "per_affected_day": _per_affected_day,
+    "termination_refund": _termination_refund,
+}

@@ -9,7 +9,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from app.calendars import WorkdaySchedule
-from app.calendars.periods import days_in_month, month_bounds
+from app.calendars.periods import Period
 from app.contracts.errors import CaseError
 from app.contracts.models import Case
 from app.contracts.params import ParamError
@@ -44,14 +44,13 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
         raise CaseError(f"/contract/params/{exc.name}", exc.message) from None
     tz = terms.tz
     at = case.at
-    year, month = parse_month(case.period)
-    p0, p1 = month_bounds(year, month, tz)
+    period = Period.of(*parse_month(case.period), tz)
+    p0, p1 = period.start, period.end
 
     occs = occurrences(case.incidents, terms.params.get("maintenance_max"), at)
     rows = window_rows(occs, terms.windows, p0, p1, at, tz)
 
     min_day = terms.params.get("min_outage_per_day") or timedelta(0)
-    month_len = p1 - p0
 
     def money(counted):
         """Outage, affected days, credit and termination from the ``counted`` occurrences."""
@@ -59,9 +58,11 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
         in_period = clip(union, p0, p1)
         outage = total(in_period)
         days = affected_days(in_period, tz, min_day)
-        lines = _credit_lines(case, terms, len(days), days_in_month(year, month), outage, month_len, p0, p1)
-        return outage, days, _capped(case, terms, lines, counted, own, p0, p1, at, year, month), \
-            _termination(terms, union, p0, p1, at)
+        x = credits.Inputs(contract, tz, period, len(days), at)
+        lines = _credit_lines(terms, x, outage)
+        # the starts of the provider incidents that add to this period's credit (a cap may count from them)
+        contributing = [o.started for o in counted if any(s < p1 and e > p0 for s, e in own.get(o.index, ()))]
+        return outage, days, _capped(terms, x, lines, contributing), _termination(terms, union, p0, p1, at)
 
     outage, days, credit, termination = money(occs)
     # SEMANTICS §1: "unknown" counts as provider until classified, and is provisional.
@@ -73,7 +74,7 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
     credit["owed"] = confirmed["amount"]
     credit["owed_provisional"] = fmt(Decimal(credit["amount"]) - Decimal(confirmed["amount"]))
     termination["provisional"] = termination["granted"] and not confirmed_right["granted"]
-    availability = (1 - Fraction(outage // _US, month_len // _US)) * 100
+    availability = (1 - Fraction(outage // _US, period.length // _US)) * 100
 
     return {
         "contract_id": contract.id,
@@ -92,39 +93,22 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
     }
 
 
-def _credit_lines(case: Case, terms: Terms, n_days: int, month_days: int, outage: timedelta,
-                  month_len: timedelta, p0: datetime, p1: datetime) -> list[dict]:
-    contract, lines = case.contract, []
-    for rule in terms.template.credits:
-        if rule.rule == "per_affected_day":
-            lines.append(credits.per_affected_day(rule, contract, n_days, month_days))
-        elif rule.rule == "termination_refund":
-            term = contract.terminated
-            if term is not None and term.reason in ("policy", "upstream") and p0 <= term.at < p1:
-                lines.extend(credits.termination_refund(rule, contract, terms.tz))
-    if contract.credit_policy is not None:
-        lines.append(credits.policy_line(contract.credit_policy, contract, outage, month_len))
+def _credit_lines(terms: Terms, x: credits.Inputs, outage: timedelta) -> list[dict]:
+    lines = [line for rule in terms.template.credits for line in credits.CREDIT_RULES[rule.rule](rule, x)]
+    if x.contract.credit_policy is not None:
+        lines.append(credits.policy_line(x.contract.credit_policy, x.contract, outage, x.period.length))
     return lines
 
 
-def _capped(case, terms, lines, occs, own, p0, p1, at, year, month) -> dict:
-    uncapped = money_total([Decimal(x["amount"]) for x in lines])
+def _capped(terms: Terms, x: credits.Inputs, lines: list[dict], contributing: list[datetime]) -> dict:
+    uncapped = money_total([Decimal(line["amount"]) for line in lines])
     rule = terms.template.cap
     out = {"lines": lines, "uncapped": fmt(uncapped), "cap": None, "cap_rule": None,
            "cap_clause": None, "amount": fmt(uncapped), "currency": CURRENCY}
     if rule is None:
         return out
-    contract = case.contract
-    if rule.rule == "month_fee":
-        cap = caps.month_fee_cap(contract, year, month, at)
-    elif rule.rule == "total_paid":
-        cap = caps.total_paid_cap(contract, at)
-    else:
-        # E: start of the earliest provider incident contributing to this period's credit
-        starts = [o.started for o in occs if any(s < p1 and e > p0 for s, e in own.get(o.index, ()))]
-        event = min(starts) if starts else p0
-        cap = caps.trailing_12m_cap(contract, event, at, terms.tz)
-        out["cap_event_at"] = event.astimezone(terms.tz).isoformat()
+    cap, shown = caps.CAP_RULES[rule.rule](x, contributing)
+    out.update(shown)
     out.update(cap=fmt(cap), cap_rule=rule.rule, cap_clause=rule.clause, amount=fmt(min(uncapped, cap)))
     return out
 
