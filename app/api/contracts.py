@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api import schemas as S
 from app.api.deps import not_found, principal, reader, require, session
 from app.auth.service import Principal
 from app.auth.vault import mask
@@ -43,7 +44,7 @@ def check_period(period: str | None) -> None:
             raise HTTPException(422, "period: period must be a month like 2026-10") from None
 
 
-@router.get("/contracts")
+@router.get("/contracts", response_model=S.Contracts)
 async def list_contracts(customer: str | None = None, template: str | None = None,
                          limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
                          who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
@@ -51,7 +52,7 @@ async def list_contracts(customer: str | None = None, template: str | None = Non
     return {"items": [mask(r.body) for r in rows[offset:offset + limit]], "total": len(rows)}
 
 
-@router.post("/contracts", status_code=201)
+@router.post("/contracts", status_code=201, response_model=S.Contract)
 async def create_contract(body: Contract, request: Request, _: Principal = Depends(require("admin")),
                           db: AsyncSession = Depends(session)) -> dict:
     rules = request.app.state.rules
@@ -62,7 +63,7 @@ async def create_contract(body: Contract, request: Request, _: Principal = Depen
     return mask(row.body)
 
 
-@router.put("/contracts/{contract_id}")
+@router.put("/contracts/{contract_id}", response_model=S.Contract)
 async def replace_contract(contract_id: str, body: Contract, request: Request,
                            who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     stored = await get_visible_contract(db, who, contract_id)
@@ -80,7 +81,7 @@ async def replace_contract(contract_id: str, body: Contract, request: Request,
     return mask(row.body)
 
 
-@router.get("/contracts/{contract_id}")
+@router.get("/contracts/{contract_id}", response_model=S.Contract)
 async def get_contract(contract_id: str, who: Principal = Depends(principal),
                        db: AsyncSession = Depends(session)) -> dict:
     row = await get_visible_contract(db, who, contract_id)
@@ -89,7 +90,7 @@ async def get_contract(contract_id: str, who: Principal = Depends(principal),
     return mask(row.body)
 
 
-@router.get("/contracts/{contract_id}/credits")
+@router.get("/contracts/{contract_id}/credits", response_model=S.Report)
 async def contract_credits(contract_id: str, request: Request, period: str | None = None, at: datetime | None = None,
                            who: Principal = Depends(principal), db: AsyncConnection = Depends(reader)) -> dict:
     """The month's report (windows, outage, credit, cap, termination right) from stored incidents."""
@@ -103,7 +104,7 @@ async def contract_credits(contract_id: str, request: Request, period: str | Non
     return JSONResponse(evaluate_case(case, request.app.state.rules))
 
 
-@router.get("/customers/{customer_id}/credits")
+@router.get("/customers/{customer_id}/credits", response_model=S.CustomerCredits)
 async def customer_credits(customer_id: str, request: Request, period: str | None = None,
                            who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     """The sum over a customer's contracts, with each contract's report."""

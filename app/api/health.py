@@ -11,13 +11,14 @@ from pathlib import Path
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from app.api import schemas as S
 from app.storage.db import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("slawatch.api")
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=S.Health)
 def healthz() -> dict:
     return {"status": "ok"}
 
@@ -41,7 +42,8 @@ def _disk_problem(settings) -> str | None:
     return None
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=S.Ready,
+            responses={503: {"model": S.Ready, "description": "Not ready, with a reason code"}})
 async def readyz(request: Request):
     """Anonymous: a reason code, never the database's own words (they name hosts and users)."""
     try:

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api import schemas as S
 from app.api.contracts import now
 from app.api.deps import not_found, principal, session
 from app.auth.service import Principal
@@ -91,7 +92,7 @@ async def windows_of(db, request, contract: ContractRow, incident_id: str | None
     return [r for r in st.windows if incident_id is None or r["incident_id"] == incident_id], None
 
 
-@router.get("/incidents")
+@router.get("/incidents", response_model=S.Incidents)
 async def list_incidents(request: Request, open: bool | None = None, contract: str | None = None,
                          category: Category | None = None, breached: bool | None = None,
                          limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
@@ -121,7 +122,7 @@ async def _breached(request: Request, contract_ids: set[str]) -> set[str]:
             for w in st.windows if w["status"] == "breached"}
 
 
-@router.post("/incidents", status_code=201)
+@router.post("/incidents", status_code=201, response_model=S.IncidentDetail)
 async def create_incident(body: IncidentCreate, request: Request, who: Principal = Depends(principal),
                           db: AsyncSession = Depends(session)) -> dict:
     contract = await get_visible_contract(db, who, body.contract_id)
@@ -150,7 +151,7 @@ async def create_incident(body: IncidentCreate, request: Request, who: Principal
     return render(row, events, await windows_of(db, request, contract, row.id))
 
 
-@router.get("/incidents/{incident_id}")
+@router.get("/incidents/{incident_id}", response_model=S.IncidentDetail)
 async def get_incident(incident_id: str, request: Request, who: Principal = Depends(principal),
                        db: AsyncSession = Depends(session)) -> dict:
     row, contract = await visible_incident(db, who, incident_id)
@@ -178,7 +179,7 @@ def _action_data(action: str, body: Action, who: Principal) -> dict:
     return data
 
 
-@router.post("/incidents/{incident_id}/{action}")
+@router.post("/incidents/{incident_id}/{action}", response_model=S.IncidentDetail)
 async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause", "resume", "classify", "resolve",
                                                 "reopen", "void"],
               request: Request, body: Action | None = None, who: Principal = Depends(principal),
@@ -199,7 +200,7 @@ async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause"
     return render(row, events, await windows_of(db, request, contract, row.id))
 
 
-@router.get("/windows")
+@router.get("/windows", response_model=S.Windows)
 async def running_windows(request: Request, status: Literal["running", "breached", "met", "excluded"] | None = None,
                           who: Principal = Depends(principal)) -> dict:
     """Every window with its deadline and time left — "what breaches next" first —

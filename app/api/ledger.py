@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api import schemas as S
 from app.api.contracts import now
 from app.api.deps import not_found, principal, session
 from app.auth.service import Principal
@@ -45,14 +46,14 @@ async def _add_once(db: AsyncSession, request: Request, contract: ContractRow, t
     return body.model_dump(mode="json")
 
 
-@router.post("/invoices", status_code=201)
+@router.post("/invoices", status_code=201, response_model=Invoice)
 async def add_invoice(contract_id: str, body: Invoice, request: Request, who: Principal = Depends(principal),
                       db: AsyncSession = Depends(session)) -> dict:
     row = await _contract(db, who, contract_id, write=True)
     return await _add_once(db, request, row, InvoiceRow, "invoice_id", body, "invoice")
 
 
-@router.post("/storage", status_code=201)
+@router.post("/storage", status_code=201, response_model=StorageSample)
 async def add_storage_sample(contract_id: str, body: StorageSample, request: Request,
                              who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     row = await _contract(db, who, contract_id, write=True)
@@ -67,14 +68,14 @@ async def add_storage_sample(contract_id: str, body: StorageSample, request: Req
     return body.model_dump(mode="json")
 
 
-@router.post("/notices", status_code=201)
+@router.post("/notices", status_code=201, response_model=Notice)
 async def add_notice(contract_id: str, body: Notice, request: Request, who: Principal = Depends(principal),
                      db: AsyncSession = Depends(session)) -> dict:
     row = await _contract(db, who, contract_id, write=True)
     return await _add_once(db, request, row, NoticeRow, "notice_id", body, "notice")
 
 
-@router.get("/billing")
+@router.get("/billing", response_model=S.Billing)
 async def list_billing(contract_id: str, who: Principal = Depends(principal),
                        db: AsyncSession = Depends(session)) -> dict:
     await _contract(db, who, contract_id)
@@ -83,7 +84,7 @@ async def list_billing(contract_id: str, who: Principal = Depends(principal),
     return {"invoices": dump(invoices), "storage": dump(storage), "notices": dump(notices)}
 
 
-@router.get("/ledger")
+@router.get("/ledger", response_model=S.LedgerReport)
 async def contract_ledger(contract_id: str, request: Request, at: datetime | None = None,
                           who: Principal = Depends(principal), db: AsyncSession = Depends(session)):
     """The ledger report at ``at`` (default now) from the stored billing data."""

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 
+from app.api import schemas as S
 from probes.sms_delivery import DELIVERIES
 
 router = APIRouter(prefix="/v1/sms", tags=["sms"])
@@ -25,13 +26,13 @@ async def _report(request: Request, params: dict[str, str]) -> dict:
     return {"matched": False, "relayed": relay is not None and await relay.publish(params, source)}
 
 
-@router.get("/deliveries")
+@router.get("/deliveries", response_model=S.Delivery)
 async def delivery_report(request: Request) -> dict:
     """Query parameters: ``nonce`` and Kannel's ``type`` (``dlr-url``), or an inbound ``text``."""
     return await _report(request, dict(request.query_params))
 
 
-@router.post("/deliveries")
+@router.post("/deliveries", response_model=S.Delivery)
 async def delivery_report_form(request: Request) -> dict:
     """The same as a form body (query parameters count too)."""
     params = dict(request.query_params)

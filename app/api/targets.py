@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError, model_validator
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api import schemas as S
 from app.api.deps import not_found, principal, require, session
 from app.auth.service import Principal
 from app.auth.vault import VaultError, mask
@@ -54,7 +55,7 @@ def public(row: TargetRow) -> dict:
     return out
 
 
-@router.get("")
+@router.get("", response_model=S.Targets)
 async def list_targets(contract: str | None = None, protocol: str | None = None,
                        limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
                        who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
@@ -65,7 +66,7 @@ async def list_targets(contract: str | None = None, protocol: str | None = None,
     return {"items": [public(r) for r in rows[offset:offset + limit]], "total": len(rows)}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=S.Target)
 async def create_target(body: TargetCreate, request: Request, who: Principal = Depends(require("admin", "noc")),
                         db: AsyncSession = Depends(session)) -> dict:
     if await get_visible_contract(db, who, body.contract_id) is None:
@@ -88,7 +89,7 @@ async def create_target(body: TargetCreate, request: Request, who: Principal = D
     return public(row)
 
 
-@router.get("/{target_id}")
+@router.get("/{target_id}", response_model=S.Target)
 async def get_target(target_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     row = await db.get(TargetRow, target_id)
     if row is None or await get_visible_contract(db, who, row.contract_id) is None:

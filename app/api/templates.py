@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
+from app.api import schemas as S
 from app.api.deps import principal
 from app.reports.rules import describe
 
 router = APIRouter(prefix="/v1/templates", tags=["templates"], dependencies=[Depends(principal)])
 
 
-@router.get("")
+@router.get("", response_model=list[S.Template])
 def list_templates(request: Request) -> list[dict]:
     rules = request.app.state.rules
     return [describe(t) for _, t in sorted(rules.templates.items())]
 
 
-@router.get("/{template_id}")
+@router.get("/{template_id}", response_model=S.Template)
 def get_template(template_id: str, request: Request) -> dict:
     t = request.app.state.rules.templates.get(template_id)
     if t is None:

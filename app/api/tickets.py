@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api import schemas as S
 from app.api.deps import not_found, principal, session
 from app.auth.service import Principal
 from app.storage.tables import TicketRow
@@ -13,7 +14,7 @@ from app.tickets.outbox import public
 router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 
-@router.get("")
+@router.get("", response_model=S.Tickets)
 async def list_tickets(state: str | None = None, contract: str | None = None,
                        limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
                        who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
@@ -25,7 +26,7 @@ async def list_tickets(state: str | None = None, contract: str | None = None,
     return {"items": [public(r) for r in rows[offset:offset + limit]], "total": len(rows)}
 
 
-@router.post("/{ticket_id}/retry")
+@router.post("/{ticket_id}/retry", response_model=S.Ticket)
 async def retry(ticket_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
     row = await db.get(TicketRow, ticket_id)
     if row is None or not who.sees(row.customer_id):
