@@ -7,12 +7,10 @@ from decimal import Decimal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api import schemas as S
-from app.api.deps import not_found, principal, reader, require, session
+from app.api.deps import Caller, Db, Reader, not_found, require
 from app.auth.service import Principal
 from app.auth.vault import mask
 from app.contracts.errors import CaseError
@@ -45,16 +43,16 @@ def check_period(period: str | None) -> None:
 
 
 @router.get("/contracts", response_model=S.Contracts)
-async def list_contracts(customer: str | None = None, template: str | None = None,
+async def list_contracts(*, customer: str | None = None, template: str | None = None,
                          limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
-                         who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+                         who: Caller, db: Db) -> dict:
     rows = [r for r in await visible_contracts(db, who, customer) if template is None or r.template == template]
     return {"items": [mask(r.body) for r in rows[offset:offset + limit]], "total": len(rows)}
 
 
 @router.post("/contracts", status_code=201, response_model=S.Contract)
-async def create_contract(body: Contract, request: Request, _: Principal = Depends(require("admin")),
-                          db: AsyncSession = Depends(session)) -> dict:
+async def create_contract(*, body: Contract, request: Request, _: Principal = Depends(require("admin")),
+                          db: Db) -> dict:
     rules = request.app.state.rules
     row = await save_contract(db, body, rules, request.app.state.vault, commit=False)
     await ensure_evaluable(db, rules, row, now(), periods_of(body, now()), contract=body)
@@ -64,8 +62,8 @@ async def create_contract(body: Contract, request: Request, _: Principal = Depen
 
 
 @router.put("/contracts/{contract_id}", response_model=S.Contract)
-async def replace_contract(contract_id: str, body: Contract, request: Request,
-                           who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+async def replace_contract(*, contract_id: str, body: Contract, request: Request,
+                           who: Caller, db: Db) -> dict:
     stored = await get_visible_contract(db, who, contract_id)
     if stored is None:
         raise not_found("contract", contract_id)
@@ -82,8 +80,8 @@ async def replace_contract(contract_id: str, body: Contract, request: Request,
 
 
 @router.get("/contracts/{contract_id}", response_model=S.Contract)
-async def get_contract(contract_id: str, who: Principal = Depends(principal),
-                       db: AsyncSession = Depends(session)) -> dict:
+async def get_contract(*, contract_id: str, who: Caller,
+                       db: Db) -> dict:
     row = await get_visible_contract(db, who, contract_id)
     if row is None:
         raise not_found("contract", contract_id)
@@ -91,8 +89,8 @@ async def get_contract(contract_id: str, who: Principal = Depends(principal),
 
 
 @router.get("/contracts/{contract_id}/credits", response_model=S.Report)
-async def contract_credits(contract_id: str, request: Request, period: str | None = None, at: datetime | None = None,
-                           who: Principal = Depends(principal), db: AsyncConnection = Depends(reader)) -> dict:
+async def contract_credits(*, contract_id: str, request: Request, period: str | None = None, at: datetime | None = None,
+                           who: Caller, db: Reader) -> dict:
     """The month's report (windows, outage, credit, cap, termination right) from stored incidents."""
     check_period(period)
     if at is not None and at.tzinfo is None:
@@ -105,8 +103,8 @@ async def contract_credits(contract_id: str, request: Request, period: str | Non
 
 
 @router.get("/customers/{customer_id}/credits", response_model=S.CustomerCredits)
-async def customer_credits(customer_id: str, request: Request, period: str | None = None,
-                           who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+async def customer_credits(*, customer_id: str, request: Request, period: str | None = None,
+                           who: Caller, db: Db) -> dict:
     """The sum over a customer's contracts, with each contract's report."""
     check_period(period)
     if await db.get(Customer, customer_id) is None or not who.sees(customer_id):
@@ -128,8 +126,8 @@ async def customer_credits(customer_id: str, request: Request, period: str | Non
 
 
 @router.delete("/contracts/{contract_id}", status_code=204)
-async def delete_contract(contract_id: str, request: Request, who: Principal = Depends(principal),
-                          db: AsyncSession = Depends(session)) -> None:
+async def delete_contract(*, contract_id: str, request: Request, who: Caller,
+                          db: Db) -> None:
     """Only a contract with no incidents and no targets: history is never deleted."""
     row = await get_visible_contract(db, who, contract_id)
     if row is None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import Field
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api.deps import not_found, principal, require, session
+from app.api.deps import Caller, Db, not_found, require
 from app.auth.service import Principal
 from app.contracts.types import Ident, Strict
 from app.storage.tables import Customer
@@ -30,8 +29,8 @@ class Page(Strict):
 
 
 @router.get("", response_model=Page)
-async def list_customers(limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
-                         who: Principal = Depends(principal), db: AsyncSession = Depends(session)):
+async def list_customers(*, limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+                         who: Caller, db: Db):
     q = select(Customer).order_by(Customer.id)
     if who.is_customer:
         q = q.where(Customer.id == who.customer_id)
@@ -40,8 +39,8 @@ async def list_customers(limit: int = Query(100, ge=1, le=500), offset: int = Qu
 
 
 @router.post("", response_model=CustomerPublic, status_code=201)
-async def create_customer(body: CustomerCreate, _: Principal = Depends(require("admin")),
-                          db: AsyncSession = Depends(session)):
+async def create_customer(*, body: CustomerCreate, _: Principal = Depends(require("admin")),
+                          db: Db):
     if await db.get(Customer, body.id) is not None:
         raise HTTPException(409, f"customer {body.id!r} exists already")
     db.add(Customer(id=body.id, name=body.name))
@@ -50,7 +49,7 @@ async def create_customer(body: CustomerCreate, _: Principal = Depends(require("
 
 
 @router.get("/{customer_id}", response_model=CustomerPublic)
-async def get_customer(customer_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)):
+async def get_customer(*, customer_id: str, who: Caller, db: Db):
     row = await db.get(Customer, customer_id)
     if row is None or not who.sees(row.id):
         raise not_found("customer", customer_id)

@@ -1,13 +1,17 @@
-"""Request dependencies: a database session and the caller's principal."""
+"""Request dependencies, shared as ``Annotated`` types so a route says what it
+needs in one word: ``Caller`` (a person's token), ``Db`` (a session), ``Reader``
+(a read-only Core connection), ``RulesNow`` (the loaded rules)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.auth.service import Principal, authenticate
+from app.contracts.rules import Rules
 
 
 async def session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -61,3 +65,13 @@ def require(*roles: str):
 
 def not_found(kind: str, ident: str) -> HTTPException:
     return HTTPException(404, f"no {kind} {ident!r}")
+
+
+def rules(request: Request) -> Rules:
+    return request.app.state.rules
+
+
+Caller = Annotated[Principal, Depends(principal)]
+Db = Annotated[AsyncSession, Depends(session)]
+Reader = Annotated[AsyncConnection, Depends(reader)]
+RulesNow = Annotated[Rules, Depends(rules)]

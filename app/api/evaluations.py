@@ -4,7 +4,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 
 from app.api import schemas as S
-from app.api.deps import principal
+from app.api.deps import RulesNow, principal
 from app.contracts.cases import parse_case_json
 from app.contracts.models import Case
 from app.evaluation.service import evaluate_case, validate_case
@@ -31,12 +31,12 @@ async def read_case(request: Request, validate):
 
 
 @router.post("/evaluations", openapi_extra=_body(Case), responses=INVALID, response_model=S.Report)
-async def create_evaluation(request: Request) -> dict:
+async def create_evaluation(request: Request, rules: RulesNow) -> dict:
     """Evaluate one contract-month: windows, outage, credit, cap, termination right."""
-    return evaluate_case(await read_case(request, validate_case), request.app.state.rules)
+    return evaluate_case(await read_case(request, validate_case), rules)
 
 
 @router.post("/ledger", openapi_extra=_body(LedgerCase), responses=INVALID, response_model=S.LedgerReport)
-async def create_ledger(request: Request) -> dict:
+async def create_ledger(request: Request, rules: RulesNow) -> dict:
     """A contract's billing terms at an instant: charges, deadlines, notices, status."""
-    return ledger_case(await read_case(request, validate_ledger_case), request.app.state.rules)
+    return ledger_case(await read_case(request, validate_ledger_case), rules)

@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import Field, model_validator
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api import schemas as S
 from app.api.contracts import now
-from app.api.deps import not_found, principal, session
+from app.api.deps import Caller, Db, not_found
 from app.auth.service import Principal
 from app.contracts.errors import CaseError
 from app.contracts.service import get_visible_contract, visible_contracts
@@ -93,10 +93,10 @@ async def windows_of(db, request, contract: ContractRow, incident_id: str | None
 
 
 @router.get("/incidents", response_model=S.Incidents)
-async def list_incidents(request: Request, open: bool | None = None, contract: str | None = None,
+async def list_incidents(*, request: Request, open: bool | None = None, contract: str | None = None,
                          category: Category | None = None, breached: bool | None = None,
                          limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
-                         who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+                         who: Caller, db: Db) -> dict:
     visible = [c.id for c in await visible_contracts(db, who) if contract is None or c.id == contract]
     q = select(IncidentRow).where(IncidentRow.contract_id.in_(visible)).order_by(IncidentRow.reported_at.desc())
     if category is not None:
@@ -123,8 +123,8 @@ async def _breached(request: Request, contract_ids: set[str]) -> set[str]:
 
 
 @router.post("/incidents", status_code=201, response_model=S.IncidentDetail)
-async def create_incident(body: IncidentCreate, request: Request, who: Principal = Depends(principal),
-                          db: AsyncSession = Depends(session)) -> dict:
+async def create_incident(*, body: IncidentCreate, request: Request, who: Caller,
+                          db: Db) -> dict:
     contract = await get_visible_contract(db, who, body.contract_id)
     if contract is None:
         raise CaseError("/contract_id", f"unknown contract {body.contract_id!r}")
@@ -152,8 +152,8 @@ async def create_incident(body: IncidentCreate, request: Request, who: Principal
 
 
 @router.get("/incidents/{incident_id}", response_model=S.IncidentDetail)
-async def get_incident(incident_id: str, request: Request, who: Principal = Depends(principal),
-                       db: AsyncSession = Depends(session)) -> dict:
+async def get_incident(*, incident_id: str, request: Request, who: Caller,
+                       db: Db) -> dict:
     row, contract = await visible_incident(db, who, incident_id)
     return render(row, (await events_of(db, [row.id]))[row.id], await windows_of(db, request, contract, row.id))
 
@@ -180,10 +180,10 @@ def _action_data(action: str, body: Action, who: Principal) -> dict:
 
 
 @router.post("/incidents/{incident_id}/{action}", response_model=S.IncidentDetail)
-async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause", "resume", "classify", "resolve",
+async def act(*, incident_id: str, action: Literal["acknowledge", "notify", "pause", "resume", "classify", "resolve",
                                                 "reopen", "void"],
-              request: Request, body: Action | None = None, who: Principal = Depends(principal),
-              db: AsyncSession = Depends(session)) -> dict:
+              request: Request, body: Action | None = None, who: Caller,
+              db: Db) -> dict:
     body = body or Action()
     row, contract = await visible_incident(db, who, incident_id)  # another customer's incident: 404 first
     data = _action_data(action, body, who)
@@ -201,8 +201,8 @@ async def act(incident_id: str, action: Literal["acknowledge", "notify", "pause"
 
 
 @router.get("/windows", response_model=S.Windows)
-async def running_windows(request: Request, status: Literal["running", "breached", "met", "excluded"] | None = None,
-                          who: Principal = Depends(principal)) -> dict:
+async def running_windows(*, request: Request, status: Literal["running", "breached", "met", "excluded"] | None = None,
+                          who: Caller) -> dict:
     """Every window with its deadline and time left — "what breaches next" first —
     from the shared live state (``app.live``), a few seconds old at most."""
     snapshot = await request.app.state.live.current()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api import schemas as S
 from app.api.contracts import now
-from app.api.deps import not_found, principal, session
+from app.api.deps import Caller, Db, not_found
 from app.auth.service import Principal
 from app.contracts.errors import CaseError
 from app.contracts.service import contract_of, get_visible_contract
@@ -47,15 +47,15 @@ async def _add_once(db: AsyncSession, request: Request, contract: ContractRow, t
 
 
 @router.post("/invoices", status_code=201, response_model=Invoice)
-async def add_invoice(contract_id: str, body: Invoice, request: Request, who: Principal = Depends(principal),
-                      db: AsyncSession = Depends(session)) -> dict:
+async def add_invoice(*, contract_id: str, body: Invoice, request: Request, who: Caller,
+                      db: Db) -> dict:
     row = await _contract(db, who, contract_id, write=True)
     return await _add_once(db, request, row, InvoiceRow, "invoice_id", body, "invoice")
 
 
 @router.post("/storage", status_code=201, response_model=StorageSample)
-async def add_storage_sample(contract_id: str, body: StorageSample, request: Request,
-                             who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+async def add_storage_sample(*, contract_id: str, body: StorageSample, request: Request,
+                             who: Caller, db: Db) -> dict:
     row = await _contract(db, who, contract_id, write=True)
     last = (await db.exec(select(StorageSampleRow).where(StorageSampleRow.contract_id == contract_id)
                           .order_by(StorageSampleRow.at.desc()).limit(1))).first()
@@ -69,15 +69,15 @@ async def add_storage_sample(contract_id: str, body: StorageSample, request: Req
 
 
 @router.post("/notices", status_code=201, response_model=Notice)
-async def add_notice(contract_id: str, body: Notice, request: Request, who: Principal = Depends(principal),
-                     db: AsyncSession = Depends(session)) -> dict:
+async def add_notice(*, contract_id: str, body: Notice, request: Request, who: Caller,
+                     db: Db) -> dict:
     row = await _contract(db, who, contract_id, write=True)
     return await _add_once(db, request, row, NoticeRow, "notice_id", body, "notice")
 
 
 @router.get("/billing", response_model=S.Billing)
-async def list_billing(contract_id: str, who: Principal = Depends(principal),
-                       db: AsyncSession = Depends(session)) -> dict:
+async def list_billing(*, contract_id: str, who: Caller,
+                       db: Db) -> dict:
     await _contract(db, who, contract_id)
     invoices, storage, notices = await stored_billing(db, contract_id)
     dump = lambda xs: [x.model_dump(mode="json") for x in xs]
@@ -85,8 +85,8 @@ async def list_billing(contract_id: str, who: Principal = Depends(principal),
 
 
 @router.get("/ledger", response_model=S.LedgerReport)
-async def contract_ledger(contract_id: str, request: Request, at: datetime | None = None,
-                          who: Principal = Depends(principal), db: AsyncSession = Depends(session)):
+async def contract_ledger(*, contract_id: str, request: Request, at: datetime | None = None,
+                          who: Caller, db: Db):
     """The ledger report at ``at`` (default now) from the stored billing data."""
     if at is not None and at.tzinfo is None:
         raise HTTPException(422, "at: datetime has no UTC offset")

@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.contracts import check_period, now
-from app.api.deps import not_found, principal, reader
-from app.auth.service import Principal
+from app.api.deps import Caller, Reader, not_found
 from app.calendars.periods import month_bounds
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
@@ -22,9 +20,9 @@ router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
 
 @router.get("/{contract_id}/statement", response_class=HTMLResponse)
-async def statement(contract_id: str, request: Request, period: str | None = None,
+async def statement(*, contract_id: str, request: Request, period: str | None = None,
                     format: Literal["html", "pdf"] = "html",
-                    who: Principal = Depends(principal), db: AsyncConnection = Depends(reader)) -> Response:
+                    who: Caller, db: Reader) -> Response:
     check_period(period)
     case = await visible_case(db, who, contract_id, period, now())
     if case is None:

@@ -7,10 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import Field, ValidationError, model_validator
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api import schemas as S
-from app.api.deps import not_found, principal, require, session
+from app.api.deps import Caller, Db, not_found, require
 from app.auth.service import Principal
 from app.auth.vault import VaultError, mask
 from app.contracts.errors import CaseError, case_error
@@ -56,9 +55,9 @@ def public(row: TargetRow) -> dict:
 
 
 @router.get("", response_model=S.Targets)
-async def list_targets(contract: str | None = None, protocol: str | None = None,
+async def list_targets(*, contract: str | None = None, protocol: str | None = None,
                        limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
-                       who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+                       who: Caller, db: Db) -> dict:
     allowed = {r.id for r in await visible_contracts(db, who)}
     q = select(TargetRow).order_by(TargetRow.id)
     rows = [r for r in (await db.exec(q)).all() if r.contract_id in allowed
@@ -67,8 +66,8 @@ async def list_targets(contract: str | None = None, protocol: str | None = None,
 
 
 @router.post("", status_code=201, response_model=S.Target)
-async def create_target(body: TargetCreate, request: Request, who: Principal = Depends(require("admin", "noc")),
-                        db: AsyncSession = Depends(session)) -> dict:
+async def create_target(*, body: TargetCreate, request: Request, who: Principal = Depends(require("admin", "noc")),
+                        db: Db) -> dict:
     if await get_visible_contract(db, who, body.contract_id) is None:
         raise CaseError("/contract_id", f"unknown contract {body.contract_id!r}")
     try:
@@ -90,7 +89,7 @@ async def create_target(body: TargetCreate, request: Request, who: Principal = D
 
 
 @router.get("/{target_id}", response_model=S.Target)
-async def get_target(target_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+async def get_target(*, target_id: str, who: Caller, db: Db) -> dict:
     row = await db.get(TargetRow, target_id)
     if row is None or await get_visible_contract(db, who, row.contract_id) is None:
         raise not_found("target", target_id)
@@ -98,8 +97,8 @@ async def get_target(target_id: str, who: Principal = Depends(principal), db: As
 
 
 @router.delete("/{target_id}", status_code=204)
-async def delete_target(target_id: str, request: Request, who: Principal = Depends(principal),
-                        db: AsyncSession = Depends(session)) -> None:
+async def delete_target(*, target_id: str, request: Request, who: Caller,
+                        db: Db) -> None:
     row = await db.get(TargetRow, target_id)
     if row is None or await get_visible_contract(db, who, row.contract_id) is None:
         raise not_found("target", target_id)

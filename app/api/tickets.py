@@ -1,13 +1,11 @@
 """``GET /v1/tickets`` (with delivery state) and a manual retry of a failed one."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api import schemas as S
-from app.api.deps import not_found, principal, session
-from app.auth.service import Principal
+from app.api.deps import Caller, Db, not_found
 from app.storage.tables import TicketRow
 from app.tickets.outbox import public
 
@@ -15,9 +13,9 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 
 
 @router.get("", response_model=S.Tickets)
-async def list_tickets(state: str | None = None, contract: str | None = None,
+async def list_tickets(*, state: str | None = None, contract: str | None = None,
                        limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
-                       who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+                       who: Caller, db: Db) -> dict:
     q = select(TicketRow).order_by(TicketRow.created_at.desc())
     if who.is_customer:
         q = q.where(TicketRow.customer_id == who.customer_id)
@@ -27,7 +25,7 @@ async def list_tickets(state: str | None = None, contract: str | None = None,
 
 
 @router.post("/{ticket_id}/retry", response_model=S.Ticket)
-async def retry(ticket_id: str, who: Principal = Depends(principal), db: AsyncSession = Depends(session)) -> dict:
+async def retry(*, ticket_id: str, who: Caller, db: Db) -> dict:
     row = await db.get(TicketRow, ticket_id)
     if row is None or not who.sees(row.customer_id):
         raise not_found("ticket", ticket_id)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Response
 from pydantic import BaseModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.api.deps import not_found, require, session
+from app.api.deps import Db, not_found, require
 from app.auth.service import Principal, describe, list_tokens, revoke_token
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"], dependencies=[Depends(require("admin"))])
@@ -30,14 +29,14 @@ class TokenPage(BaseModel):
 
 
 @router.get("", response_model=TokenPage)
-async def tokens(db: AsyncSession = Depends(session)) -> TokenPage:
+async def tokens(*, db: Db) -> TokenPage:
     items = [TokenPublic(**describe(r)) for r in await list_tokens(db)]
     return TokenPage(items=items, total=len(items))
 
 
 @router.delete("/{token_id}", status_code=204, response_class=Response)
-async def revoke(token_id: str, who: Principal = Depends(require("admin")),
-                 db: AsyncSession = Depends(session)) -> Response:
+async def revoke(*, token_id: str, who: Principal = Depends(require("admin")),
+                 db: Db) -> Response:
     if token_id == who.token_id:  # an admin never locks themselves out by accident: use another admin token
         raise HTTPException(409, "this is the token making the request: revoke it with another admin token "
                                  "or slawatch tokens revoke")
