@@ -37,6 +37,21 @@ def mx_job(row) -> Job:
     return Job("mx/default", "tcp", TARGETS["tcp"].model_validate(row.config), 60, 5, "default", {"target": "mx"})
 
 
+async def five_good_rounds(engine, data_dir, memory_rows: int):
+    """A worker for one TCP target "mx" with five good rounds written; the spool keeps
+    ``memory_rows`` in memory (few: an outage reaches the spool file too)."""
+    (row,) = await seed_tcp_targets(sessions(engine), ["mx"], 25, interval=60, timeout=5)
+    worker = Worker(sessions(engine), data_dir=data_dir)
+    worker.spool.memory_rows = memory_rows
+    worker.add(row)
+    job = mx_job(row)
+    t0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
+    for i in range(5):
+        await worker.sink(job, result(t0 + timedelta(minutes=i), True))
+    await worker.flush()
+    return worker, job, t0
+
+
 async def outage_rounds(worker, job, t0, first: int, last: int) -> None:
     """Rounds ``first``..``last - 1`` while the database is down: minutes 5-11 fail, 12 on are ok."""
     for i in range(first, last):
@@ -68,15 +83,7 @@ def test_a_database_outage_loses_no_result(tmp_path):
         url = f"postgresql+asyncpg://postgres@127.0.0.1:{proxy.port}/test"
         engine = make_engine(url, schema)
         try:
-            (row,) = await seed_tcp_targets(sessions(engine), ["mx"], 25, interval=60, timeout=5)
-            worker = Worker(sessions(engine), data_dir=tmp_path / "data")
-            worker.spool.memory_rows = 4  # so the outage reaches the spool file too
-            worker.add(row)
-            job = mx_job(row)
-            t0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
-            for i in range(5):
-                await worker.sink(job, result(t0 + timedelta(minutes=i), True))
-            await worker.flush()
+            worker, job, t0 = await five_good_rounds(engine, tmp_path / "data", memory_rows=4)
             await proxy.cut()  # the database is gone; the monitored server fails meanwhile
             await outage_rounds(worker, job, t0, 5, 15)
             assert worker.spool.path.exists()  # part of it in the file
@@ -122,15 +129,7 @@ def sqlite_outage(tmp_path, db_path, data_dir, down, up, busy_seconds=5.0, memor
     async def go():
         engine = make_engine(url, busy_seconds=busy_seconds)
         try:
-            (row,) = await seed_tcp_targets(sessions(engine), ["mx"], 25, interval=60, timeout=5)
-            worker = Worker(sessions(engine), data_dir=data_dir)
-            worker.spool.memory_rows = memory_rows
-            worker.add(row)
-            job = mx_job(row)
-            t0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
-            for i in range(5):
-                await worker.sink(job, result(t0 + timedelta(minutes=i), True))
-            await worker.flush()
+            worker, job, t0 = await five_good_rounds(engine, data_dir, memory_rows)
             down()
             try:
                 await outage_rounds(worker, job, t0, 5, 15)
