@@ -20,10 +20,11 @@ run: install
 peers:
 	bash scripts/install-peers.sh
 
-# the rules that hold only if checked: style (ruff) and the layers (.importlinter)
+# the rules that hold only if checked: style (ruff), the layers (.importlinter), no dead code
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/vulture app probes --min-confidence 80
 
 test: install peers lint
 	$(VENV)/bin/slawatch rules check

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
+from app.calendars.zones import LocalTime
 from app.contracts.errors import CaseError
 from app.contracts.models import Case
 from app.contracts.rules import Rules
 from app.contracts.templates import Template
-from app.evaluation.engine import evaluate, live_windows
+from app.evaluation.engine import live_rows
+from app.evaluation.engine import report as month_report
 from app.evaluation.health import EvaluationErrors, template_of
+from app.evaluation.report import Report, WindowRow
 from app.incidents.cases import all_cases, case_for
 from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
@@ -38,14 +42,19 @@ class ContractState:
     row: ContractRow
     case: Case
     template: Template | None = None
-    report: dict | None = None  # the month's report (engine JSON)
-    windows: tuple[dict, ...] = ()  # every window of every incident, live
+    report: Report | None = None  # the month's report
+    windows: tuple[WindowRow, ...] = ()  # every window of every incident, live
     book: dict | None = None  # the ledger report, when its rules have their inputs
     error: tuple[str, str] | None = None  # (reason, message) while it cannot be evaluated
 
     @property
     def contract_id(self) -> str:
         return self.row.id
+
+    def windows_json(self) -> list[dict]:
+        """The live windows as the API and tickets show them."""
+        local = LocalTime(ZoneInfo(self.case.contract.timezone))
+        return [w.to_json(local) for w in self.windows]
 
 
 def contract_state(row: ContractRow, case: Case, billing: tuple[list, list, list] | None, rules: Rules,
@@ -54,20 +63,34 @@ def contract_state(row: ContractRow, case: Case, billing: tuple[list, list, list
     ledger book without ``billing``."""
     try:
         template = template_of(rules, case.contract)
-        report = evaluate(case, template, rules.schedule)
-        windows = tuple(live_windows(case, template, rules.schedule))
+        report = month_report(case, template, rules.schedule)
+        windows = tuple(live_rows(case, template, rules.schedule))
     except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
         return ContractState(row, case, error=errors.failed(row.id, exc))
     errors.ok(row.id)
+    return _with_book(ContractState(row, case, template, report, windows), billing)
+
+
+def report_or_error(row: ContractRow, case: Case, rules: Rules,
+                    errors: EvaluationErrors) -> tuple[Report | None, tuple[str, str] | None]:
+    """A month's report (any period), or why it cannot be made: the same error policy."""
+    try:
+        report = month_report(case, template_of(rules, case.contract), rules.schedule)
+    except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
+        return None, errors.failed(row.id, exc)
+    return report, None
+
+
+def _with_book(st: ContractState, billing: tuple[list, list, list] | None) -> ContractState:
     if billing is None:
-        return ContractState(row, case, template, report, windows)
+        return st
     invoices, storage, notices = billing
     try:
-        book = ledger(LedgerCase(contract=case.contract, invoices=invoices, storage=storage, notices=notices,
-                                 at=case.at), template)
+        book = ledger(LedgerCase(contract=st.case.contract, invoices=invoices, storage=storage, notices=notices,
+                                 at=st.case.at), st.template)
     except CaseError:  # e.g. a term the ledger rules need is missing: no book, the SLA figures stand
-        book = None
-    return ContractState(row, case, template, report, windows, book)
+        return st
+    return replace(st, book=book)
 
 
 async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErrors) -> dict[str, ContractState]:

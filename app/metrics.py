@@ -12,7 +12,6 @@ import asyncio
 import logging
 import time
 from datetime import datetime
-from decimal import Decimal
 
 from prometheus_client import (
     CollectorRegistry,
@@ -22,6 +21,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.calendars.zones import PRC
+from app.evaluation.report import seconds
 from app.live import ContractState, LiveState
 
 log = logging.getLogger("slawatch.metrics")
@@ -43,7 +43,7 @@ class ProbeMetrics:
     HEAD = ("# HELP slawatch_probe_success 1 when the last probe succeeded\n"
             "# TYPE slawatch_probe_success gauge\n")
 
-    def __init__(self, registry: CollectorRegistry | None = None):
+    def __init__(self):
         # labels tuple → [label text, success, bucket counts, sum, count, {phase: seconds}]
         self.series: dict[tuple, list] = {}
 
@@ -140,15 +140,15 @@ def _add_state(f: dict, st: ContractState, now: float) -> None:
         return
     _add_windows(f, st, now)
     report = st.report
-    credit = report["credit"]
-    f["outage"].add_metric([cid], report["outage"]["seconds"])
-    f["availability"].add_metric([cid], float(Decimal(report["outage"]["availability_percent"]) / 100))
-    f["credit"].add_metric([cid], float(Decimal(credit["amount"])))
-    f["provisional"].add_metric([cid], float(Decimal(credit["owed_provisional"])))
-    if credit["cap"] is not None:
-        f["cap"].add_metric([cid], float(Decimal(credit["cap"])))
-    f["termination"].add_metric([cid], 1 if report["termination_right"]["granted"] else 0)
-    f["term_provisional"].add_metric([cid], 1 if report["termination_right"]["provisional"] else 0)
+    credit = report.credit
+    f["outage"].add_metric([cid], seconds(report.outage.duration))
+    f["availability"].add_metric([cid], float(report.outage.availability_percent / 100))
+    f["credit"].add_metric([cid], float(credit.amount))
+    f["provisional"].add_metric([cid], float(credit.owed_provisional))
+    if credit.cap is not None:
+        f["cap"].add_metric([cid], float(credit.cap))
+    f["termination"].add_metric([cid], 1 if report.termination_right.granted else 0)
+    f["term_provisional"].add_metric([cid], 1 if report.termination_right.provisional else 0)
     seen: set[str] = set()
     for d in (st.book or {}).get("deadlines", []):
         if not d["passed"] and d["name"] not in seen:  # the soonest of each name
@@ -159,19 +159,19 @@ def _add_state(f: dict, st: ContractState, now: float) -> None:
 def _add_windows(f: dict, st: ContractState, now: float) -> None:
     cid = st.contract_id
     counts: dict[str, int] = {}
-    for w in st.report["windows"]:
-        if w["status"] == "breached":
-            counts[w["window"]] = counts.get(w["window"], 0) + 1
+    for w in st.report.windows:
+        if w.status == "breached":
+            counts[w.window] = counts.get(w.window, 0) + 1
     for w in st.template.windows:
         f["breached"].add_metric([cid, w.name], counts.get(w.name, 0))
     for w in st.windows:
-        if w["status"] == "running":
-            labels = [cid, w["incident_id"], w["window"]]
-            due = datetime.fromisoformat(w["deadline"]).timestamp()
+        if w.status == "running":
+            labels = [cid, w.incident_id, w.window]
+            due = w.deadline.timestamp()
             f["deadline"].add_metric(labels, due)
             f["left"].add_metric(labels, due - now)
-            if w["limit_seconds"]:
-                f["used"].add_metric(labels, w["elapsed_seconds"] / w["limit_seconds"])
+            if w.limit_seconds:
+                f["used"].add_metric(labels, seconds(w.elapsed) / w.limit_seconds)
 
 
 class SlaSnapshot:

@@ -40,7 +40,7 @@ class Service:
         self.live = LiveState(self.sessions, self.rules, self.evaluation_errors)
         self.sla_metrics = SlaSnapshot(self.live, settings.metrics_refresh_seconds)
         self.metrics_registry = CollectorRegistry()
-        self.probe_metrics = ProbeMetrics(self.metrics_registry)
+        self.probe_metrics = ProbeMetrics()  # rendered by hand: app.api.metrics
         self.metrics_registry.register(SchedulerHealth(self))
         self.worker: Worker | None = None
         self.stop = asyncio.Event()

@@ -65,7 +65,7 @@ def main() -> None:
     upgrade(make_engine(url))
     asyncio.run(seed(url))
     registry = CollectorRegistry()
-    probes = ProbeMetrics(registry)
+    probes = ProbeMetrics()
     for i in range(2000):
         run = Run()
         run.phase("connect")

@@ -3,7 +3,6 @@ computed from stored incidents."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from decimal import Decimal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
@@ -13,7 +12,6 @@ from app.api import schemas as S
 from app.api.deps import Caller, Db, Reader, not_found, require
 from app.auth.service import Principal
 from app.auth.vault import mask
-from app.contracts.errors import CaseError
 from app.contracts.models import Contract
 from app.contracts.service import (
     get_visible_contract,
@@ -23,7 +21,8 @@ from app.contracts.service import (
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
 from app.incidents.cases import case_for, visible_case
-from app.money import fmt
+from app.live import report_or_error
+from app.money import ZERO, fmt
 from app.storage.tables import Customer, IncidentRow, TargetRow
 from app.writes import checked, ensure_evaluable, periods_of
 
@@ -113,16 +112,20 @@ async def customer_credits(*, customer_id: str, request: Request, period: str | 
     conn = await db.connection()
     reports, errors = [], []
     for r in await visible_contracts(db, who, customer_id):
-        try:  # one contract that cannot be evaluated never hides the others' money
-            reports.append(evaluate_case(await case_for(conn, r, period, at), request.app.state.rules))
-        except CaseError as exc:
-            errors.append({"contract_id": r.id, "reason": exc.reason, "detail": str(exc)})
-    def total(key: str) -> str:
-        return fmt(sum((Decimal(r["credit"][key]) for r in reports), Decimal("0")))
+        # one contract that cannot be evaluated never hides the others' money (app.live's one error policy)
+        report, error = report_or_error(r, await case_for(conn, r, period, at), request.app.state.rules,
+                                        request.app.state.evaluation_errors)
+        if error is None:
+            reports.append(report)
+        else:
+            errors.append({"contract_id": r.id, "reason": error[0], "detail": error[1]})
+
+    def total(field: str) -> str:
+        return fmt(sum((getattr(x.credit, field) for x in reports), ZERO))
     # owed: confirmed; owed_provisional: what rests on claims staff have not classified yet
     return {"customer_id": customer_id, "period": period, "amount": total("amount"), "owed": total("owed"),
-            "owed_provisional": total("owed_provisional"), "currency": "CNY", "contracts": reports,
-            "evaluation_errors": errors}
+            "owed_provisional": total("owed_provisional"), "currency": "CNY",
+            "contracts": [x.to_json() for x in reports], "evaluation_errors": errors}
 
 
 @router.delete("/contracts/{contract_id}", status_code=204)

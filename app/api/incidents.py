@@ -3,7 +3,6 @@ actions (each one a timeline event), and the NOC's running-windows list."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -89,7 +88,7 @@ async def windows_of(db, request, contract: ContractRow, incident_id: str | None
     st = contract_state(contract, case, None, request.app.state.rules, request.app.state.evaluation_errors)
     if st.error is not None:
         return [], {"reason": st.error[0], "detail": st.error[1]}
-    return [r for r in st.windows if incident_id is None or r["incident_id"] == incident_id], None
+    return [r for r in st.windows_json() if incident_id is None or r["incident_id"] == incident_id], None
 
 
 @router.get("/incidents", response_model=S.Incidents)
@@ -118,8 +117,8 @@ async def list_incidents(*, request: Request, open: bool | None = None, contract
 async def _breached(request: Request, contract_ids: set[str]) -> set[str]:
     """Incidents with a breached window, from the shared live state."""
     snapshot = await request.app.state.live.current()
-    return {w["incident_id"] for cid, st in snapshot.states.items() if cid in contract_ids
-            for w in st.windows if w["status"] == "breached"}
+    return {w.incident_id for cid, st in snapshot.states.items() if cid in contract_ids
+            for w in st.windows if w.status == "breached"}
 
 
 @router.post("/incidents", status_code=201, response_model=S.IncidentDetail)
@@ -213,11 +212,10 @@ async def running_windows(*, request: Request, status: Literal["running", "breac
             continue
         if st.error is not None:  # one contract that cannot be evaluated never hides the others
             errors.append({"contract_id": st.contract_id, "reason": st.error[0], "detail": st.error[1]})
-        for w in st.windows:
-            if status is None or w["status"] == status:
+        for w, shown in zip(st.windows, st.windows_json(), strict=True):
+            if status is None or w.status == status:
                 # a met window's deadline may be unknown (a year with no schedule yet)
-                left = round((datetime.fromisoformat(w["deadline"]) - at).total_seconds(), 3) \
-                    if w["deadline"] is not None else None
-                out.append({"contract_id": st.contract_id, **w, "time_left_seconds": left})
+                left = round((w.deadline - at).total_seconds(), 3) if w.deadline is not None else None
+                out.append({"contract_id": st.contract_id, **shown, "time_left_seconds": left})
     out.sort(key=lambda w: (w["time_left_seconds"] is None, w["time_left_seconds"] or 0))
     return {"items": out, "total": len(out), "at": at.isoformat(), "evaluation_errors": errors}

@@ -41,24 +41,24 @@ def trailing_12m_cap(contract: Contract, event: datetime, at: datetime, tz: Zone
     return cents(sum((p.amount for p in _paid(contract.payments, at) if since <= p.paid_at < event), ZERO))
 
 
-def _month_fee(x, contributing: list[datetime]) -> tuple[Decimal, dict]:
-    return month_fee_cap(x.contract, x.period.year, x.period.month, x.at), {}
+def _month_fee(x, contributing: list[datetime]) -> tuple[Decimal, datetime | None]:
+    return month_fee_cap(x.contract, x.period.year, x.period.month, x.at), None
 
 
-def _total_paid(x, contributing: list[datetime]) -> tuple[Decimal, dict]:
-    return total_paid_cap(x.contract, x.at), {}
+def _total_paid(x, contributing: list[datetime]) -> tuple[Decimal, datetime | None]:
+    return total_paid_cap(x.contract, x.at), None
 
 
-def _trailing_12m_paid(x, contributing: list[datetime]) -> tuple[Decimal, dict]:
+def _trailing_12m_paid(x, contributing: list[datetime]) -> tuple[Decimal, datetime | None]:
     # E: start of the earliest provider incident contributing to this period's credit
     event = min(contributing) if contributing else x.period.start
-    return trailing_12m_cap(x.contract, event, x.at, x.tz), {"cap_event_at": event.astimezone(x.tz).isoformat()}
+    return trailing_12m_cap(x.contract, event, x.at, x.tz), event
 
 
 # the template's `cap` rule, by name (app.contracts.templates.CapRule.rule): each gives
-# the cap and what the report shows beside it; ``contributing`` are the starts of the
+# the cap and the event it counts from, if any; ``contributing`` are the starts of the
 # provider incidents that add to this period's credit
-CAP_RULES: dict[str, Callable[..., tuple[Decimal, dict]]] = {
+CAP_RULES: dict[str, Callable[..., tuple[Decimal, datetime | None]]] = {
     "month_fee": _month_fee,
     "total_paid": _total_paid,
     "trailing_12m_paid": _trailing_12m_paid,

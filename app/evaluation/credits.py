@@ -13,15 +13,16 @@ from app.calendars.periods import Period
 from app.contracts.errors import CaseError
 from app.contracts.models import Contract, CreditPolicy
 from app.contracts.templates import CreditRule
-from app.money import Exact, fmt, round_half_up
+from app.evaluation.report import CreditLine
+from app.money import Exact, cents, round_half_up
 
 HUNDRED = 100
 _US = timedelta(microseconds=1)
 POLICY_NOTE = "operator credit policy; the contract names no amount"
 
 
-def line(rule: str, amount: Exact, clause: str | None, basis: str, **extra) -> dict:
-    return {"rule": rule, "amount": fmt(amount), "clause": clause, "basis": basis, **extra}
+def line(rule: str, amount: Exact, clause: str | None, basis: str, **extra) -> CreditLine:
+    return CreditLine(rule, cents(amount), clause, basis, extra)
 
 
 def need_month_fee(contract: Contract, why: str) -> Decimal:
@@ -30,14 +31,14 @@ def need_month_fee(contract: Contract, why: str) -> Decimal:
     return contract.month_fee
 
 
-def per_affected_day(rule: CreditRule, contract: Contract, days: int, days_in_month: int) -> dict:
+def per_affected_day(rule: CreditRule, contract: Contract, days: int, days_in_month: int) -> CreditLine:
     # xiamen-mail 违约 4: 以天为单位赔偿; the daily rate is the month fee over the month's days.
     fee = need_month_fee(contract, f"the per_affected_day credit ({rule.clause})")
     return line("per_affected_day", Fraction(fee) * days / days_in_month, rule.clause, rule.basis,
                 original=rule.original, quantity=days)
 
 
-def termination_refund(rule: CreditRule, contract: Contract, tz: ZoneInfo) -> list[dict]:
+def termination_refund(rule: CreditRule, contract: Contract, tz: ZoneInfo) -> list[CreditLine]:
     """ningbo-colo 八.5: the unused part of the paid period, plus 7 (annual) or 3
     (monthly) free days, for a termination for policy or upstream reasons."""
     term = contract.terminated
@@ -59,7 +60,7 @@ def termination_refund(rule: CreditRule, contract: Contract, tz: ZoneInfo) -> li
     ]
 
 
-def policy_line(policy: CreditPolicy, contract: Contract, outage: timedelta, month: timedelta) -> dict:
+def policy_line(policy: CreditPolicy, contract: Contract, outage: timedelta, month: timedelta) -> CreditLine:
     fee = need_month_fee(contract, f"the credit policy {policy.rule}")
     ratio = Fraction(outage // _US, month // _US)
     if policy.rule == "pro_rata_downtime":
@@ -81,17 +82,17 @@ class Inputs:
     at: datetime
 
 
-def _per_affected_day(rule: CreditRule, x: Inputs) -> list[dict]:
+def _per_affected_day(rule: CreditRule, x: Inputs) -> list[CreditLine]:
     return [per_affected_day(rule, x.contract, x.affected_days, x.period.days)]
 
 
-def _termination_refund(rule: CreditRule, x: Inputs) -> list[dict]:
+def _termination_refund(rule: CreditRule, x: Inputs) -> list[CreditLine]:
     term = x.contract.terminated  # refunded in the period the termination falls in
     return termination_refund(rule, x.contract, x.tz) if term is not None and x.period.holds(term.at) else []
 
 
 # the template's `credits` rules, by name (app.contracts.templates.CreditRule.rule)
-CREDIT_RULES: dict[str, Callable[[CreditRule, Inputs], list[dict]]] = {
+CREDIT_RULES: dict[str, Callable[[CreditRule, Inputs], list[CreditLine]]] = {
     "per_affected_day": _per_affected_day,
     "termination_refund": _termination_refund,
 }

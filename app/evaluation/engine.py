@@ -4,12 +4,14 @@ The CLI, ``POST /v1/evaluations`` and (later) the credits API, metrics and
 tickets all call this, so they can never disagree."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from app.calendars import WorkdaySchedule
 from app.calendars.periods import Period
+from app.calendars.zones import LocalTime
 from app.contracts.errors import CaseError
 from app.contracts.models import Case
 from app.contracts.params import ParamError
@@ -24,17 +26,23 @@ from app.evaluation.outage import (
     provider_outage,
     total,
 )
+from app.evaluation.report import Credit, CreditLine, Outage, Report, TerminationRight, WindowRow
 from app.evaluation.terms import Terms, bind
-from app.evaluation.windows import seconds, window_rows
-from app.money import fmt, round_half_up
+from app.evaluation.windows import window_rows
+from app.money import ZERO, round_half_up
 from app.money import total as money_total
 
-CURRENCY = "CNY"
 _US = timedelta(microseconds=1)
 
 
 def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
-    """The report for ``case``; raises ``CaseError`` naming the field, never a partial report."""
+    """The report for ``case`` as JSON (``report(...).to_json()``); raises ``CaseError``
+    naming the field, never a partial report."""
+    return report(case, template, schedule).to_json()
+
+
+def report(case: Case, template: Template, schedule: WorkdaySchedule) -> Report:
+    """The typed report for ``case``; raises ``CaseError`` naming the field, never a partial report."""
     contract = case.contract
     if contract.template != template.id:
         raise CaseError("/contract/template", f"case is for {contract.template!r}, not {template.id!r}")
@@ -48,7 +56,7 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
     p0, p1 = period.start, period.end
 
     occs = occurrences(case.incidents, terms.params.get("maintenance_max"), at)
-    rows = window_rows(occs, terms.windows, p0, p1, at, tz)
+    rows = window_rows(occs, terms.windows, p0, p1, at)
 
     min_day = terms.params.get("min_outage_per_day") or timedelta(0)
 
@@ -71,63 +79,43 @@ def evaluate(case: Case, template: Template, schedule: WorkdaySchedule) -> dict:
         _, _, confirmed, confirmed_right = money([o for o in occs if o.attribution != "unknown"])
     else:
         confirmed, confirmed_right = credit, termination
-    credit["owed"] = confirmed["amount"]
-    credit["owed_provisional"] = fmt(Decimal(credit["amount"]) - Decimal(confirmed["amount"]))
-    termination["provisional"] = termination["granted"] and not confirmed_right["granted"]
     availability = (1 - Fraction(outage // _US, period.length // _US)) * 100
-
-    return {
-        "contract_id": contract.id,
-        "template": template.id,
-        "period": case.period,
-        "timezone": contract.timezone,
-        "at": at.astimezone(tz).isoformat(),
-        "windows": rows,
-        "outage": {
-            "seconds": seconds(outage),
-            "affected_days": [d.isoformat() for d in days],
-            "availability_percent": str(round_half_up(availability, 4)),
-        },
-        "credit": credit,
-        "termination_right": termination,
-    }
+    return Report(
+        contract_id=contract.id, template=template.id, period=case.period, timezone=contract.timezone, tz=tz,
+        at=at, windows=tuple(rows),
+        outage=Outage(outage, tuple(days), round_half_up(availability, 4)),
+        credit=replace(credit, owed=confirmed.amount, owed_provisional=credit.amount - confirmed.amount),
+        termination_right=replace(termination, provisional=termination.granted and not confirmed_right.granted),
+    )
 
 
-def _credit_lines(terms: Terms, x: credits.Inputs, outage: timedelta) -> list[dict]:
+def _credit_lines(terms: Terms, x: credits.Inputs, outage: timedelta) -> list[CreditLine]:
     lines = [line for rule in terms.template.credits for line in credits.CREDIT_RULES[rule.rule](rule, x)]
     if x.contract.credit_policy is not None:
         lines.append(credits.policy_line(x.contract.credit_policy, x.contract, outage, x.period.length))
     return lines
 
 
-def _capped(terms: Terms, x: credits.Inputs, lines: list[dict], contributing: list[datetime]) -> dict:
-    uncapped = money_total([Decimal(line["amount"]) for line in lines])
+def _capped(terms: Terms, x: credits.Inputs, lines: list[CreditLine], contributing: list[datetime]) -> Credit:
+    """The credit before owed/provisional are split (``report`` does that)."""
+    uncapped = money_total([line.amount for line in lines])
     rule = terms.template.cap
-    out = {"lines": lines, "uncapped": fmt(uncapped), "cap": None, "cap_rule": None,
-           "cap_clause": None, "amount": fmt(uncapped), "currency": CURRENCY}
     if rule is None:
-        return out
-    cap, shown = caps.CAP_RULES[rule.rule](x, contributing)
-    out.update(shown)
-    out.update(cap=fmt(cap), cap_rule=rule.rule, cap_clause=rule.clause, amount=fmt(min(uncapped, cap)))
-    return out
+        return Credit(tuple(lines), uncapped, None, None, None, None, uncapped, uncapped, ZERO)
+    cap, event = caps.CAP_RULES[rule.rule](x, contributing)
+    amount = min(uncapped, cap)
+    return Credit(tuple(lines), uncapped, cap, rule.rule, rule.clause, event, amount, amount, ZERO)
 
 
-def _termination(terms: Terms, union, p0, p1, at) -> dict:
+def _termination(terms: Terms, union, p0, p1, at) -> TerminationRight:
     rule = terms.template.termination
     if rule is None:
-        return {"granted": False, "since": None, "clause": None, "basis": None}
+        return TerminationRight(False, None, None, None, None, False, ruled=False)
     since = continuous_outage_since(union, p0, p1, at, rule.min_duration)
-    return {
-        "granted": since is not None,
-        "since": since.astimezone(terms.tz).isoformat() if since is not None else None,
-        "clause": rule.clause,
-        "original": rule.original,
-        "basis": rule.basis,
-    }
+    return TerminationRight(since is not None, since, rule.clause, rule.original, rule.basis, False, ruled=True)
 
 
-def live_windows(case: Case, template: Template, schedule: WorkdaySchedule) -> list[dict]:
+def live_rows(case: Case, template: Template, schedule: WorkdaySchedule) -> list[WindowRow]:
     """Every window of every incident in the case at ``case.at``, whatever its
     period: the NOC's live clocks."""
     from app.calendars.base import FAR_FUTURE
@@ -135,4 +123,10 @@ def live_windows(case: Case, template: Template, schedule: WorkdaySchedule) -> l
     terms = bind(template, case.contract.timezone, case.contract.params, schedule)
     occs = occurrences(case.incidents, terms.params.get("maintenance_max"), case.at)
     past = min((o.reported for o in occs), default=case.at)
-    return window_rows(occs, terms.windows, past, FAR_FUTURE, case.at, terms.tz)
+    return window_rows(occs, terms.windows, past, FAR_FUTURE, case.at)
+
+
+def live_windows(case: Case, template: Template, schedule: WorkdaySchedule) -> list[dict]:
+    """``live_rows`` as the report's JSON rows."""
+    local = LocalTime(ZoneInfo(case.contract.timezone))
+    return [r.to_json(local) for r in live_rows(case, template, schedule)]

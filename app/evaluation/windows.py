@@ -5,24 +5,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from app.calendars import CalendarError, deadline, elapsed, merge
-from app.calendars.zones import LocalTime
 from app.contracts.errors import CaseError
 from app.evaluation.incidents import Occurrence
+from app.evaluation.report import WindowRow, seconds
 from app.evaluation.terms import BoundWindow
 
 ZERO = timedelta(0)
 
 
-def seconds(td: timedelta) -> int | float:
-    """Whole seconds as an int; sub-second inputs keep their microseconds."""
-    if td.microseconds:
-        return td.total_seconds()
-    return td.days * 86400 + td.seconds
-
-
 # complexity 19, kept: the engine's hot path, one case per outcome (not counted, 24×7, paused, stopped, running)
-def window_row(occ: Occurrence, w: BoundWindow, cited: dict, limit_seconds: int | float, start_text: str,
-               at: datetime, local: LocalTime) -> dict:
+def window_row(occ: Occurrence, w: BoundWindow, cited: dict, limit_seconds: int | float,
+               at: datetime) -> WindowRow:
     start = occ.reported
     limit = w.limit
     stop = occ.stops[w.rule.clock_stop]
@@ -50,34 +43,20 @@ def window_row(occ: Occurrence, w: BoundWindow, cited: dict, limit_seconds: int 
         due = deadline(w.calendar, start, limit, pauses)
     if status == "running" and at > due:
         status, over = "breached", (spent - limit if spent > limit else ZERO)
-    return {
-        "incident_id": occ.incident.id,
-        **cited,
-        "clock_start": start_text,
-        "deadline": local(due) if due is not None else None,
-        "stopped_at": local(stop) if stop is not None else None,
-        "status": status,
-        "limit_seconds": limit_seconds,
-        "elapsed_seconds": seconds(spent) if spent else 0,
-        "overdue_seconds": seconds(over) if over else 0,
-        "provisional": occ.attribution == "unknown",
-        "attribution": occ.attribution,
-    }
+    return WindowRow(occ.incident.id, cited, start, due, stop, status, limit_seconds, spent, over, occ.attribution)
 
 
 def window_rows(occs: list[Occurrence], windows: tuple[BoundWindow, ...], p0: datetime, p1: datetime,
-                at: datetime, tz) -> list[dict]:
+                at: datetime) -> list[WindowRow]:
     """Rows for every incident reported in ``[p0, p1)``, ordered by ``reported_at``
     then the template's window order."""
     rows = []
-    local = LocalTime(tz)
     # what does not depend on the incident, once per window
     cited = [(w, w.rule.applies_to, w.cited, seconds(w.limit)) for w in windows]
     for occ in sorted((o for o in occs if p0 <= o.reported < p1), key=lambda o: o.reported):
         cat = occ.incident.category
-        start_text = local(occ.reported)
         try:
-            rows.extend(window_row(occ, w, c, limit_s, start_text, at, local)
+            rows.extend(window_row(occ, w, c, limit_s, at)
                         for w, applies, c, limit_s in cited if cat in applies)
         except CalendarError as exc:
             reason = f"no_calendar_{exc.year}" if exc.year is not None else "calendar"

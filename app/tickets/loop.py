@@ -70,8 +70,9 @@ class TicketLoop:
                       "started_at": i.started_at.isoformat(),
                       "status": "resolved" if i.resolved_at is not None else "open"} for i in st.case.incidents]
         deadlines = ledger_events(st.contract_id, st.book["deadlines"], at.timestamp()) if st.book else []
-        return (window_events(list(st.windows), self.warn_ratio(policy)) + major_events(incidents)
-                + termination_events(st.contract_id, st.report["termination_right"]) + deadlines)
+        right = st.report.termination_right.to_json(st.report.tz)  # a ticket carries the report's words
+        return (window_events(st.windows_json(), self.warn_ratio(policy)) + major_events(incidents)
+                + termination_events(st.contract_id, right) + deadlines)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
