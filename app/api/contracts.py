@@ -103,7 +103,7 @@ async def contract_credits(*, contract_id: str, request: Request, period: str | 
 
 @router.get("/customers/{customer_id}/credits", response_model=S.CustomerCredits)
 async def customer_credits(*, customer_id: str, request: Request, period: str | None = None,
-                           who: Caller, db: Db) -> dict:
+                           who: Caller, db: Db) -> JSONResponse:
     """The sum over a customer's contracts, with each contract's report."""
     check_period(period)
     if await db.get(Customer, customer_id) is None or not who.sees(customer_id):
@@ -123,9 +123,9 @@ async def customer_credits(*, customer_id: str, request: Request, period: str | 
     def total(field: str) -> str:
         return fmt(sum((getattr(x.credit, field) for x in reports), ZERO))
     # owed: confirmed; owed_provisional: what rests on claims staff have not classified yet
-    return {"customer_id": customer_id, "period": period, "amount": total("amount"), "owed": total("owed"),
-            "owed_provisional": total("owed_provisional"), "currency": "CNY",
-            "contracts": [x.to_json() for x in reports], "evaluation_errors": errors}
+    return JSONResponse({"customer_id": customer_id, "period": period, "amount": total("amount"),
+                         "owed": total("owed"), "owed_provisional": total("owed_provisional"), "currency": "CNY",
+                         "contracts": [x.to_json() for x in reports], "evaluation_errors": errors})
 
 
 @router.delete("/contracts/{contract_id}", status_code=204)

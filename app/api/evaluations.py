@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
 
 from app.api import schemas as S
 from app.api.deps import RulesNow, principal
@@ -31,12 +32,13 @@ async def read_case(request: Request, validate):
 
 
 @router.post("/evaluations", openapi_extra=_body(Case), responses=INVALID, response_model=S.Report)
-async def create_evaluation(request: Request, rules: RulesNow) -> dict:
+async def create_evaluation(request: Request, rules: RulesNow) -> JSONResponse:
     """Evaluate one contract-month: windows, outage, credit, cap, termination right."""
-    return evaluate_case(await read_case(request, validate_case), rules)
+    # the engine's JSON as it is (the model documents it; re-encoding would add absent keys)
+    return JSONResponse(evaluate_case(await read_case(request, validate_case), rules))
 
 
 @router.post("/ledger", openapi_extra=_body(LedgerCase), responses=INVALID, response_model=S.LedgerReport)
-async def create_ledger(request: Request, rules: RulesNow) -> dict:
+async def create_ledger(request: Request, rules: RulesNow) -> JSONResponse:
     """A contract's billing terms at an instant: charges, deadlines, notices, status."""
-    return ledger_case(await read_case(request, validate_ledger_case), rules)
+    return JSONResponse(ledger_case(await read_case(request, validate_ledger_case), rules))
