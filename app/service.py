@@ -47,6 +47,7 @@ class Service:
         self.tasks: list[asyncio.Task] = []
         self.demo = None
         self.ticket_loop = None
+        self.retention = None
 
     async def start(self) -> None:
         self.stop = asyncio.Event()
@@ -65,10 +66,14 @@ class Service:
             await self.worker.start()
         if self.with_tickets:
             from app.storage.locks import Leadership
+            from app.storage.retention import Retention
             from app.tickets.loop import TicketLoop
-            self.ticket_loop = TicketLoop(self.live, self.sessions, self.settings,
-                                          Leadership(self.engine, self.settings.database_schema), self.vault)
-            self.tasks.append(asyncio.create_task(self.ticket_loop.run(self.stop)))
+            # one process sends tickets and rolls up old results: the holder of the lock
+            leadership = Leadership(self.engine, self.settings.database_schema)
+            self.ticket_loop = TicketLoop(self.live, self.sessions, self.settings, leadership, self.vault)
+            self.retention = Retention(self.sessions, self.settings.results_retention, leadership.held)
+            self.tasks += [asyncio.create_task(self.ticket_loop.run(self.stop)),
+                           asyncio.create_task(self.retention.run(self.stop))]
         # what start-up built (rules, calendars, routes) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise show as tail latency
         gc.collect()

@@ -1,10 +1,13 @@
 """Settings, validated at start: only ``SLAWATCH_*`` environment variables."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.calendars.durations import parse_span
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "sla_rules"
 
@@ -21,6 +24,8 @@ class Settings(BaseSettings):
     metrics_refresh_seconds: float = Field(15.0, gt=0)
     public_url: str = "http://127.0.0.1:8000"  # links in tickets
     ticket_interval_seconds: float = Field(5.0, gt=0)
+    # raw probe results kept this long, then rolled up per minute (basis: policy: longer than any statement month)
+    results_retention: timedelta = Field(timedelta(days=35), ge=timedelta(days=1), le=timedelta(days=3650))
     ticket_warn_percent: int = Field(80, ge=0, le=100)  # 0: no warning tickets
     ticket_smtp_url: str | None = None  # smtp://host:port or smtp+starttls://host:port
     ticket_smtp_to: str | None = None
@@ -64,6 +69,11 @@ class Settings(BaseSettings):
     # what one customer token may do per hour (429 beyond): claims filed, statements rendered
     claims_per_hour: int = Field(10, ge=1, le=100000)
     statements_per_hour: int = Field(60, ge=1, le=100000)
+
+    @field_validator("results_retention", mode="before")
+    @classmethod
+    def _retention(cls, v):
+        return parse_span(v) if isinstance(v, str) else v
 
     @field_validator("probe_allow")
     @classmethod

@@ -56,7 +56,8 @@ class TargetRow(SQLModel, table=True):
 
 class ProbeResultRow(SQLModel, table=True):
     __tablename__ = "probe_results"
-    __table_args__ = (Index("ix_probe_results_target_started", "target_id", "started_at"),)
+    __table_args__ = (Index("ix_probe_results_target_started", "target_id", "started_at"),
+                      Index("ix_probe_results_started", "started_at"))  # retention: the oldest first
     id: int | None = Field(default=None, primary_key=True)
     target_id: str = Field(max_length=64)
     location: str = Field(default="default", max_length=64)
@@ -68,6 +69,21 @@ class ProbeResultRow(SQLModel, table=True):
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     rejected: bool = False
     skipped: bool = False
+
+
+class ProbeRollupRow(SQLModel, table=True):
+    """Results older than the retention, one row per target, location and minute:
+    what stays of them once the raw rows are deleted (app.storage.retention)."""
+
+    __tablename__ = "probe_rollups"
+    target_id: str = Field(primary_key=True, max_length=64)
+    location: str = Field(primary_key=True, max_length=64)
+    minute: datetime = Field(sa_column=Column(UTCDateTime(), primary_key=True))
+    probes: int = 0
+    failures: int = 0
+    skipped: int = 0
+    duration_sum: float = 0.0
+    duration_max: float = 0.0
 
 
 class IncidentRow(SQLModel, table=True):
