@@ -1,0 +1,215 @@
+"""The whole service path, side by side with blackbox_exporter: ``slawatch run`` (its
+scheduler, probes, result writes, detection, SLA state, metrics and ticket rounds)
+probing N loopback TCP targets at a fixed rate, against blackbox_exporter driven
+through ``/probe`` at the same rate. CPU from /proc for the slawatch process plus,
+on PostgreSQL, every postgres process (the database's share of the work).
+Prints CPU per probe, the ratio, and the scheduler's drift p99 for each run:
+
+    .venv/bin/python benchmarks/whole.py [--targets 2000] [--rate 100] [--seconds 60]
+        [--db sqlite|postgresql|both] [--history-hours 0,24] [--contracts 1]
+
+History: each target gets that many hours of stored results before the start
+(one per interval), so the cost per probe with a day of history can be read
+beside a fresh database. Contracts: the targets are spread over that many
+contracts, each with an open incident (the SLA state the rounds evaluate).
+Goals (issue #16): ≤ 0.6× blackbox per probe; history within 1.1× of fresh.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx
+from sqlalchemy import func, select, text
+
+from app.incidents.service import open_incident
+from app.storage.db import make_engine, sessions, upgrade
+from app.storage.results import insert_results
+from app.storage.tables import ContractRow, Customer, ProbeResultRow, TargetRow
+from benchmarks._cpu import TICK, cpu_seconds
+from benchmarks.probes import BLACKBOX, free_port, measure_blackbox, wait_port
+
+PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def postgres_cpu() -> float:
+    """CPU seconds of every postgres process (the database's share; others are idle here)."""
+    total = 0.0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            if "(postgres)" in stat:
+                fields = stat.rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
+async def seed(url: str, schema: str | None, n: int, interval: float, port: int, hours: float,
+               contracts: int) -> None:
+    engine = make_engine(url, schema)
+    db = sessions(engine)
+    now = datetime.now(timezone.utc)
+    body = {"template": "ningbo-colo", "timezone": "Asia/Shanghai", "month_fee": "800.00", "billing": "monthly",
+            "payments": [], "customer": "bench"}
+    async with db() as s:
+        s.add(Customer(id="bench", name="bench"))
+        await s.flush()
+        s.add_all(ContractRow(id=f"c{c}", customer_id="bench", template="ningbo-colo", body={**body, "id": f"c{c}"})
+                  for c in range(contracts))
+        await s.flush()
+        s.add_all(TargetRow(id=f"t{i}", contract_id=f"c{i % contracts}", protocol="tcp", category="server_fault",
+                            interval=interval, timeout=min(5.0, interval),
+                            config={"host": "127.0.0.1", "port": port}) for i in range(n))
+        for c in range(contracts):
+            t = now - timedelta(minutes=10 + c % 50)
+            await open_incident(s, incident_id=f"c{c}-0", contract_id=f"c{c}", category="server_fault",
+                                started_at=t, reported_at=t, actor="bench")
+        await s.commit()
+    rounds = int(hours * 3600 / interval)
+    for r in range(rounds):  # a round at a time: bounded memory
+        at = now - timedelta(seconds=interval * (rounds - r))
+        async with db() as s:
+            await insert_results(s, [ProbeResultRow(target_id=f"t{i}", location="default", started_at=at, ok=True,
+                                                    duration_seconds=0.0005, phases={"connect": 0.0005}, detail={})
+                                     for i in range(n)])
+            await s.commit()
+    await engine.dispose()
+
+
+def drift_p99(metrics: str) -> float:
+    m = re.search(r'slawatch_scheduler_start_drift_seconds\{quantile="0.99"\} ([0-9.e+-]+)', metrics)
+    return float(m.group(1)) if m else float("nan")
+
+
+def measure_slawatch(url: str, schema: str | None, n: int, rate: float, seconds: float, tmp: Path) -> dict:
+    port = free_port()
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": url, "SLAWATCH_DATA_DIR": str(tmp / "data"),
+           "SLAWATCH_LOG_LEVEL": "warning"}
+    if schema:
+        env["SLAWATCH_DATABASE_SCHEMA"] = schema
+    token = subprocess.run([sys.executable, "-m", "app.cli", "tokens", "create", "--role", "scrape"], cwd=ROOT,
+                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+        time.sleep(max(10.0, 2 * n / rate))  # warm-up: every target probed at least once, caches filled
+        c0, p0, t0 = cpu_seconds(proc.pid), postgres_cpu(), datetime.now(timezone.utc)
+        time.sleep(seconds)
+        c1, p1, t1 = cpu_seconds(proc.pid), postgres_cpu(), datetime.now(timezone.utc)
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"},
+                            timeout=30).text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    probes = asyncio.run(count(url, schema, t0, t1))
+    db_cpu = (p1 - p0) if url.startswith("postgresql") else 0.0
+    return {"probes": probes, "cpu": c1 - c0, "db_cpu": db_cpu, "drift_p99": drift_p99(metrics)}
+
+
+async def count(url, schema, t0, t1) -> int:
+    engine = make_engine(url, schema)
+    async with engine.connect() as conn:
+        t = ProbeResultRow.__table__.c
+        n = (await conn.execute(select(func.count()).where(t.started_at >= t0, t.started_at < t1))).scalar()
+    await engine.dispose()
+    return n
+
+
+def database(kind: str, tmp: Path, tag: str) -> tuple[str, str | None]:
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp}/{tag}.db"
+        upgrade(make_engine(url))
+        return url, None
+    schema = f"whole_{tag}_{os.getpid()}"
+
+    async def create():
+        e = make_engine(PG)
+        async with e.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        await e.dispose()
+    asyncio.run(create())
+    upgrade(make_engine(PG, schema))
+    return PG, schema
+
+
+def drop(url: str, schema: str | None) -> None:
+    if schema is None:
+        return
+
+    async def go():
+        e = make_engine(url)
+        async with e.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await e.dispose()
+    asyncio.run(go())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--targets", type=int, default=2000)
+    ap.add_argument("--rate", type=float, default=100.0, help="probes per second (interval = targets / rate)")
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    ap.add_argument("--history-hours", default="0", help="comma-separated, e.g. 0,24")
+    ap.add_argument("--contracts", type=int, default=1)
+    args = ap.parse_args()
+    if not os.access(BLACKBOX, os.X_OK):
+        sys.exit(f"{BLACKBOX} missing: run scripts/install-peers.sh")
+    tmp = Path(tempfile.mkdtemp(prefix="whole"))
+    (tmp / "blackbox.yml").write_text("modules:\n  tcp_connect: {prober: tcp, timeout: 5s, "
+                                      "tcp: {preferred_ip_protocol: ip4}}\n")
+    target_port, bb_port = free_port(), free_port()
+    server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks/_target_server.py"), str(target_port)],
+                              stdout=subprocess.PIPE, text=True)
+    bb = subprocess.Popen([BLACKBOX, f"--config.file={tmp}/blackbox.yml", f"--web.listen-address=127.0.0.1:{bb_port}",
+                           "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    interval = args.targets / args.rate
+    try:
+        server.stdout.readline()
+        wait_port(bb_port)
+        b = measure_blackbox(bb, bb_port, "tcp", args.rate, target_port, args.seconds)
+        bms = 1000 * b["cpu"] / max(b["probes"], 1)
+        print(f"{args.targets} TCP targets at {interval:.0f} s ({args.rate:.0f} probes/s), {args.contracts} contracts,"
+              f" {args.seconds:.0f} s: blackbox_exporter {bms:.3f} ms CPU/probe ({b['probes']} probes)")
+        kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+        for kind in kinds:
+            fresh = None
+            for hours in (float(h) for h in args.history_hours.split(",")):
+                url, schema = database(kind, tmp, f"{kind}{int(hours)}")
+                try:
+                    asyncio.run(seed(url, schema, args.targets, interval, target_port, hours, args.contracts))
+                    s = measure_slawatch(url, schema, args.targets, args.rate, args.seconds, tmp)
+                finally:
+                    drop(url, schema)
+                sms = 1000 * (s["cpu"] + s["db_cpu"]) / max(s["probes"], 1)
+                fresh = fresh or sms
+                print(f"  slawatch run on {kind}, {hours:.0f} h of history: {sms:.3f} ms CPU/probe "
+                      f"(process {1000 * s['cpu'] / max(s['probes'], 1):.3f}, database "
+                      f"{1000 * s['db_cpu'] / max(s['probes'], 1):.3f}; {s['probes']} probes) — "
+                      f"{sms / bms:.2f}× blackbox (goal ≤ 0.6), {sms / fresh:.2f}× fresh (goal ≤ 1.1), "
+                      f"drift p99 {s['drift_p99'] * 1000:.0f} ms (goal < 50)")
+    finally:
+        for p in (bb, server):
+            p.terminate()
+            p.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
