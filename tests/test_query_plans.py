@@ -1,0 +1,87 @@
+"""The hot path's queries read by index, never by scanning stored history: the
+detector's read of a target's recent results, the newest probe incident of a
+target, and retention's oldest results — checked with the database's own
+EXPLAIN on SQLite and PostgreSQL, on a table big enough that a planner would
+rather scan if it had no index."""
+import asyncio
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from app.storage.db import make_engine, upgrade
+
+PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+T = datetime(2026, 11, 30, tzinfo=timezone.utc)
+HOT = {  # the statements the worker, detector and retention run, as they run them
+    "detector: a target's recent results":
+        "SELECT * FROM probe_results WHERE target_id = 't7' AND started_at >= :since ORDER BY started_at",
+    "detector: the newest probe incident of a target":
+        "SELECT * FROM incidents WHERE target_id = 't7' AND source = 'probe' ORDER BY started_at DESC LIMIT 1",
+    "retention: the oldest results":
+        "SELECT id FROM probe_results WHERE started_at < :since ORDER BY started_at LIMIT 5000",
+}
+
+
+async def plans(url: str, schema: str | None) -> dict[str, str]:
+    engine = make_engine(url, schema)
+    pg = url.startswith("postgresql")
+    since = T - timedelta(hours=1)
+    try:
+        async with engine.begin() as conn:
+            rows = [{"t": f"t{i % 50}", "at": T - timedelta(seconds=30 * i)} for i in range(20000)]
+            await conn.execute(text("INSERT INTO probe_results (target_id, location, started_at, ok, duration_seconds, "
+                                    "phases, detail, rejected, skipped) VALUES (:t, 'default', :at, true, 0.001, "
+                                    "'{}', '{}', false, false)"), rows)
+            await conn.execute(text("INSERT INTO customers (id, name, created_at) VALUES ('a', 'a', :at)"), {"at": T})
+            await conn.execute(text("INSERT INTO contracts (id, customer_id, template, body, created_at, version) "
+                                    "VALUES ('c', 'a', 'ningbo-colo', '{}', :at, 1)"), {"at": T})
+            await conn.execute(text("INSERT INTO incidents (id, contract_id, target_id, category, source, started_at, "
+                                    "reported_at, created_at) VALUES (:id, 'c', :t, 'server_fault', 'probe', :at, :at, "
+                                    ":at)"), [{"id": f"i{i}", "t": f"t{i % 50}", "at": T - timedelta(hours=i)}
+                                              for i in range(5000)])
+            if pg:
+                await conn.execute(text("ANALYZE"))
+        out = {}
+        async with engine.connect() as conn:
+            for name, sql in HOT.items():
+                explain = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
+                stmt = text(explain + sql).bindparams(since=since) if ":since" in sql else text(explain + sql)
+                out[name] = " | ".join(str(r[-1]) for r in (await conn.execute(stmt)).all())
+        return out
+    finally:
+        await engine.dispose()
+
+
+def scans(plan: str) -> bool:
+    """A read proportional to the table: PostgreSQL's Seq Scan; SQLite's SCAN (of the
+    table or a whole index) or a sort of everything it read (TEMP B-TREE)."""
+    parts = [p.strip() for p in plan.split("|")]
+    return "Seq Scan" in plan or any(p.startswith("SCAN ") or "TEMP B-TREE" in p for p in parts)
+
+
+def test_hot_queries_use_indexes_on_sqlite(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path}/q.db"
+    upgrade(make_engine(url))
+    found = asyncio.run(plans(url, None))
+    assert {k: v for k, v in found.items() if scans(v)} == {}, found
+
+
+@pytest.mark.peers
+def test_hot_queries_use_indexes_on_postgresql():
+    schema = f"plans_{os.getpid()}"
+
+    async def setup(sql):
+        e = make_engine(PG)
+        async with e.begin() as conn:
+            await conn.execute(text(sql))
+        await e.dispose()
+    asyncio.run(setup(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; '[:-2]))
+    asyncio.run(setup(f'CREATE SCHEMA "{schema}"'))
+    try:
+        upgrade(make_engine(PG, schema))
+        found = asyncio.run(plans(PG, schema))
+    finally:
+        asyncio.run(setup(f'DROP SCHEMA "{schema}" CASCADE'))
+    assert {k: v for k, v in found.items() if scans(v)} == {}, found
