@@ -100,13 +100,18 @@ def probe_incident_id(target_id: str, started_at: datetime) -> str:
     return f"{target_id}@{started_at.strftime('%Y%m%dT%H%M%S.%fZ')}"
 
 
-# complexity 16, kept: resume, detect, open/resolve in one transaction (split, steps would pass half-states)
 async def apply_detection(db: AsyncSession, target: TargetRow, earliest: datetime | None = None) -> list[str]:
     """Run detection over the target's stored results since its last probe
     incident; create or resolve incidents to match. Idempotent: replaying the
     same results changes nothing. ``earliest`` (the oldest result written since
     the last detection) bounds what is read to a few rounds before it, so the
-    cost per probe never grows with stored history."""
+    cost per probe never grows with stored history. Returns the incidents touched."""
+    return (await detection(db, target, earliest))[0]
+
+
+# complexity 16, kept: resume, detect, open/resolve in one transaction (split, steps would pass half-states)
+async def detection(db: AsyncSession, target: TargetRow, earliest: datetime | None = None) -> tuple[list[str], bool]:
+    """``apply_detection``, and whether an incident of the target's probes is open after it."""
     last = (await db.exec(select(IncidentRow).where(IncidentRow.target_id == target.id, IncidentRow.source == "probe")
                           .order_by(IncidentRow.started_at.desc()).limit(1))).first()
     since, opened = None, None
@@ -155,7 +160,8 @@ async def apply_detection(db: AsyncSession, target: TargetRow, earliest: datetim
                 log.info("incident %s RESOLVED: %s good again since %s", iid, target.id,
                          span.resolved_at.isoformat(timespec="seconds"))
     await db.commit()
-    return touched
+    still_open = spans[-1].resolved_at is None if spans else opened is not None
+    return touched, still_open
 
 
 async def count_incidents(db: AsyncSession) -> int:

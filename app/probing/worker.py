@@ -8,13 +8,14 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlmodel import select
 
 from app.auth.vault import Vault
-from app.incidents.service import apply_detection, record_results
+from app.incidents.service import detection, record_results
 from app.probing.spool import Spool
 from app.storage import leases
 from app.storage.tables import ProbeResultRow, TargetRow
@@ -28,6 +29,7 @@ class DatabaseDown(Exception):
     """The results could not be written; they are kept for the next flush."""
 BATCH, FLUSH_SECONDS = 500, 1.0
 WRITE_SECONDS = 10.0
+RECHECK_SECONDS = 300.0  # a healthy target's detection runs at least this often
 SUMMARY_SECONDS = 60.0
 LEASE_SECONDS = 30.0  # default lease: a dead worker's targets move within this
 
@@ -54,6 +56,10 @@ class Worker:
         self.tasks: list[asyncio.Task] = []
         self.last_ok: dict[str, bool] = {}  # job → its last outcome, to log changes only
         self.undetected: dict[str, datetime] = {}  # target → oldest result not yet through detection
+        # detection can only open an incident after a failure, or resolve one that is open:
+        # a healthy target with nothing open skips it (re-checked every RECHECK_SECONDS all the same)
+        self.failing: set[str] = set()  # targets with a failed result since their last detection
+        self.open_checked: dict[str, tuple[bool, float]] = {}  # target → (an incident open, when seen)
         self.spool = Spool(data_dir)  # results the database could not take yet
         self.db_down = False
         self.counts = {"ok": 0, "failed": 0, "skipped": 0}
@@ -77,6 +83,7 @@ class Worker:
         if self.metrics is not None:
             self.metrics.forget(target_id)
         row = self.targets.pop(target_id, None)
+        self.open_checked.pop(target_id, None)  # recreated under the same id: looked at afresh
         for loc in (row.locations if row else []):
             self.scheduler.remove(f"{target_id}/{loc}")
             self.last_ok.pop(f"{target_id}/{loc}", None)
@@ -141,6 +148,8 @@ class Worker:
                     seen = self.undetected.get(r.target_id)
                     if seen is None or r.started_at < seen:
                         self.undetected[r.target_id] = r.started_at
+                    if not r.ok and not r.skipped:
+                        self.failing.add(r.target_id)
                 async with asyncio.timeout(WRITE_SECONDS):  # a database that stops answering is down too
                     await record_results(db, rows)
             try:
@@ -161,9 +170,18 @@ class Worker:
                 self.db_down = False
             for tid in sorted(self.undetected):
                 target = self.targets.get(tid)
-                if target is not None:
-                    await apply_detection(db, target, self.undetected[tid])  # it logs what opened and resolved
+                if target is not None and self._may_change(tid):
+                    # it logs what opened and resolved
+                    _, still_open = await detection(db, target, self.undetected[tid])
+                    self.open_checked[tid] = (still_open, time.monotonic())
                 del self.undetected[tid]  # kept on failure: the next flush detects from there
+                self.failing.discard(tid)
+
+    def _may_change(self, tid: str) -> bool:
+        """Whether detection could open or resolve anything for ``tid`` now."""
+        known = self.open_checked.get(tid)
+        return (tid in self.failing or known is None or known[0]
+                or time.monotonic() - known[1] > RECHECK_SECONDS)  # a staff reopen, say
 
     def queued(self) -> int:
         return len(self.pending) + self.spool.in_memory()
