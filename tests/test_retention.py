@@ -98,3 +98,48 @@ def test_retention_on_postgresql():
                 await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             await admin.dispose()
     check(*asyncio.run(go()))
+
+
+@pytest.mark.peers
+def test_postgresql_drops_whole_days_past_the_retention():
+    """Partitioned by day (migration 0010): a day wholly older than the retention is
+    rolled up in one statement and dropped, not deleted row by row."""
+    from app.storage import partitions
+
+    schema = f"part_{os.getpid()}"
+
+    async def go():
+        admin = make_engine(PG)
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        await asyncio.to_thread(upgrade, make_engine(PG, schema))
+        engine = make_engine(PG, schema)
+        try:
+            assert await partitions.partitioned(engine)
+            old = (NOW - timedelta(days=38)).date()
+            await partitions.ensure_days(engine, old, old)
+            db = sessions(engine)
+            await seed_tcp_targets(db, ["a"], 25, interval=60, timeout=5)
+            start = datetime.combine(old, datetime.min.time(), tzinfo=timezone.utc)
+            async with db() as s:
+                s.add_all(ProbeResultRow(target_id="a", location="default", started_at=start + timedelta(seconds=30 * i),
+                                         ok=i % 4 != 0, duration_seconds=0.002) for i in range(2880))
+                await s.commit()
+            names = {r[0] for r in await sql(engine, partitions.CHILDREN)}
+            assert partitions.name_of(old) in names
+            await Retention(db, timedelta(days=35)).once(NOW)
+            after = {r[0] for r in await sql(engine, partitions.CHILDREN)}
+            rolled = (await sql(engine, "SELECT sum(probes), sum(failures), count(*) FROM probe_rollups"))[0]
+            ahead = all(partitions.name_of(NOW.date() + timedelta(days=d)) in after for d in range(4))
+            return names - after, rolled, ahead
+        finally:
+            await engine.dispose()
+            async with admin.begin() as conn:
+                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            await admin.dispose()
+    dropped, rolled, ahead = asyncio.run(go())
+    old = partitions.name_of((NOW - timedelta(days=38)).date())
+    assert old in dropped and all(partitions.day_of(n) < (NOW - timedelta(days=35)).date() for n in dropped)
+    assert (rolled[0], rolled[1], rolled[2]) == (2880, 720, 1440)  # two probes a minute, one in four failed
+    assert ahead  # today and three days ahead exist

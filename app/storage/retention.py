@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.storage import partitions
 from app.storage.db import is_shared
 from app.storage.tables import ProbeResultRow, ProbeRollupRow
 
@@ -72,13 +73,22 @@ def _greatest(dialect, a, b):
 class Retention:
     def __init__(self, sessions, keep: timedelta, may_run=None):
         self.sessions, self.keep = sessions, keep
+        self.engine = sessions.kw["bind"]
         self.may_run = may_run  # async () -> bool: this process is the one that does it
         self.deleted = 0
 
     async def once(self, now: datetime | None = None) -> int:
         """Work off what is older than the retention, at most ``MAX_BATCHES`` batches."""
-        cutoff = (now or datetime.now(timezone.utc)) - self.keep
+        now = now or datetime.now(timezone.utc)
+        cutoff = now - self.keep
         done = 0
+        if is_shared(self.engine) and await partitions.partitioned(self.engine):
+            # whole days at once: days ahead made, days past the retention rolled up and dropped
+            await partitions.ensure_days(self.engine, now.date(), now.date() + timedelta(days=partitions.AHEAD_DAYS))
+            dropped = await partitions.drop_days_before(self.engine, cutoff)
+            if dropped:
+                log.info("rolled up and dropped %d daily partitions of probe results (%s … %s)", len(dropped),
+                         dropped[0], dropped[-1])
         for _ in range(MAX_BATCHES):
             async with self.sessions() as db:
                 n = await roll_up_batch(db, cutoff)
