@@ -62,7 +62,7 @@ class Service:
             self.worker = Worker(self.sessions, metrics=self.probe_metrics,
                                  lease_seconds=LEASE_SECONDS if is_shared(self.engine) else None,
                                  vault=self.vault, data_dir=self.settings.data_dir,
-                                 name=self.settings.worker_name("run"))
+                                 name=self.settings.worker_name("run"), changed=self.live.invalidate)
             await self.worker.start()
         if self.with_tickets:
             from app.storage.locks import Leadership

@@ -41,3 +41,45 @@ def test_readers_share_one_round_and_a_write_shows_at_once(tmp_path):
         client.portal.call(client.app.state.sla_metrics.refresh)  # the metrics read the same, fresh state
         assert b'slawatch_window_breached{contract="demo-ningbo-colo",window="respond_1h"} 0.0' \
             in client.app.state.sla_metrics.text
+
+
+def test_an_incident_the_worker_opens_shows_in_the_live_state_at_once(tmp_path):
+    """The worker tells the live state which contract its detection changed: the NOC's
+    windows list shows a probe-opened incident without waiting for the next round."""
+    import asyncio
+
+    from app.contracts.rules import load_rules
+    from app.evaluation.health import EvaluationErrors
+    from app.live import LiveState
+    from app.probing.worker import Worker
+    from app.storage.db import make_engine, sessions, upgrade
+    from probes import TARGETS
+    from probes.result import ProbeResult
+    from probes.scheduler import Job
+    from tests.peers.seed import seed_tcp_targets
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/w.db"
+    upgrade(make_engine(url))
+
+    async def go():
+        engine = make_engine(url)
+        try:
+            db = sessions(engine)
+            (row,) = await seed_tcp_targets(db, ["mx"], 25, interval=60, timeout=5)
+            live = LiveState(db, load_rules(ROOT / "sla_rules"), EvaluationErrors(), max_age=3600)
+            before = (await live.current()).states["c"].windows
+            w = Worker(db, data_dir=tmp_path / "data", changed=live.invalidate)
+            w.add(row)
+            job = Job("mx/default", "tcp", TARGETS["tcp"].model_validate(row.config), 60, 5, "default",
+                      {"target": "mx"})
+            t0 = datetime.now(timezone.utc) - timedelta(minutes=10)
+            for i in range(4):
+                await w.sink(job, ProbeResult(False, t0 + timedelta(minutes=i), 0.01, {}, "refused", {}))
+                await w.flush()
+            after = (await live.current()).states["c"].windows
+            return before, after, live.rounds
+        finally:
+            await engine.dispose()
+    before, after, rounds = asyncio.run(go())
+    assert before == () and after and {w.incident_id.split("@")[0] for w in after} == {"mx"}
+    assert rounds == 1  # that contract recomputed, not a whole new round

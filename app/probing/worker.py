@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -41,10 +42,12 @@ class Worker:
     renewed well before expiry, so a dead worker's targets move within one lease."""
 
     def __init__(self, sessions, lease_seconds: float | None = None, name: str | None = None, metrics=None,
-                 vault: Vault | None = None, data_dir: Path | None = None):
+                 vault: Vault | None = None, data_dir: Path | None = None,
+                 changed: Callable[[str], None] = lambda contract_id: None):
         self.sessions = sessions
         self.vault = vault if vault is not None else Vault([])  # opens the targets' stored passwords
         self.metrics = metrics  # app.metrics.ProbeMetrics, fed from the sink
+        self.changed = changed  # a contract's incidents changed (the live SLA state of this process)
         self.lease_seconds = lease_seconds
         # stable across restarts (SLAWATCH_WORKER_ID, default host/role): a restarted
         # worker takes its own leases back at once instead of waiting for them to expire
@@ -172,8 +175,10 @@ class Worker:
                 target = self.targets.get(tid)
                 if target is not None and self._may_change(tid):
                     # it logs what opened and resolved
-                    _, still_open = await detection(db, target, self.undetected[tid])
+                    touched, still_open = await detection(db, target, self.undetected[tid])
                     self.open_checked[tid] = (still_open, time.monotonic())
+                    if touched:
+                        self.changed(target.contract_id)
                 del self.undetected[tid]  # kept on failure: the next flush detects from there
                 self.failing.discard(tid)
 
