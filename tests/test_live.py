@@ -83,3 +83,55 @@ def test_an_incident_the_worker_opens_shows_in_the_live_state_at_once(tmp_path):
     before, after, rounds = asyncio.run(go())
     assert before == () and after and {w.incident_id.split("@")[0] for w in after} == {"mx"}
     assert rounds == 1  # that contract recomputed, not a whole new round
+
+
+def test_rounds_are_incremental_and_see_other_processes_writes(tmp_path):
+    """After a full round, a round evaluates only what changed (any process's writes,
+    found by the append-only ids) and what moves with time (an open incident); a
+    contract at rest is not evaluated again."""
+    import asyncio
+
+    from app.contracts.rules import load_rules
+    from app.evaluation.health import EvaluationErrors
+    from app.incidents.service import open_incident
+    from app.live import LiveState
+    from app.storage.db import make_engine, sessions, upgrade
+    from app.storage.tables import ContractRow, Customer
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/inc.db"
+    upgrade(make_engine(url))
+    body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+    now = datetime.now(timezone.utc)
+
+    async def go():
+        engine = make_engine(url)
+        db = sessions(engine)
+        try:
+            async with db() as s:
+                s.add(Customer(id="acme", name="Acme"))
+                await s.flush()
+                s.add_all(ContractRow(id=f"c{i}", customer_id="acme", template="ningbo-colo",
+                                      body={**body, "id": f"c{i}", "customer": "acme"}) for i in range(12))
+                await s.flush()
+                await open_incident(s, incident_id="busy", contract_id="c0", category="server_fault",
+                                    started_at=now - timedelta(minutes=5), reported_at=now - timedelta(minutes=5),
+                                    actor="t")
+                await s.commit()
+            live = LiveState(db, load_rules(ROOT / "sla_rules"), EvaluationErrors(), max_age=0)
+            await live.current()
+            counts = [live.evaluated]
+            await live.current()  # nothing happened: only c0 (its incident is open) moves with time
+            counts.append(live.evaluated)
+            async with db() as s:  # another process opens an incident on c5 (no invalidate here)
+                await open_incident(s, incident_id="other", contract_id="c5", category="server_fault",
+                                    started_at=now - timedelta(minutes=1), reported_at=now - timedelta(minutes=1),
+                                    actor="t")
+                await s.commit()
+            snap = await live.current()
+            counts.append(live.evaluated)
+            return counts, {w.incident_id for w in snap.states["c5"].windows}, live.rounds
+        finally:
+            await engine.dispose()
+    counts, c5, rounds = asyncio.run(go())
+    assert counts == [12, 13, 15]  # all, then c0, then c0 and c5
+    assert c5 == {"other"} and rounds == 1
