@@ -10,7 +10,7 @@ from sqlmodel import select
 from app.auth.vault import Vault
 from app.live import ContractState, LiveState
 from app.storage.locks import Leadership
-from app.storage.tables import IncidentRow
+from app.storage.tables import IncidentRow, TicketRow
 from app.tickets.events import (
     evaluation_error_events,
     ledger_events,
@@ -32,6 +32,8 @@ class TicketLoop:
         self.leadership = leadership
         self.sinks: dict[str, list] = {}  # contract id → its sinks
         self.backoff: dict = {}  # (ticket, sink) → (next try, wait): a failing sink waits, others do not
+        self.filed: set[str] | None = None  # ticket keys known filed (loaded at the first round)
+        self.said: dict[str, tuple] = {}  # contract → (the state, its events)
 
     def warn_ratio(self, policy) -> float | None:
         pct = policy.warn_percent if policy is not None and policy.warn_percent is not None \
@@ -48,31 +50,40 @@ class TicketLoop:
     async def once(self) -> None:
         snapshot = await self.live.current(max_age=self.settings.ticket_interval_seconds)
         async with self.sessions() as db:
+            if self.filed is None:  # every ticket ever filed, once: a round then asks the database only for news
+                self.filed = set((await db.exec(select(TicketRow.id))).all())
             link = self.settings.public_url.rstrip("/")
             claims = set((await db.exec(select(IncidentRow.id).where(IncidentRow.source == "claim"))).all())
             for st in snapshot.states.values():
                 policy = self._policy(st.case.contract)
                 self.sinks[st.contract_id] = sinks_from(self.settings, policy)
                 if st.error is not None:  # one contract never stops the others: it files why
-                    await file(db, st.row, evaluation_error_events(st.contract_id, *st.error), link)
-                    continue
-                events = self._events(st, policy, snapshot.at)
-                if claims:  # customers' claims file at most one new ticket per contract per round
+                    events = evaluation_error_events(st.contract_id, *st.error)
+                else:
+                    events = self._events(st, policy, snapshot.at)
+                events = [e for e in events if e.key not in self.filed]
+                if claims and events:  # customers' claims file at most one new ticket per contract per round
                     theirs = [e for e in events if e.incident_id in claims]
                     events = [e for e in events if e.incident_id not in claims] + (await unfiled(db, theirs))[:1]
                 # held back while the contract could not be evaluated: filed now, once each (keys)
                 await file(db, st.row, events, link)
+                self.filed |= {e.key for e in events}  # filed now, or by another sender before
             default = sinks_from(self.settings)
             await deliver(db, lambda contract_id: self.sinks.get(contract_id, default), self.backoff)
 
     def _events(self, st: ContractState, policy, at) -> list:
-        incidents = [{"id": i.id, "category": i.category, "severity": i.severity,
-                      "started_at": i.started_at.isoformat(),
-                      "status": "resolved" if i.resolved_at is not None else "open"} for i in st.case.incidents]
+        """The events a state says; the same state object (not evaluated again since)
+        says the same, so they are kept with it — but for deadlines, which move with time."""
+        cached = self.said.get(st.contract_id)
+        if cached is None or cached[0] is not st:
+            incidents = [{"id": i.id, "category": i.category, "severity": i.severity,
+                          "started_at": i.started_at.isoformat(),
+                          "status": "resolved" if i.resolved_at is not None else "open"} for i in st.case.incidents]
+            right = st.report.termination_right.to_json(st.report.tz)  # a ticket carries the report's words
+            cached = self.said[st.contract_id] = (st, window_events(st.windows_json(), self.warn_ratio(policy))
+                                                  + major_events(incidents) + termination_events(st.contract_id, right))
         deadlines = ledger_events(st.contract_id, st.book["deadlines"], at.timestamp()) if st.book else []
-        right = st.report.termination_right.to_json(st.report.tz)  # a ticket carries the report's words
-        return (window_events(st.windows_json(), self.warn_ratio(policy)) + major_events(incidents)
-                + termination_events(st.contract_id, right) + deadlines)
+        return cached[1] + deadlines
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
