@@ -215,13 +215,12 @@ class Worker:
     async def claim(self) -> None:
         """Renew this worker's leases and take free or expired ones, up to a fair share."""
         async with self.sessions() as db:
-            held = await leases.claim(db, self.name, self.lease_seconds, datetime.now(timezone.utc))
-        keep = {r.id for r in held}
-        for tid in [t for t in self.targets if t not in keep]:
+            held, rows = await leases.claim(db, self.name, self.lease_seconds, datetime.now(timezone.utc),
+                                            set(self.targets))
+        for tid in [t for t in self.targets if t not in held]:
             self.remove(tid)
-        for row in held:
-            if row.id not in self.targets:
-                self.add(row)
+        for row in rows:
+            self.add(row)
 
     async def _leaser(self) -> None:
         while not await self._stopped_within(self.lease_seconds / 3):

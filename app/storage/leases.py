@@ -14,38 +14,46 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.storage.tables import TargetRow, WorkerRow
 
 
-async def claim(db: AsyncSession, name: str, lease_seconds: float, now: datetime) -> list[TargetRow]:
+async def claim(db: AsyncSession, name: str, lease_seconds: float, now: datetime,
+                known: set[str] = frozenset()) -> tuple[set[str], list[TargetRow]]:
     """Renew ``name``'s leases and take free or expired ones, up to a fair share;
-    committed. Returns the targets it holds now."""
+    committed. Returns the ids it holds now and the rows of those not in ``known``.
+    A few set-based statements whatever the number of targets: a renewal never
+    loads or writes row by row (at 10,000 targets that stalled the probes)."""
     until = now + timedelta(seconds=lease_seconds)
     me = await db.get(WorkerRow, name)
     if me is None:
         me = WorkerRow(name=name, seen_until=until)
     me.seen_until = until
     db.add(me)
-    total = (await db.exec(select(func.count()).select_from(TargetRow)
-                           .where(TargetRow.enabled == True))).one()  # noqa: E712
+    t = TargetRow.__table__.c
+    conn = await db.connection()
+    total = (await conn.execute(select(func.count()).where(t.enabled == True))).scalar()  # noqa: E712
     others = (await db.exec(select(func.count()).select_from(WorkerRow)
                             .where(WorkerRow.seen_until > now, WorkerRow.name != name))).one()
     share = math.ceil(total / (others + 1)) if total else 0
-    mine = list((await db.exec(select(TargetRow).where(TargetRow.lease_owner == name, TargetRow.lease_until > now)
-                               .with_for_update(skip_locked=True))).all())
-    free = list((await db.exec(select(TargetRow).where(
-        TargetRow.enabled == True,  # noqa: E712
-        or_(TargetRow.lease_until == None, TargetRow.lease_until <= now))  # noqa: E711
-        .order_by(TargetRow.id).limit(max(share - len(mine), 0))
-        .with_for_update(skip_locked=True))).all())
-    # over the fair share (another worker joined): hand the surplus on, free
-    # only one interval after now, so the next owner cannot probe it early
-    for row in mine[share:]:
-        row.lease_owner, row.lease_until = None, now + timedelta(seconds=row.interval)
-        db.add(row)
-    held = mine[:share] + free
-    for row in held:
-        row.lease_owner, row.lease_until = name, until
-        db.add(row)
+    mine = list((await conn.execute(select(t.id, t.interval).where(t.lease_owner == name, t.lease_until > now)
+                                     .order_by(t.id).with_for_update(skip_locked=True))).all())
+    keep, surplus = mine[:share], mine[share:]
+    # over the fair share (another worker joined): hand the surplus on, free only one
+    # interval after now, so the next owner cannot probe it early (one statement per interval)
+    for interval in {r.interval for r in surplus}:
+        await conn.execute(update(TargetRow).where(t.id.in_([r.id for r in surplus if r.interval == interval]))
+                           .values(lease_owner=None, lease_until=now + timedelta(seconds=interval)))
+    if keep:  # the kept ones are a prefix of mine by id: renewed by predicate, not by a list
+        await conn.execute(update(TargetRow).where(t.lease_owner == name, t.lease_until > now, t.id <= keep[-1].id)
+                           .values(lease_until=until))
+    free = select(t.id).where(t.enabled == True, or_(t.lease_until == None, t.lease_until <= now))  # noqa: E711,E712
+    free = free.order_by(t.id).limit(max(share - len(keep), 0)).with_for_update(skip_locked=True)
+    taken = set((await conn.execute(update(TargetRow).where(t.id.in_(free.scalar_subquery()))
+                                    .values(lease_owner=name, lease_until=until).returning(t.id))).scalars())
     await db.commit()
-    return held
+    held = {r.id for r in keep} | taken
+    new = sorted(held - set(known))
+    rows = []
+    for i in range(0, len(new), 5000):  # bounded statements
+        rows += list((await db.exec(select(TargetRow).where(TargetRow.id.in_(new[i:i + 5000])))).all())
+    return held, rows
 
 
 async def release(db: AsyncSession, name: str) -> None:
