@@ -36,6 +36,8 @@ bench: install peers
 	$(VENV)/bin/python benchmarks/scheduler.py
 	$(VENV)/bin/python benchmarks/faults.py
 	$(VENV)/bin/python benchmarks/hostile.py
+	$(VENV)/bin/python benchmarks/metrics.py
+	$(VENV)/bin/python benchmarks/whole.py --history-hours 0,24
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
