@@ -4,7 +4,6 @@ target, and retention's oldest results — checked with the database's own
 EXPLAIN on SQLite and PostgreSQL, on a table big enough that a planner would
 rather scan if it had no index."""
 import asyncio
-import os
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -12,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from app.storage.db import make_engine, upgrade
+from tests.peers.pgschema import fresh_schema
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 T = datetime(2026, 11, 30, tzinfo=timezone.utc)
@@ -25,34 +25,30 @@ HOT = {  # the statements the worker, detector and retention run, as they run th
 }
 
 
-async def plans(url: str, schema: str | None) -> dict[str, str]:
-    engine = make_engine(url, schema)
-    pg = url.startswith("postgresql")
+async def plans(engine) -> dict[str, str]:
+    pg = engine.dialect.name == "postgresql"
     since = T - timedelta(hours=1)
-    try:
-        async with engine.begin() as conn:
-            rows = [{"t": f"t{i % 50}", "at": T - timedelta(seconds=30 * i)} for i in range(20000)]
-            await conn.execute(text("INSERT INTO probe_results (target_id, location, started_at, ok, duration_seconds, "
-                                    "phases, detail, rejected, skipped) VALUES (:t, 'default', :at, true, 0.001, "
-                                    "'{}', '{}', false, false)"), rows)
-            await conn.execute(text("INSERT INTO customers (id, name, created_at) VALUES ('a', 'a', :at)"), {"at": T})
-            await conn.execute(text("INSERT INTO contracts (id, customer_id, template, body, created_at, version) "
-                                    "VALUES ('c', 'a', 'ningbo-colo', '{}', :at, 1)"), {"at": T})
-            await conn.execute(text("INSERT INTO incidents (id, contract_id, target_id, category, source, started_at, "
-                                    "reported_at, created_at) VALUES (:id, 'c', :t, 'server_fault', 'probe', :at, :at, "
-                                    ":at)"), [{"id": f"i{i}", "t": f"t{i % 50}", "at": T - timedelta(hours=i)}
-                                              for i in range(5000)])
-            if pg:
-                await conn.execute(text("ANALYZE"))
-        out = {}
-        async with engine.connect() as conn:
-            for name, sql in HOT.items():
-                explain = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
-                stmt = text(explain + sql).bindparams(since=since) if ":since" in sql else text(explain + sql)
-                out[name] = " | ".join(str(r[-1]) for r in (await conn.execute(stmt)).all())
-        return out
-    finally:
-        await engine.dispose()
+    async with engine.begin() as conn:
+        rows = [{"t": f"t{i % 50}", "at": T - timedelta(seconds=30 * i)} for i in range(20000)]
+        await conn.execute(text("INSERT INTO probe_results (target_id, location, started_at, ok, duration_seconds, "
+                                "phases, detail, rejected, skipped) VALUES (:t, 'default', :at, true, 0.001, "
+                                "'{}', '{}', false, false)"), rows)
+        await conn.execute(text("INSERT INTO customers (id, name, created_at) VALUES ('a', 'a', :at)"), {"at": T})
+        await conn.execute(text("INSERT INTO contracts (id, customer_id, template, body, created_at, version) "
+                                "VALUES ('c', 'a', 'ningbo-colo', '{}', :at, 1)"), {"at": T})
+        await conn.execute(text("INSERT INTO incidents (id, contract_id, target_id, category, source, started_at, "
+                                "reported_at, created_at) VALUES (:id, 'c', :t, 'server_fault', 'probe', :at, :at, "
+                                ":at)"), [{"id": f"i{i}", "t": f"t{i % 50}", "at": T - timedelta(hours=i)}
+                                          for i in range(5000)])
+        if pg:
+            await conn.execute(text("ANALYZE"))
+    out = {}
+    async with engine.connect() as conn:
+        for name, sql in HOT.items():
+            explain = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
+            stmt = text(explain + sql).bindparams(since=since) if ":since" in sql else text(explain + sql)
+            out[name] = " | ".join(str(r[-1]) for r in (await conn.execute(stmt)).all())
+    return out
 
 
 def scans(plan: str) -> bool:
@@ -68,24 +64,21 @@ def scans(plan: str) -> bool:
 def test_hot_queries_use_indexes_on_sqlite(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path}/q.db"
     upgrade(make_engine(url))
-    found = asyncio.run(plans(url, None))
+
+    async def go():
+        engine = make_engine(url)
+        try:
+            return await plans(engine)
+        finally:
+            await engine.dispose()
+    found = asyncio.run(go())
     assert {k: v for k, v in found.items() if scans(v)} == {}, found
 
 
 @pytest.mark.peers
 def test_hot_queries_use_indexes_on_postgresql():
-    schema = f"plans_{os.getpid()}"
-
-    async def setup(sql):
-        e = make_engine(PG)
-        async with e.begin() as conn:
-            await conn.execute(text(sql))
-        await e.dispose()
-    asyncio.run(setup(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; '[:-2]))
-    asyncio.run(setup(f'CREATE SCHEMA "{schema}"'))
-    try:
-        upgrade(make_engine(PG, schema))
-        found = asyncio.run(plans(PG, schema))
-    finally:
-        asyncio.run(setup(f'DROP SCHEMA "{schema}" CASCADE'))
+    async def go():
+        async with fresh_schema("plans") as engine:
+            return await plans(engine)
+    found = asyncio.run(go())
     assert {k: v for k, v in found.items() if scans(v)} == {}, found

@@ -3,7 +3,6 @@ minute and deleted in batches — on SQLite and on the real PostgreSQL: every
 deleted probe is counted once in the roll-ups (a minute split across batches
 adds up), nothing newer is touched, and a second pass changes nothing."""
 import asyncio
-import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import and_, case, func, select, text
 from app.storage.db import make_engine, sessions, upgrade
 from app.storage.retention import Retention, roll_up_batch
 from app.storage.tables import ProbeResultRow
+from tests.peers.pgschema import fresh_schema
 from tests.peers.seed import seed_tcp_targets
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -81,22 +81,9 @@ def test_retention_on_sqlite(tmp_path):
 
 @pytest.mark.peers
 def test_retention_on_postgresql():
-    schema = f"ret_{os.getpid()}"
-
     async def go():
-        admin = make_engine(PG)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await asyncio.to_thread(upgrade, make_engine(PG, schema))
-        engine = make_engine(PG, schema)
-        try:
+        async with fresh_schema("ret") as engine:
             return await scenario(engine)
-        finally:
-            await engine.dispose()
-            async with admin.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
     check(*asyncio.run(go()))
 
 
@@ -106,16 +93,8 @@ def test_postgresql_drops_whole_days_past_the_retention():
     rolled up in one statement and dropped, not deleted row by row."""
     from app.storage import partitions
 
-    schema = f"part_{os.getpid()}"
-
     async def go():
-        admin = make_engine(PG)
-        async with admin.begin() as conn:
-            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        await asyncio.to_thread(upgrade, make_engine(PG, schema))
-        engine = make_engine(PG, schema)
-        try:
+        async with fresh_schema("part") as engine:
             assert await partitions.partitioned(engine)
             old = (NOW - timedelta(days=38)).date()
             await partitions.ensure_days(engine, old, old)
@@ -133,11 +112,6 @@ def test_postgresql_drops_whole_days_past_the_retention():
             rolled = (await sql(engine, "SELECT sum(probes), sum(failures), count(*) FROM probe_rollups"))[0]
             ahead = all(partitions.name_of(NOW.date() + timedelta(days=d)) in after for d in range(4))
             return names - after, rolled, ahead
-        finally:
-            await engine.dispose()
-            async with admin.begin() as conn:
-                await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
     dropped, rolled, ahead = asyncio.run(go())
     old = partitions.name_of((NOW - timedelta(days=38)).date())
     assert old in dropped and all(partitions.day_of(n) < (NOW - timedelta(days=35)).date() for n in dropped)
