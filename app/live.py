@@ -14,6 +14,7 @@ contract stale (``invalidate``) and the next reader recomputes that one only."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -28,7 +29,7 @@ from app.contracts.rules import Rules
 from app.contracts.templates import Template
 from app.evaluation.engine import live_rows
 from app.evaluation.engine import report as month_report
-from app.evaluation.health import EvaluationErrors, template_of
+from app.evaluation.health import EvaluationErrors, describe, template_of
 from app.evaluation.report import Report, WindowRow
 from app.incidents.cases import all_cases, case_for, current_period
 from app.ledger.engine import ledger
@@ -36,6 +37,8 @@ from app.ledger.models import LedgerCase
 from app.ledger.store import all_billing, stored_billing
 from app.storage import changes
 from app.storage.tables import ContractRow
+
+log = logging.getLogger("slawatch.live")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class ContractState:
 
 
 def contract_state(row: ContractRow, case: Case, billing: tuple[list, list, list] | None, rules: Rules,
-             errors: EvaluationErrors) -> ContractState:
+                   errors: EvaluationErrors) -> ContractState:
     """One contract's state at ``case.at`` (pure but for the error record); no
     ledger book without ``billing``."""
     try:
@@ -72,13 +75,13 @@ def contract_state(row: ContractRow, case: Case, billing: tuple[list, list, list
     return _with_book(ContractState(row, case, template, report, windows), billing)
 
 
-def report_or_error(row: ContractRow, case: Case, rules: Rules,
-                    errors: EvaluationErrors) -> tuple[Report | None, tuple[str, str] | None]:
-    """A month's report (any period), or why it cannot be made: the same error policy."""
+def report_or_error(case: Case, rules: Rules) -> tuple[Report | None, tuple[str, str] | None]:
+    """A month's report (any period a caller asks for), or why it cannot be made: the
+    same error policy, without touching the live record (that is about now)."""
     try:
         report = month_report(case, template_of(rules, case.contract), rules.schedule)
     except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
-        return None, errors.failed(row.id, exc)
+        return None, describe(exc)
     return report, None
 
 
@@ -89,7 +92,9 @@ def _with_book(st: ContractState, billing: tuple[list, list, list] | None) -> Co
     try:
         book = ledger(LedgerCase(contract=st.case.contract, invoices=invoices, storage=storage, notices=notices,
                                  at=st.case.at), st.template)
-    except CaseError:  # e.g. a term the ledger rules need is missing: no book, the SLA figures stand
+    except Exception as exc:  # noqa: BLE001 - no book (e.g. a term its rules need is missing); the SLA figures stand
+        if not isinstance(exc, CaseError):
+            log.warning("contract %s: ledger not computed: %s: %s", st.contract_id, type(exc).__name__, exc)
         return st
     return replace(st, book=book)
 

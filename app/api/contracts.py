@@ -113,8 +113,7 @@ async def customer_credits(*, customer_id: str, request: Request, period: str | 
     reports, errors = [], []
     for r in await visible_contracts(db, who, customer_id):
         # one contract that cannot be evaluated never hides the others' money (app.live's one error policy)
-        report, error = report_or_error(r, await case_for(conn, r, period, at), request.app.state.rules,
-                                        request.app.state.evaluation_errors)
+        report, error = report_or_error(await case_for(conn, r, period, at), request.app.state.rules)
         if error is None:
             reports.append(report)
         else:

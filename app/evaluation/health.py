@@ -24,12 +24,17 @@ def reason_of(exc: BaseException) -> str:
     return exc.reason if isinstance(exc, CaseError) else "internal_error"
 
 
+def describe(exc: BaseException) -> tuple[str, str]:
+    """(reason, message) of an evaluation failure."""
+    return reason_of(exc), str(exc) if isinstance(exc, CaseError) else f"{type(exc).__name__}: {exc}"
+
+
 class EvaluationErrors:
     def __init__(self):
         self.current: dict[str, tuple[str, str]] = {}  # contract id → (reason, message)
 
     def failed(self, contract_id: str, exc: BaseException) -> tuple[str, str]:
-        state = (reason_of(exc), str(exc) if isinstance(exc, CaseError) else f"{type(exc).__name__}: {exc}")
+        state = describe(exc)
         if self.current.get(contract_id) != state:
             log.warning("contract %s cannot be evaluated (%s): %s", contract_id, *state)
             self.current[contract_id] = state
