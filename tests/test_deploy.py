@@ -62,10 +62,11 @@ def test_stack_prometheus_config_passes_promtool(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
 
 
-def test_the_wheel_carries_migrations_and_modules(tmp_path):
+def test_the_wheel_carries_migrations_modules_and_templates(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                     str(tmp_path), str(ROOT)], check=True, capture_output=True, timeout=300)
     wheel = next(tmp_path.glob("slawatch-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "app/storage/migrations/env.py" in names and "app/storage/migrations/versions/0001_initial_schema.py" in names
     assert "probes/modules.yml" in names and "app/cli.py" in names
+    assert "app/reports/templates/statement.html" in names  # the statement page renders from an installed wheel
