@@ -23,6 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from app.calendars.zones import PRC
 from app.evaluation.report import seconds
 from app.live import ContractState, LiveState
+from app.pause import stopped_within
 
 log = logging.getLogger("slawatch.metrics")
 disable_created_metrics()  # *_created series double the size and say nothing a NOC needs
@@ -206,10 +207,7 @@ class SlaSnapshot:
                 await self.refresh()
             except Exception:  # keep serving the last picture
                 log.exception("refreshing SLA metrics failed")
-            try:
-                await asyncio.wait_for(stop.wait(), self.refresh_seconds)
-            except TimeoutError:
-                pass
+            await stopped_within(stop, self.refresh_seconds)
 
 
 class SchedulerHealth:

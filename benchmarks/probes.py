@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,14 +90,13 @@ def measure_slawatch(proto, rate, target_port, seconds, loop) -> dict:
     return json.loads(out.stdout)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
-    args = ap.parse_args()
+@contextmanager
+def peers(tmp: Path):
+    """The loopback target server and blackbox_exporter (its modules for HTTP and TCP),
+    each in its own process so neither's CPU is counted as anybody's probe cost.
+    Yields (blackbox process, blackbox port, target port)."""
     if not os.access(BLACKBOX, os.X_OK):
         sys.exit(f"{BLACKBOX} missing: run scripts/install-peers.sh")
-    tmp = Path(tempfile.mkdtemp(prefix="bench"))
     (tmp / "blackbox.yml").write_text("""modules:
   http_2xx: {prober: http, timeout: 5s, http: {preferred_ip_protocol: ip4}}
   tcp_connect: {prober: tcp, timeout: 5s, tcp: {preferred_ip_protocol: ip4}}
@@ -109,6 +109,19 @@ def main() -> None:
     try:
         server.stdout.readline()
         wait_port(bb_port)
+        yield bb, bb_port, target_port
+    finally:
+        for p in (bb, server):
+            p.terminate()
+            p.wait(timeout=10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    args = ap.parse_args()
+    with peers(Path(tempfile.mkdtemp(prefix="bench"))) as (bb, bb_port, target_port):
         print(f"{N} targets per protocol, fresh connection per probe, {args.seconds:.0f} s per run, loop={args.loop}")
         print(f"{'protocol':8} {'rate':>6} {'blackbox ms/probe':>18} {'slawatch ms/probe':>18} "
               f"{'ratio':>7} {'target':>7}")
@@ -120,10 +133,6 @@ def main() -> None:
                 print(f"{proto:8} {rate:>5}/s {bms:>18.3f} {sms:>18.3f} {sms / bms:>6.2f}x {TARGETS[proto]:>6.1f}x"
                       f"   (probes: blackbox {b['probes']}, slawatch {s['probes']}, failed {s['failed']}, "
                       f"slawatch drift p99 {s['drift_p99'] * 1000:.1f} ms)")
-    finally:
-        for p in (bb, server):
-            p.terminate()
-            p.wait(timeout=10)
 
 
 if __name__ == "__main__":

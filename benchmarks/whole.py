@@ -38,7 +38,7 @@ from app.storage.db import make_engine, sessions, upgrade
 from app.storage.results import insert_results
 from app.storage.tables import ContractRow, Customer, ProbeResultRow, TargetRow
 from benchmarks._cpu import TICK, cpu_seconds
-from benchmarks.probes import BLACKBOX, free_port, measure_blackbox, wait_port
+from benchmarks.probes import free_port, measure_blackbox, peers, wait_port
 
 PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -170,20 +170,9 @@ def main() -> None:
     ap.add_argument("--history-hours", default="0", help="comma-separated, e.g. 0,24")
     ap.add_argument("--contracts", type=int, default=1)
     args = ap.parse_args()
-    if not os.access(BLACKBOX, os.X_OK):
-        sys.exit(f"{BLACKBOX} missing: run scripts/install-peers.sh")
     tmp = Path(tempfile.mkdtemp(prefix="whole"))
-    (tmp / "blackbox.yml").write_text("modules:\n  tcp_connect: {prober: tcp, timeout: 5s, "
-                                      "tcp: {preferred_ip_protocol: ip4}}\n")
-    target_port, bb_port = free_port(), free_port()
-    server = subprocess.Popen([sys.executable, str(ROOT / "benchmarks/_target_server.py"), str(target_port)],
-                              stdout=subprocess.PIPE, text=True)
-    bb = subprocess.Popen([BLACKBOX, f"--config.file={tmp}/blackbox.yml", f"--web.listen-address=127.0.0.1:{bb_port}",
-                           "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     interval = args.targets / args.rate
-    try:
-        server.stdout.readline()
-        wait_port(bb_port)
+    with peers(tmp) as (bb, bb_port, target_port):
         b = measure_blackbox(bb, bb_port, "tcp", args.rate, target_port, args.seconds)
         bms = 1000 * b["cpu"] / max(b["probes"], 1)
         print(f"{args.targets} TCP targets at {interval:.0f} s ({args.rate:.0f} probes/s), {args.contracts} contracts,"
@@ -205,10 +194,6 @@ def main() -> None:
                       f"{1000 * s['db_cpu'] / max(s['probes'], 1):.3f}; {s['probes']} probes) — "
                       f"{sms / bms:.2f}× blackbox (goal ≤ 0.6), {sms / fresh:.2f}× fresh (goal ≤ 1.1), "
                       f"drift p99 {s['drift_p99'] * 1000:.0f} ms (goal < 50)")
-    finally:
-        for p in (bb, server):
-            p.terminate()
-            p.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def test_an_unwritable_spool_file_bounds_memory_and_counts_what_it_drops(tmp_pat
     spool = Spool(tmp_path / "not-a-folder", memory_rows=4, overflow_bytes=6 * line)
     for i in range(0, 30, 3):
         spool.keep(rows(i, 3))
-    assert len(spool.overflow) * line >= 6 * line and spool.dropped > 0
+    assert len(spool.overflow) >= 6 and spool.dropped > 0  # the memory bound reached, the rest counted
     kept = drained(spool)
     assert kept == sorted(kept) and len(set(kept)) == len(kept)  # in order, once
     assert len(kept) + spool.dropped == 30 and kept[0] == 0  # the oldest are the ones kept

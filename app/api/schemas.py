@@ -125,11 +125,6 @@ class Contract(Open):
     template: str
 
 
-class Page(Out):
-    items: list[Any]
-    total: int
-
-
 class Contracts(Out):
     items: list[Contract]
     total: int

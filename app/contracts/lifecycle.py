@@ -12,6 +12,7 @@ from datetime import datetime
 from app.calendars.zones import PRC
 from app.contracts.rules import Rules, reload_rules
 from app.contracts.yamlfile import RulesError
+from app.pause import stopped_within
 
 log = logging.getLogger("slawatch.rules")
 DAY = 86400.0
@@ -53,7 +54,4 @@ async def announce_missing_year(rules: Rules, stop: asyncio.Event, every: float 
         warning = rules.schedule.missing_year_warning(today_in_prc())
         if warning:
             log.warning("%s", warning)
-        try:
-            await asyncio.wait_for(stop.wait(), every)
-        except TimeoutError:
-            pass
+        await stopped_within(stop, every)

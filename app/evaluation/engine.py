@@ -7,11 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 from fractions import Fraction
-from zoneinfo import ZoneInfo
 
 from app.calendars import WorkdaySchedule
 from app.calendars.periods import Period
-from app.calendars.zones import LocalTime
 from app.contracts.errors import CaseError
 from app.contracts.models import Case
 from app.contracts.params import ParamError
@@ -124,9 +122,3 @@ def live_rows(case: Case, template: Template, schedule: WorkdaySchedule) -> list
     occs = occurrences(case.incidents, terms.params.get("maintenance_max"), case.at)
     past = min((o.reported for o in occs), default=case.at)
     return window_rows(occs, terms.windows, past, FAR_FUTURE, case.at)
-
-
-def live_windows(case: Case, template: Template, schedule: WorkdaySchedule) -> list[dict]:
-    """``live_rows`` as the report's JSON rows."""
-    local = LocalTime(ZoneInfo(case.contract.timezone))
-    return [r.to_json(local) for r in live_rows(case, template, schedule)]

@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from app.auth.vault import Vault
 from app.incidents.service import detection, record_results
+from app.pause import stopped_within
 from app.probing.spool import Spool
 from app.storage import leases
 from app.storage.tables import ProbeResultRow, TargetRow
@@ -123,12 +124,7 @@ class Worker:
             log.info("probe %s (%s): %s", job.key.removesuffix("/default"), job.protocol, state)
 
     async def _stopped_within(self, seconds: float) -> bool:
-        """Wait ``seconds``, or less if the worker is stopping (a stop never waits out a pause)."""
-        try:
-            await asyncio.wait_for(self.stop.wait(), seconds)
-        except TimeoutError:
-            pass
-        return self.stop.is_set()
+        return await stopped_within(self.stop, seconds)  # a stop never waits out a pause
 
     async def _summary(self) -> None:
         while not await self._stopped_within(SUMMARY_SECONDS):

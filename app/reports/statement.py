@@ -15,8 +15,7 @@ STATUS_ZH = {"met": "达标 met", "breached": "超时 breached", "running": "进
 CSS = ("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}"
        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f3f3f3}"
        ".breached{color:#b00020;font-weight:bold}.total{font-size:1.3em}")
-_env = Environment(loader=PackageLoader("app.reports", "templates"), autoescape=select_autoescape(["html"]),
-                   keep_trailing_newline=False)
+_env = Environment(loader=PackageLoader("app.reports", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def timeline_svg(report: dict, p0: datetime, p1: datetime, incidents) -> Markup:

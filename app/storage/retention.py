@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.pause import stopped_within
 from app.storage import partitions
 from app.storage.db import is_shared
 from app.storage.tables import ProbeResultRow, ProbeRollupRow
@@ -108,7 +109,4 @@ class Retention:
                     await self.once()
             except Exception:  # the next wake-up retries; raw rows simply stay a little longer
                 log.exception("rolling up old probe results failed")
-            try:
-                await asyncio.wait_for(stop.wait(), EVERY_SECONDS)
-            except TimeoutError:
-                pass
+            await stopped_within(stop, EVERY_SECONDS)

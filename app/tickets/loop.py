@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from app.auth.vault import Vault
 from app.live import ContractState, LiveState
+from app.pause import stopped_within
 from app.storage.locks import Leadership
 from app.storage.tables import IncidentRow, TicketRow
 from app.tickets.events import (
@@ -102,9 +103,6 @@ class TicketLoop:
                     round_.result()
             except Exception:  # the next round retries
                 log.exception("ticket round failed")
-            try:
-                await asyncio.wait_for(stop.wait(), self.settings.ticket_interval_seconds)
-            except TimeoutError:
-                pass
+            await stopped_within(stop, self.settings.ticket_interval_seconds)
         if self.leadership is not None:
             await self.leadership.close()
