@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
@@ -31,14 +33,21 @@ from app.evaluation.engine import live_rows
 from app.evaluation.engine import report as month_report
 from app.evaluation.health import EvaluationErrors, describe, template_of
 from app.evaluation.report import Report, WindowRow
-from app.incidents.cases import all_cases, case_for, current_period
+from app.incidents.cases import all_cases
 from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
-from app.ledger.store import all_billing, stored_billing
+from app.ledger.store import all_billing
 from app.storage import changes
 from app.storage.tables import ContractRow
 
 log = logging.getLogger("slawatch.live")
+# basis: policy — what grows with time between instants that change a state (a running
+# window's elapsed share and its warning, an open incident's outage and credit, a contract
+# that cannot be evaluated yet) is evaluated again at least this often; a deadline, the
+# end of the month and a ledger deadline are met at their instant
+REFRESH = timedelta(seconds=60)
+BREACH_STEP = timedelta(microseconds=1)  # the resolution of every stored instant
+CHUNK = 500  # contracts per statement of an incremental round (bound parameters stay few)
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,26 @@ class ContractState:
     @property
     def contract_id(self) -> str:
         return self.row.id
+
+    @cached_property
+    def due(self) -> datetime | None:
+        """The next instant at which the passing of time alone changes this state
+        (None: only a write can): a running window's deadline (its breach), the
+        month's end, a ledger deadline passing — and, while a window runs, an
+        incident is open or the contract cannot be evaluated, ``REFRESH`` after it
+        was evaluated."""
+        at = self.case.at
+        if self.error is not None or self.report is None:
+            return at + REFRESH
+        running = [w for w in self.windows if w.status == "running"]
+        instants = [_next_month(at, ZoneInfo(self.case.contract.timezone))]
+        if running or any(i.resolved_at is None for i in self.case.incidents):
+            instants.append(at + REFRESH)
+        # the first instant a running window is breached: the one after its deadline (at it, it still runs)
+        instants += [w.deadline + BREACH_STEP for w in running if w.deadline is not None]
+        instants += [datetime.fromisoformat(d["due_at"]) for d in (self.book or {}).get("deadlines", ())
+                     if not d["passed"]]
+        return min(instants)
 
     def windows_json(self) -> list[dict]:
         """The live windows as the API and tickets show them."""
@@ -119,19 +148,10 @@ class Snapshot:
     states: dict[str, ContractState]
 
 
-def moves_with_time(st: ContractState, now: datetime) -> bool:
-    """Whether the mere passing of time can change this contract's state: a running
-    window or an open incident (clocks, outage, credit), a new month, a ledger
-    deadline within a day (a reminder is due), or an error (a calendar imported)."""
-    if st.error is not None or st.report is None:
-        return True
-    if any(w.status == "running" for w in st.windows) or any(i.resolved_at is None for i in st.case.incidents):
-        return True
-    if current_period(st.case.contract, now) != st.case.period:
-        return True
-    soon = now + timedelta(days=1)
-    return any(not d["passed"] and datetime.fromisoformat(d["due_at"]) <= soon
-               for d in (st.book or {}).get("deadlines", ()))
+def _next_month(at: datetime, tz: ZoneInfo) -> datetime:
+    local = at.astimezone(tz)
+    year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+    return datetime(year, month, 1, tzinfo=tz)
 
 
 class LiveState:
@@ -140,8 +160,9 @@ class LiveState:
     again; all of them every ``full_every`` seconds all the same."""
 
     def __init__(self, sessions, rules: Rules, errors: EvaluationErrors, max_age: float = 5.0,
-                 full_every: float = 600.0):
+                 full_every: float = 600.0, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.sessions, self.rules, self.errors, self.max_age = sessions, rules, errors, max_age
+        self.clock = clock
         self.full_every = full_every
         self.snapshot: Snapshot | None = None
         self.built = self.full_at = 0.0
@@ -171,7 +192,7 @@ class LiveState:
             return self.snapshot
 
     async def _full(self) -> None:
-        at = datetime.now(timezone.utc)
+        at = self.clock()
         async with self.sessions() as db:
             self.marks = await changes.marks(await db.connection())
             states = await contract_states(db, self.rules, at, self.errors)
@@ -181,10 +202,10 @@ class LiveState:
         self.evaluated += len(states)
 
     async def _incremental(self) -> None:
-        at = datetime.now(timezone.utc)
+        at = self.clock()
         async with self.sessions() as db:
             changed, self.marks = await changes.changed_since(await db.connection(), self.marks)
-        moving = {cid for cid, st in self.snapshot.states.items() if moves_with_time(st, at)}
+        moving = {cid for cid, st in self.snapshot.states.items() if st.due is not None and st.due <= at}
         if len(changed | moving) * 4 > len(self.snapshot.states):  # most of them: one round is cheaper
             await self._full()
             return
@@ -192,16 +213,22 @@ class LiveState:
         self.built = time.monotonic()
 
     async def _refresh(self, more: set[str]) -> None:
-        todo, self.stale = self.stale | more, set()
+        todo, self.stale = sorted(self.stale | more), set()
         states = dict(self.snapshot.states)
-        at = datetime.now(timezone.utc)  # the ones looked at as of now; the rest as of when they last changed
+        at = self.clock()  # the ones looked at as of now; the rest as of when they last changed
+        loaded = []
         async with self.sessions() as db:
-            for cid in sorted(todo):
-                row = await db.get(ContractRow, cid)
-                if row is None:
-                    states.pop(cid, None)
-                    continue
-                case = await case_for(await db.connection(), row, None, at)
-                states[cid] = contract_state(row, case, await stored_billing(db, cid), self.rules, self.errors)
+            for i in range(0, len(todo), CHUNK):  # a handful of statements per chunk, not three per contract
+                ids = todo[i:i + CHUNK]
+                rows = list((await db.exec(select(ContractRow).where(ContractRow.id.in_(ids)))).all())
+                cases = await all_cases(await db.connection(), rows, at, every=False)
+                billing = await all_billing(db, ids)
+                loaded += [(row, cases[row.id], billing[row.id]) for row in rows]
+        for cid in set(todo) - {row.id for row, _, _ in loaded}:
+            states.pop(cid, None)  # deleted
+
+        def evaluate() -> dict[str, ContractState]:  # off the probes' loop, as a full round is
+            return {row.id: contract_state(row, case, bills, self.rules, self.errors) for row, case, bills in loaded}
+        states.update(await asyncio.to_thread(evaluate) if loaded else {})
         self.evaluated += len(todo)
         self.snapshot = Snapshot(at, states)

@@ -6,7 +6,7 @@ on PostgreSQL, every postgres process (the database's share of the work).
 Prints CPU per probe, the ratio, and the scheduler's drift p99 for each run:
 
     .venv/bin/python benchmarks/whole.py [--targets 2000] [--rate 100] [--seconds 60]
-        [--db sqlite|postgresql|both] [--history-hours 0,24] [--contracts 1]
+        [--db sqlite|postgresql|both] [--history-hours 0,24] [--contracts 1] [--profile FILE]
 
 History: each target gets that many hours of stored results before the start
 (one per interval), so the cost per probe with a day of history can be read
@@ -96,7 +96,8 @@ def drift_p99(metrics: str) -> float:
     return float(m.group(1)) if m else float("nan")
 
 
-def measure_slawatch(url: str, schema: str | None, n: int, rate: float, seconds: float, tmp: Path) -> dict:
+def measure_slawatch(url: str, schema: str | None, n: int, rate: float, seconds: float, tmp: Path,
+                     profile: str | None = None) -> dict:
     port = free_port()
     env = {**os.environ, "SLAWATCH_DATABASE_URL": url, "SLAWATCH_DATA_DIR": str(tmp / "data"),
            "SLAWATCH_LOG_LEVEL": "warning"}
@@ -110,7 +111,12 @@ def measure_slawatch(url: str, schema: str | None, n: int, rate: float, seconds:
         wait_port(port)
         time.sleep(max(10.0, 2 * n / rate))  # warm-up: every target probed at least once, caches filled
         c0, p0, t0 = cpu_seconds(proc.pid), postgres_cpu(), datetime.now(timezone.utc)
+        spy = (subprocess.Popen(["py-spy", "record", "-p", str(proc.pid), "-d", str(int(seconds)), "-f", "raw",
+                                 "-o", profile, "--threads", "--native"], stdout=subprocess.DEVNULL)
+               if profile else None)
         time.sleep(seconds)
+        if spy is not None:
+            spy.wait(timeout=seconds + 60)
         c1, p1, t1 = cpu_seconds(proc.pid), postgres_cpu(), datetime.now(timezone.utc)
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {token}"},
                             timeout=30).text
@@ -169,6 +175,7 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="sqlite")
     ap.add_argument("--history-hours", default="0", help="comma-separated, e.g. 0,24")
     ap.add_argument("--contracts", type=int, default=1)
+    ap.add_argument("--profile", help="py-spy raw samples of the measured window to this file (needs py-spy)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="whole"))
     interval = args.targets / args.rate
@@ -184,7 +191,8 @@ def main() -> None:
                 url, schema = database(kind, tmp, f"{kind}{int(hours)}")
                 try:
                     asyncio.run(seed(url, schema, args.targets, interval, target_port, hours, args.contracts))
-                    s = measure_slawatch(url, schema, args.targets, args.rate, args.seconds, tmp)
+                    s = measure_slawatch(url, schema, args.targets, args.rate, args.seconds, tmp,
+                                         args.profile)
                 finally:
                     drop(url, schema)
                 sms = 1000 * (s["cpu"] + s["db_cpu"]) / max(s["probes"], 1)

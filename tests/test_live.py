@@ -94,7 +94,7 @@ def test_rounds_are_incremental_and_see_other_processes_writes(tmp_path):
     from app.contracts.rules import load_rules
     from app.evaluation.health import EvaluationErrors
     from app.incidents.service import open_incident
-    from app.live import LiveState
+    from app.live import REFRESH, LiveState
     from app.storage.db import make_engine, sessions, upgrade
     from app.storage.tables import ContractRow, Customer
 
@@ -117,10 +117,15 @@ def test_rounds_are_incremental_and_see_other_processes_writes(tmp_path):
                                     started_at=now - timedelta(minutes=5), reported_at=now - timedelta(minutes=5),
                                     actor="t")
                 await s.commit()
-            live = LiveState(db, load_rules(ROOT / "sla_rules"), EvaluationErrors(), max_age=0)
+            clock = [now]
+            live = LiveState(db, load_rules(ROOT / "sla_rules"), EvaluationErrors(), max_age=0,
+                             clock=lambda: clock[0])
             await live.current()
             counts = [live.evaluated]
-            await live.current()  # nothing happened: only c0 (its incident is open) moves with time
+            await live.current()  # nothing happened, nothing is due: no contract is evaluated again
+            counts.append(live.evaluated)
+            clock[0] = now + REFRESH  # c0's incident is open: its outage grows, looked at again after REFRESH
+            await live.current()
             counts.append(live.evaluated)
             async with db() as s:  # another process opens an incident on c5 (no invalidate here)
                 await open_incident(s, incident_id="other", contract_id="c5", category="server_fault",
@@ -133,5 +138,36 @@ def test_rounds_are_incremental_and_see_other_processes_writes(tmp_path):
         finally:
             await engine.dispose()
     counts, c5, rounds = asyncio.run(go())
-    assert counts == [12, 13, 15]  # all, then c0, then c0 and c5
+    assert counts == [12, 12, 13, 14]  # all, none, c0 when it is due, c5 when another process wrote
     assert c5 == {"other"} and rounds == 1
+
+
+def test_a_state_is_due_again_at_the_next_instant_time_alone_changes_it():
+    """A deadline is met at its instant (the breach is seen the instant after it, not
+    up to REFRESH late); an open incident is looked at again after REFRESH; a contract at rest only
+    when its month ends (in the contract's zone)."""
+    from app.contracts.models import Case, Contract, Incident
+    from app.contracts.rules import load_rules
+    from app.evaluation.health import EvaluationErrors
+    from app.live import REFRESH, contract_state
+    from app.storage.tables import ContractRow
+
+    rules = load_rules(ROOT / "sla_rules")
+    body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+    contract = Contract.model_validate(body)
+    row = ContractRow(id=body["id"], customer_id="acme", template="ningbo-colo", body=body)
+    at = datetime(2026, 11, 18, 3, 0, 20, tzinfo=timezone.utc)  # a Wednesday, 11:00:20 in Shanghai
+
+    def state(*incidents):
+        case = Case(contract=contract, incidents=list(incidents), period="2026-11", at=at)
+        return contract_state(row, case, None, rules, EvaluationErrors())
+
+    # respond_1h's deadline comes 40 s after `at`: sooner than REFRESH
+    near = state(Incident(id="i", category="server_fault", started_at=at - timedelta(minutes=59, seconds=20)))
+    (deadline,) = [w.deadline for w in near.windows if w.window == "respond_1h" and w.status == "running"]
+    assert deadline == at + timedelta(seconds=40) and near.due == deadline + timedelta(microseconds=1)
+    far = state(Incident(id="i", category="server_fault", started_at=at - timedelta(minutes=3)))  # notify: 2 min on
+    assert far.due == at + REFRESH
+    rest = state(Incident(id="i", category="server_fault", started_at=at - timedelta(days=2),
+                          acknowledged_at=at - timedelta(days=2), resolved_at=at - timedelta(days=1)))
+    assert rest.due == datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 12-01 00:00 in Shanghai

@@ -5,18 +5,19 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 from app.probing.spool import Spool, dump
+from app.storage.results import RESULT_COLUMNS, NewResult
 from app.storage.tables import ProbeResultRow
 
 T0 = datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)
 
 
-def rows(first: int, n: int) -> list[ProbeResultRow]:
-    return [ProbeResultRow(target_id="mx", location="default", started_at=T0 + timedelta(minutes=i), ok=True,
-                           error=None, duration_seconds=0.01, phases={}, detail={}) for i in range(first, first + n)]
+def rows(first: int, n: int) -> list[NewResult]:
+    return [NewResult(target_id="mx", location="default", started_at=T0 + timedelta(minutes=i), ok=True,
+                      error=None, duration_seconds=0.01, phases={}, detail={}) for i in range(first, first + n)]
 
 
 def drained(spool: Spool) -> list[int]:
-    out: list[ProbeResultRow] = []
+    out: list[NewResult] = []
 
     async def write(chunk):
         out.extend(chunk)
@@ -43,3 +44,8 @@ def test_a_line_cut_short_is_skipped_and_counted(tmp_path):
         f.write(dump(rows(9, 1)[0])[:40])  # a crash in the middle of a line
     spool.keep(rows(5, 3))  # the next start appends after it
     assert drained(spool) == [0, 1, 2, 3, 4, 5, 6, 7] and spool.dropped == 1
+
+
+def test_a_new_result_carries_every_stored_column():
+    # the hot path's plain record and the table must not drift apart: a column missing here is never written
+    assert RESULT_COLUMNS == [c.name for c in ProbeResultRow.__table__.columns if c.name != "id"]

@@ -50,11 +50,15 @@ async def case_for(db: AsyncConnection, row: ContractRow, period: str | None, at
     return _case(contract or contract_of(row), rows, period, at)
 
 
-async def all_cases(db: AsyncConnection, rows: list[ContractRow], at: datetime) -> dict[str, Case]:
-    """Every contract's case for its current period in one query (the metrics and
-    ticket loops, which look at every contract each round)."""
+async def all_cases(db: AsyncConnection, rows: list[ContractRow], at: datetime, every: bool = True) -> dict[str, Case]:
+    """The contracts' cases for their current period in one query: every contract's
+    (``every``: the live state's full round), or only those of ``rows`` (its
+    incremental rounds: a few hundred at most, one statement each)."""
+    q = ALL_INCIDENTS_WITH_EVENTS
+    if not every:
+        q = q.where(_inc.contract_id.in_([r.id for r in rows]))
     by_contract: dict[str, list] = {}
-    for r in (await db.execute(ALL_INCIDENTS_WITH_EVENTS)).all():
+    for r in (await db.execute(q)).all():
         by_contract.setdefault(r.contract_id, []).append(r)
     return {row.id: _case(contract_of(row), by_contract.get(row.id, []), None, at) for row in rows}
 

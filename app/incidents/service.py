@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.contracts.models import Incident, Pause
 from app.incidents import detect
 from app.incidents.timeline import Event, State, TransitionError, apply, check, fold
-from app.storage.results import insert_results
+from app.storage.results import NewResult, insert_results
 from app.storage.tables import IncidentEvent, IncidentRow, ProbeResultRow, TargetRow
 
 log = logging.getLogger("slawatch.incidents")
@@ -89,7 +89,7 @@ async def open_incident(db: AsyncSession, *, incident_id: str, contract_id: str,
 
 # --- probe results → incidents --------------------------------------------------------
 
-async def record_results(db: AsyncSession, rows: list[ProbeResultRow]) -> None:
+async def record_results(db: AsyncSession, rows: list[NewResult]) -> None:
     """One batch in one bulk write, committed before any of it counts toward an incident."""
     if rows:
         await insert_results(db, rows)

@@ -12,21 +12,17 @@ from app.storage.tables import InvoiceRow, NoticeRow, StorageSampleRow
 
 async def stored_billing(db: AsyncSession, contract_id: str) -> tuple[list, list, list]:
     """One contract's invoices, storage samples and notices."""
-    return (await _billing(db, contract_id))[contract_id]
+    return (await all_billing(db, [contract_id]))[contract_id]
 
 
-async def all_billing(db: AsyncSession) -> dict[str, tuple[list, list, list]]:
-    """Every contract's, in three queries (the metrics and ticket loops, which
-    look at every contract each round)."""
-    return await _billing(db, None)
-
-
-async def _billing(db: AsyncSession, contract_id: str | None) -> dict[str, tuple[list, list, list]]:
+async def all_billing(db: AsyncSession, contract_ids: list[str] | None = None) -> dict[str, tuple[list, list, list]]:
+    """Every contract's (None), or those of ``contract_ids``, in three queries (the
+    live state's rounds, which look at many contracts at once)."""
     out: dict[str, tuple[list, list, list]] = defaultdict(lambda: ([], [], []))
 
     def rows(table, *order):
         q = select(table).order_by(table.contract_id, *order)
-        return db.exec(q if contract_id is None else q.where(table.contract_id == contract_id))
+        return db.exec(q if contract_ids is None else q.where(table.contract_id.in_(contract_ids)))
     for r in (await rows(InvoiceRow, InvoiceRow.id)).all():
         out[r.contract_id][0].append(Invoice.model_validate(r.body))
     for r in (await rows(StorageSampleRow, StorageSampleRow.at)).all():

@@ -24,28 +24,26 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
-from app.storage.tables import ProbeResultRow
+from app.storage.results import RESULT_COLUMNS, NewResult
 
 log = logging.getLogger("slawatch.worker")
 MEMORY_ROWS = 50_000
 OVERFLOW_BYTES = 64 * 1024 * 1024
 CHUNK = 500
-FIELDS = ("target_id", "location", "started_at", "ok", "error", "duration_seconds", "phases", "detail",
-          "rejected", "skipped")
 
 
-def dump(row: ProbeResultRow) -> str:
-    d = {f: getattr(row, f) for f in FIELDS}
+def dump(row: NewResult) -> str:
+    d = {f: getattr(row, f) for f in RESULT_COLUMNS}
     d["started_at"] = row.started_at.isoformat()
     return json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
-def load(line: str) -> ProbeResultRow | None:
+def load(line: str) -> NewResult | None:
     """A row, or None for a line a crash cut short (counted as dropped by the caller)."""
     try:
         d = json.loads(line)
         d["started_at"] = datetime.fromisoformat(d["started_at"])
-        return ProbeResultRow(**d)
+        return NewResult(**d)
     except (ValueError, TypeError, KeyError):
         return None
 
@@ -56,7 +54,7 @@ class Spool:
         self.offset_path = self.path.with_name("results.spool.offset") if self.path is not None else None
         self.memory_rows = memory_rows
         self.overflow_bytes = overflow_bytes
-        self.backlog: list[ProbeResultRow] = []
+        self.backlog: list[NewResult] = []
         self.overflow: list[str] = []  # dumped rows the file could not take, older than the backlog
         self.overflow_size = 0
         self.dropped = 0
@@ -82,7 +80,7 @@ class Spool:
         tmp.write_text(str(offset))
         os.replace(tmp, self.offset_path)
 
-    def keep(self, rows: list[ProbeResultRow]) -> None:
+    def keep(self, rows: list[NewResult]) -> None:
         """Rows that could not be written, newer than anything kept before them."""
         if self.overflow_size >= self.overflow_bytes:
             self._to_file(0)  # the disk may have room again
@@ -140,7 +138,7 @@ class Spool:
                 f.truncate(size)
                 raise
 
-    async def drain(self, write: Callable[[list[ProbeResultRow]], Awaitable[None]]) -> int:
+    async def drain(self, write: Callable[[list[NewResult]], Awaitable[None]]) -> int:
         """Write everything kept, oldest first, a chunk at a time; stops at the
         first failure (raised) with the rest still kept. Returns rows written."""
         written = 0

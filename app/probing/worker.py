@@ -20,7 +20,8 @@ from app.incidents.service import detection, record_results
 from app.pause import stopped_within
 from app.probing.spool import Spool
 from app.storage import leases
-from app.storage.tables import ProbeResultRow, TargetRow
+from app.storage.results import NewResult
+from app.storage.tables import TargetRow
 from probes import PROBES, TARGETS
 from probes.scheduler import Job, Scheduler
 
@@ -53,7 +54,7 @@ class Worker:
         # stable across restarts (SLAWATCH_WORKER_ID, default host/role): a restarted
         # worker takes its own leases back at once instead of waiting for them to expire
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
-        self.pending: list[ProbeResultRow] = []
+        self.pending: list[NewResult] = []
         self.targets: dict[str, TargetRow] = {}
         self.scheduler = Scheduler(PROBES, self.sink)
         self.stop = asyncio.Event()
@@ -100,11 +101,10 @@ class Worker:
         detail = {k: v for k, v in r.detail.items() if k != "exception"}
         if self.lease_seconds is not None:
             detail["worker"] = self.name
-        self.pending.append(ProbeResultRow(target_id=job.labels["target"], location=job.location,
-                                           started_at=r.started_at, ok=r.ok, error=r.error,
-                                           duration_seconds=r.duration_seconds, phases=r.phases,
-                                           detail=detail,
-                                           rejected=r.rejected, skipped=r.skipped))
+        self.pending.append(NewResult(target_id=job.labels["target"], location=job.location,
+                                      started_at=r.started_at, ok=r.ok, error=r.error,
+                                      duration_seconds=r.duration_seconds, phases=r.phases, detail=detail,
+                                      rejected=r.rejected, skipped=r.skipped))
         if len(self.pending) >= BATCH and not self.db_down:  # while it is down, the flusher retries
             try:
                 await self.flush()
@@ -142,7 +142,7 @@ class Worker:
             return
         self.spool.keep(batch)
         async with self.sessions() as db:
-            async def write(rows: list[ProbeResultRow]) -> None:
+            async def write(rows: list[NewResult]) -> None:
                 for r in rows:  # detection resumes a few rounds before the oldest new result
                     seen = self.undetected.get(r.target_id)
                     if seen is None or r.started_at < seen:
