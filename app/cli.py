@@ -429,6 +429,32 @@ def tokens_create(role: str = typer.Option(..., help="admin, noc, customer or sc
         fail(str(exc))
 
 
+portal_app = typer.Typer(no_args_is_help=True, help="The web portal.")
+app.add_typer(portal_app, name="portal")
+
+
+@portal_app.command("link")
+def portal_link(customer: str = typer.Option(None, help="the customer the link signs in"),
+                role: str = typer.Option(None, help="noc or admin: a staff link (instead of --customer)"),
+                expires: str = typer.Option("24h", help="lifetime, e.g. 24h or 7d (at most 7d)")) -> None:
+    """Print a one-time sign-in link (SLAWATCH_PUBLIC_URL/portal/link/…); only its digest is kept."""
+    from app.calendars.durations import parse_span
+    from app.portal.links import link_url
+    from app.portal.tokens import PortalError, create_link
+
+    if (customer is None) == (role is None):
+        fail("give --customer ID (a customer's link) or --role noc|admin (a staff link)")
+    try:
+        life = parse_span(expires)
+    except ValueError as exc:
+        fail(f"--expires: {exc}")
+    try:
+        token = _with_db(lambda db: create_link(db, role or "customer", customer, life))
+    except PortalError as exc:
+        fail(f"--{'customer' if exc.field == 'customer_id' else exc.field.replace('_', '-')}: {exc.message}")
+    typer.echo(link_url(_settings().public_url, token))
+
+
 @tokens_app.command("list")
 def tokens_list(as_json: bool = typer.Option(False, "--json", help="one JSON document")) -> None:
     """One line per token: id, role, customer, created, last used, expiry (never the token)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
@@ -33,7 +34,7 @@ from app.evaluation.engine import live_rows
 from app.evaluation.engine import report as month_report
 from app.evaluation.health import EvaluationErrors, describe, template_of
 from app.evaluation.report import Report, WindowRow
-from app.incidents.cases import all_cases
+from app.incidents.cases import case_rows, cases_from
 from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
 from app.ledger.store import all_billing
@@ -77,7 +78,8 @@ class ContractState:
         running = [w for w in self.windows if w.status == "running"]
         instants = [_next_month(at, ZoneInfo(self.case.contract.timezone))]
         if running or any(i.resolved_at is None for i in self.case.incidents):
-            instants.append(at + REFRESH)
+            # spread by contract: 10,000 contracts evaluated in one round are not all due again together
+            instants.append(at + REFRESH * (1 + zlib.crc32(self.row.id.encode()) / 2**33))
         # the first instant a running window is breached: the one after its deadline (at it, it still runs)
         instants += [w.deadline + BREACH_STEP for w in running if w.deadline is not None]
         instants += [datetime.fromisoformat(d["due_at"]) for d in (self.book or {}).get("deadlines", ())
@@ -133,11 +135,12 @@ async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErro
     contract; the evaluation itself runs in a worker thread, so the probes' event
     loop is never held for a whole round (at 10,000 contracts, seconds)."""
     rows = list((await db.exec(select(ContractRow).order_by(ContractRow.id))).all())
-    cases = await all_cases(await db.connection(), rows, at)
+    incidents = await case_rows(await db.connection(), rows)
     billing = await all_billing(db)
     errors.keep_only({r.id for r in rows})
 
     def evaluate_all() -> dict[str, ContractState]:
+        cases = cases_from(rows, incidents, at)
         return {r.id: contract_state(r, cases[r.id], billing[r.id], rules, errors) for r in rows}
     return await asyncio.to_thread(evaluate_all)
 
@@ -221,14 +224,16 @@ class LiveState:
             for i in range(0, len(todo), CHUNK):  # a handful of statements per chunk, not three per contract
                 ids = todo[i:i + CHUNK]
                 rows = list((await db.exec(select(ContractRow).where(ContractRow.id.in_(ids)))).all())
-                cases = await all_cases(await db.connection(), rows, at, every=False)
+                incidents = await case_rows(await db.connection(), rows, every=False)
                 billing = await all_billing(db, ids)
-                loaded += [(row, cases[row.id], billing[row.id]) for row in rows]
+                loaded += [(row, incidents.get(row.id, []), billing[row.id]) for row in rows]
         for cid in set(todo) - {row.id for row, _, _ in loaded}:
             states.pop(cid, None)  # deleted
 
         def evaluate() -> dict[str, ContractState]:  # off the probes' loop, as a full round is
-            return {row.id: contract_state(row, case, bills, self.rules, self.errors) for row, case, bills in loaded}
+            cases = cases_from([row for row, _, _ in loaded], {row.id: inc for row, inc, _ in loaded}, at)
+            return {row.id: contract_state(row, cases[row.id], bills, self.rules, self.errors)
+                    for row, _, bills in loaded}
         states.update(await asyncio.to_thread(evaluate) if loaded else {})
         self.evaluated += len(todo)
         self.snapshot = Snapshot(at, states)

@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from app.api import (
     admin,
@@ -27,6 +29,10 @@ from app.api import tickets as tickets_api
 from app.api.limits import BodyLimit
 from app.api.openapi import declare
 from app.api.ratelimit import RateLimit
+from app.portal import links as portal_links
+from app.portal import noc as portal_noc
+from app.portal import pages as portal_pages
+from app.portal.web import SignInNeeded, to_signin
 from app.service import Service
 from app.settings import Settings, get_settings
 
@@ -47,8 +53,9 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
         yield
         await service.close()
 
-    app = FastAPI(title="slawatch", version="0.1.0", lifespan=lifespan,
-                  description="SLA windows, credits, caps and termination rights for IT-service contracts.")
+    # /docs and /redoc from the packaged Swagger UI and ReDoc files: they work with no network
+    app = FastAPIOffline(title="slawatch", version="0.1.0", lifespan=lifespan, static_url="/docs-static",
+                         description="SLA windows, credits, caps and termination rights for IT-service contracts.")
     app.state.service = service
     for name in SHARED:
         setattr(app.state, name, getattr(service, name))
@@ -57,12 +64,14 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.state.limits = {"claims": RateLimit("claims", settings.claims_per_hour),
                         "statements": RateLimit("statements", settings.statements_per_hour)}
     problems.install(app)
+    app.add_exception_handler(SignInNeeded, to_signin)
+    app.mount("/portal/static", StaticFiles(packages=[("app.portal", "static")]), name="portal-static")
     app.add_middleware(BodyLimit)
     app.include_router(evaluations.router)
     app.include_router(templates.router)
     app.include_router(probe.router)
     for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
-                   metrics_api, admin, tokens):
+                   metrics_api, admin, tokens, portal_links, portal_pages, portal_noc):
         app.include_router(module.router)
 
     def openapi() -> dict:

@@ -21,6 +21,15 @@ def problem(status: int, title: str, detail: str, headers: dict | None = None, *
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 
 
+def answer(request: Request, status: int, title: str, detail: str, headers: dict | None = None, **extra):
+    """problem+json for the API; for a portal page, the same error as a page."""
+    from app.portal.web import error_page, wants_page
+
+    if wants_page(request):
+        return error_page(request, status, title, detail, headers)
+    return problem(status, title, detail, headers=headers, **extra)
+
+
 def allowed_methods(request: Request) -> list[str]:
     from starlette.routing import Match
 
@@ -40,18 +49,18 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(CaseError)
-    async def _case(_: Request, exc: CaseError):
-        return problem(422, "Invalid evaluation case", str(exc), errors=exc.errors, reason=exc.reason)
+    async def _case(request: Request, exc: CaseError):
+        return answer(request, 422, "Invalid evaluation case", str(exc), errors=exc.errors, reason=exc.reason)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError):
         errors = []
         for e in exc.errors():
             loc = error_loc(e)
             loc = loc[1:] if loc and loc[0] in ("body", "query", "path") else loc
             errors.append({"pointer": json_pointer(loc), "detail": error_message(e)})
         first = errors[0] if errors else {"pointer": "/", "detail": "invalid request"}
-        return problem(422, "Invalid request", f"{first['pointer']}: {first['detail']}", errors=errors)
+        return answer(request, 422, "Invalid request", f"{first['pointer']}: {first['detail']}", errors=errors)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
@@ -62,7 +71,7 @@ def install(app: FastAPI) -> None:
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:  # every method the path has, not only the first route's
             headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
-        return problem(exc.status_code, title, str(exc.detail), headers=headers)
+        return answer(request, exc.status_code, title, str(exc.detail), headers=headers)
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError):

@@ -7,9 +7,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.contracts import check_period, now
 from app.api.deps import Caller, Reader, not_found
+from app.auth.service import Principal
 from app.calendars.periods import month_bounds
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
@@ -23,6 +25,12 @@ router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 async def statement(*, contract_id: str, request: Request, period: str | None = None,
                     format: Literal["html", "pdf"] = "html",
                     who: Caller, db: Reader) -> Response:
+    return await statement_response(request, who, db, contract_id, period, format)
+
+
+async def statement_response(request: Request, who: Principal, db: AsyncConnection, contract_id: str,
+                             period: str | None, format: str) -> Response:
+    """The statement as the API and the portal serve it."""
     check_period(period)
     case = await visible_case(db, who, contract_id, period, now())
     if case is None:

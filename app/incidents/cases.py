@@ -50,16 +50,20 @@ async def case_for(db: AsyncConnection, row: ContractRow, period: str | None, at
     return _case(contract or contract_of(row), rows, period, at)
 
 
-async def all_cases(db: AsyncConnection, rows: list[ContractRow], at: datetime, every: bool = True) -> dict[str, Case]:
-    """The contracts' cases for their current period in one query: every contract's
-    (``every``: the live state's full round), or only those of ``rows`` (its
-    incremental rounds: a few hundred at most, one statement each)."""
+async def case_rows(db: AsyncConnection, rows: list[ContractRow], every: bool = True) -> dict[str, list]:
+    """The incidents with their events of every contract (``every``: the live state's
+    full round), or only of ``rows`` (its incremental rounds), in one query."""
     q = ALL_INCIDENTS_WITH_EVENTS
     if not every:
         q = q.where(_inc.contract_id.in_([r.id for r in rows]))
     by_contract: dict[str, list] = {}
     for r in (await db.execute(q)).all():
         by_contract.setdefault(r.contract_id, []).append(r)
+    return by_contract
+
+
+def cases_from(rows: list[ContractRow], by_contract: dict[str, list], at: datetime) -> dict[str, Case]:
+    """Each contract's case for its current period (pure: a worker thread may build them)."""
     return {row.id: _case(contract_of(row), by_contract.get(row.id, []), None, at) for row in rows}
 
 

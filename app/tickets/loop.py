@@ -35,6 +35,8 @@ class TicketLoop:
         self.backoff: dict = {}  # (ticket, sink) → (next try, wait): a failing sink waits, others do not
         self.filed: set[str] | None = None  # ticket keys known filed (loaded at the first round)
         self.said: dict[str, tuple] = {}  # contract → (the state, its events)
+        self.seen: dict[str, ContractState] = {}  # contract → the state the last round looked at
+        self.again: set[str] = set()  # contracts with claims' tickets held back for the next round
 
     def warn_ratio(self, policy) -> float | None:
         pct = policy.warn_percent if policy is not None and policy.warn_percent is not None \
@@ -50,12 +52,22 @@ class TicketLoop:
 
     async def once(self) -> None:
         snapshot = await self.live.current(max_age=self.settings.ticket_interval_seconds)
+        # only states evaluated since the last round can say something new (plus ledger deadlines,
+        # which move with time, and contracts whose claims were held back): at 10,000 contracts a
+        # round that walked them all held the probes' loop for a quarter of a second
+        todo = [st for cid, st in snapshot.states.items()
+                if self.seen.get(cid) is not st or cid in self.again or (st.book and st.book.get("deadlines"))]
+        for cid in set(self.seen) - set(snapshot.states):
+            self.seen.pop(cid, None)
+            self.said.pop(cid, None)
+        self.again = set()
         async with self.sessions() as db:
             if self.filed is None:  # every ticket ever filed, once: a round then asks the database only for news
                 self.filed = set((await db.exec(select(TicketRow.id))).all())
             link = self.settings.public_url.rstrip("/")
-            claims = set((await db.exec(select(IncidentRow.id).where(IncidentRow.source == "claim"))).all())
-            for st in snapshot.states.values():
+            claims = await self._claims(db, [st.contract_id for st in todo])
+            for st in todo:
+                self.seen[st.contract_id] = st
                 policy = self._policy(st.case.contract)
                 self.sinks[st.contract_id] = sinks_from(self.settings, policy)
                 if st.error is not None:  # one contract never stops the others: it files why
@@ -65,12 +77,24 @@ class TicketLoop:
                 events = [e for e in events if e.key not in self.filed]
                 if claims and events:  # customers' claims file at most one new ticket per contract per round
                     theirs = [e for e in events if e.incident_id in claims]
-                    events = [e for e in events if e.incident_id not in claims] + (await unfiled(db, theirs))[:1]
+                    waiting = await unfiled(db, theirs)
+                    if len(waiting) > 1:
+                        self.again.add(st.contract_id)  # the rest next round
+                    events = [e for e in events if e.incident_id not in claims] + waiting[:1]
                 # held back while the contract could not be evaluated: filed now, once each (keys)
                 await file(db, st.row, events, link)
                 self.filed |= {e.key for e in events}  # filed now, or by another sender before
             default = sinks_from(self.settings)
             await deliver(db, lambda contract_id: self.sinks.get(contract_id, default), self.backoff)
+
+    @staticmethod
+    async def _claims(db, contract_ids: list[str]) -> set[str]:
+        """The customers' claims among these contracts' incidents."""
+        out: set[str] = set()
+        for i in range(0, len(contract_ids), 500):
+            out |= set((await db.exec(select(IncidentRow.id).where(
+                IncidentRow.source == "claim", IncidentRow.contract_id.in_(contract_ids[i:i + 500])))).all())
+        return out
 
     def _events(self, st: ContractState, policy, at) -> list:
         """The events a state says; the same state object (not evaluated again since)

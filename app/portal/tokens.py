@@ -1,0 +1,139 @@
+"""The portal's secrets: one-time sign-in links, browser sessions and private
+feed URLs. Each is 256 random bits shown once and stored as SHA-256 only
+(``portal_tokens``), so neither a database dump nor a guess opens a page.
+
+- A **link** (``slawatch portal link``, ``POST /v1/portal/links``, the demo)
+  expires (default 24 h, basis: policy — an e-mail read the next morning still
+  works) and is used once: redeeming it marks it used in the same statement
+  that checks it, so two clicks never make two sessions.
+- A **session** lives ``SESSION_LIFE`` (8 h, a shift; basis: policy) and
+  carries its CSRF token; signing out deletes it.
+- A **feed** URL is a customer's, read-only, until revoked (a new one replaces it).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import delete, update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.auth.service import Principal
+from app.storage.tables import Customer, PortalTokenRow
+
+LINK_LIFE = timedelta(hours=24)
+MAX_LINK_LIFE = timedelta(days=7)
+SESSION_LIFE = timedelta(hours=8)
+PORTAL_ROLES = ("customer", "noc", "admin")
+
+
+class PortalError(ValueError):
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True)
+class PortalSession:
+    principal: Principal
+    csrf: str
+    expires_at: datetime
+
+    def csrf_ok(self, sent: str | None) -> bool:
+        return sent is not None and hmac.compare_digest(sent.encode(), self.csrf.encode())
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def _issue(db: AsyncSession, kind: str, role: str, customer_id: str | None, life: timedelta | None,
+                 csrf: str | None = None) -> str:
+    token = secrets.token_urlsafe(32)
+    db.add(PortalTokenRow(token_hash=_digest(token), kind=kind, role=role, customer_id=customer_id, csrf=csrf,
+                          expires_at=_now() + life if life is not None else None))
+    await db.commit()
+    return token
+
+
+async def create_link(db: AsyncSession, role: str, customer_id: str | None = None,
+                      life: timedelta = LINK_LIFE) -> str:
+    """A one-time sign-in link's token: a customer's (``role`` customer with its id) or staff's."""
+    if role not in PORTAL_ROLES:
+        raise PortalError("role", f"must be one of {', '.join(PORTAL_ROLES)}")
+    if (role == "customer") != (customer_id is not None):
+        raise PortalError("customer_id", "a customer link needs customer_id, and only a customer link takes one")
+    if customer_id is not None and await db.get(Customer, customer_id) is None:
+        raise PortalError("customer_id", f"unknown customer {customer_id!r}")
+    if not timedelta(0) < life <= MAX_LINK_LIFE:
+        raise PortalError("expires_in", f"must be positive and at most {MAX_LINK_LIFE.days} days")
+    return await _issue(db, "link", role, customer_id, life)
+
+
+async def redeem_link(db: AsyncSession, token: str) -> tuple[str, PortalSession] | None:
+    """A new session for a link that is unused and unexpired, or None. The check
+    and the marking are one UPDATE: of two concurrent redemptions one wins."""
+    now = _now()
+    t = PortalTokenRow.__table__.c
+    row = (await db.execute(update(PortalTokenRow)
+                            .where(t.token_hash == _digest(token), t.kind == "link", t.used_at == None,  # noqa: E711
+                                   t.expires_at > now)
+                            .values(used_at=now).returning(t.role, t.customer_id))).first()
+    if row is None:
+        await db.rollback()
+        return None
+    return await start_session(db, Principal(f"link:{_digest(token)[:8]}", row.role, row.customer_id))
+
+
+async def start_session(db: AsyncSession, who: Principal) -> tuple[str, PortalSession]:
+    """A session for someone who proved who they are (a link, or an API token of a person)."""
+    if who.role not in PORTAL_ROLES:
+        raise PortalError("token", "a scrape token cannot sign in to the portal")
+    csrf = secrets.token_urlsafe(24)
+    token = await _issue(db, "session", who.role, who.customer_id, SESSION_LIFE, csrf)
+    return token, PortalSession(Principal(f"portal:{_digest(token)[:8]}", who.role, who.customer_id), csrf,
+                                _now() + SESSION_LIFE)
+
+
+async def session_of(db: AsyncSession, token: str) -> PortalSession | None:
+    row = (await db.exec(select(PortalTokenRow).where(PortalTokenRow.token_hash == _digest(token),
+                                                      PortalTokenRow.kind == "session"))).first()
+    if row is None or row.expires_at is None or row.expires_at <= _now():
+        return None
+    return PortalSession(Principal(f"portal:{row.token_hash[:8]}", row.role, row.customer_id), row.csrf,
+                         row.expires_at)
+
+
+async def end_session(db: AsyncSession, token: str) -> None:
+    await db.exec(delete(PortalTokenRow).where(PortalTokenRow.token_hash == _digest(token),
+                                               PortalTokenRow.kind == "session"))
+    await db.commit()
+
+
+async def feed_token(db: AsyncSession, customer_id: str) -> str:
+    """A new private feed URL token for ``customer_id``; any earlier one stops working."""
+    await db.exec(delete(PortalTokenRow).where(PortalTokenRow.kind == "feed",
+                                               PortalTokenRow.customer_id == customer_id))
+    return await _issue(db, "feed", "customer", customer_id, None)
+
+
+async def feed_customer(db: AsyncSession, token: str) -> str | None:
+    row = (await db.exec(select(PortalTokenRow).where(PortalTokenRow.token_hash == _digest(token),
+                                                      PortalTokenRow.kind == "feed"))).first()
+    return row.customer_id if row is not None else None
+
+
+async def purge_expired(db: AsyncSession) -> int:
+    """Expired links and sessions removed (the retention round)."""
+    t = PortalTokenRow.__table__.c
+    gone = await db.execute(delete(PortalTokenRow).where(t.expires_at != None, t.expires_at <= _now()))  # noqa: E711
+    await db.commit()
+    return gone.rowcount or 0
