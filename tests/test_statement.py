@@ -1,6 +1,7 @@
 """The customer statement rendered by a real headless Chromium (Debian's): the
 page loads, a screenshot is taken, and the key figures are on the rendered page;
-``?format=pdf`` is a real PDF (WeasyPrint)."""
+``?format=pdf`` is a real PDF (WeasyPrint) whose text (pdftotext) has every
+column, every credit line's amount and arithmetic, the parties and page numbers."""
 import subprocess
 from datetime import datetime, timedelta, timezone
 
@@ -46,3 +47,16 @@ def test_statement_in_a_real_browser_and_as_pdf(tmp_path):
     assert "handle_24h" in dom and "breached" in dom and "<svg" in dom and "违约 4" in dom
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content[:5] == b"%PDF-" and len(pdf.content) > 5_000
+    (tmp_path / "statement.pdf").write_bytes(pdf.content)
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "statement.pdf"), "-"], check=True,
+                          capture_output=True, text=True, timeout=60).stdout
+    flat = " ".join(text.split())
+    for header in ("Incident", "Window", "Clause", "Deadline", "Outcome", "Overdue", "Rule", "Arithmetic", "Amount"):
+        assert header in flat, header  # every column on the page, none cut off
+    for line in report["credit"]["lines"]:  # each line's amount and its arithmetic, spelled out
+        assert f"¥{line['amount']}" in flat
+    assert "2 affected days × ¥300.00 ÷ 30 = ¥20.00" in flat
+    assert "厦门凌众科技有限公司" in flat and "Acme" in flat and "2026-11" in flat  # provider, customer, period
+    pages = int(next(x.split()[1] for x in subprocess.run(["pdfinfo", str(tmp_path / "statement.pdf")],
+                     check=True, capture_output=True, text=True).stdout.splitlines() if x.startswith("Pages:")))
+    assert pages == 1 and "Page 1 of 1" in flat  # numbered, and no empty trailing page

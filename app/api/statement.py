@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.api.contracts import check_period, now
@@ -14,9 +15,10 @@ from app.api.deps import Caller, Reader, not_found
 from app.auth.service import Principal
 from app.calendars.periods import month_bounds
 from app.contracts.types import parse_month
-from app.evaluation.service import evaluate_case
+from app.evaluation.service import evaluate_case, template_for
 from app.incidents.cases import visible_case
 from app.reports.statement import render
+from app.storage.tables import Customer
 
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
@@ -40,7 +42,10 @@ async def statement_response(request: Request, who: Principal, db: AsyncConnecti
     report = evaluate_case(case, request.app.state.rules)
     y, m = parse_month(case.period)
     p0, p1 = month_bounds(y, m, ZoneInfo(case.contract.timezone))
-    page = render(report, case.contract, case.incidents, p0, p1)
+    template = template_for(case.contract, request.app.state.rules)
+    customer = (await db.execute(select(Customer.__table__.c.name)
+                                 .where(Customer.__table__.c.id == case.contract.customer))).scalar()
+    page = render(report, case.contract, case.incidents, p0, p1, template.provider, customer or "")
     if format == "pdf":
         pdf = await request.app.state.pdf.render(page)  # off the event loop: probes never wait for it
         name = f"statement-{contract_id}-{case.period}.pdf"

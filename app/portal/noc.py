@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from app.api.contracts import now
 from app.api.incidents import Action, act
 from app.contracts.errors import CaseError
-from app.portal import views
 from app.portal.web import Staff, checked_form, page
 from app.portal.web import local as local_time
+from app.reports import views
 
 router = APIRouter(prefix="/portal/noc", include_in_schema=False)
 ACTIONS = ("acknowledge", "notify", "pause", "resume", "classify", "resolve")

@@ -25,9 +25,9 @@ from app.evaluation.health import describe
 from app.evaluation.service import evaluate_case
 from app.incidents.cases import current_period, visible_case
 from app.incidents.service import events_of, state_of
-from app.portal import views
 from app.portal.tokens import SESSION_LIFE, PortalError, end_session, feed_token, redeem_link, start_session
 from app.portal.web import COOKIE, PRE_COOKIE, Poster, Viewer, optional_session, page, pre_csrf, pre_csrf_ok, set_cookie
+from app.reports import views
 from app.storage.tables import IncidentRow
 
 router = APIRouter(include_in_schema=False)

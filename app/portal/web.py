@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.portal.tokens import PortalSession, session_of
-from app.portal.views import duration, local
+from app.reports.views import duration, local
 
 COOKIE = "slw_session"
 PRE_COOKIE = "slw_signin"  # the sign-in form's CSRF value before there is a session (double submit)
