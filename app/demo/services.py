@@ -28,6 +28,18 @@ async def scrape_token(sessions, path) -> None:
              path, path)
 
 
+async def signin_links(sessions, public_url: str) -> None:
+    """One-time portal links for the demo's customer and for the NOC, printed at start."""
+    from app.portal.links import link_url
+    from app.portal.tokens import create_link
+
+    async with sessions() as db:
+        customer = await create_link(db, "customer", "demo-customer")
+        noc = await create_link(db, "noc")
+    log.warning("portal sign-in (one-time links, 24 h): customer demo-customer %s ; NOC %s",
+                link_url(public_url, customer), link_url(public_url, noc))
+
+
 class DemoServices:
     def __init__(self, servers: list[asyncio.AbstractServer], close_web):
         self.servers, self._close_web = servers, close_web
@@ -47,6 +59,7 @@ class DemoServices:
         async with sessions() as db:
             targets = await install_demo(db, demo, rules, settings.public_url, vault)
         await scrape_token(sessions, demo.dir / "scrape-token")
+        await signin_links(sessions, settings.public_url)
         log.info("demo services on %s: SMTP :%d, IMAP :%d, HTTPS :%d, SMS gateway :%d (folder %s)", demo.host,
                  demo.port("smtp"), demo.port("imap"), demo.port("https"), demo.port("sms"), demo.dir)
         log.info("demo targets, every %.0f s: %s", targets[0].interval,

@@ -101,6 +101,6 @@ def wants_page(request: Request) -> bool:
 
 
 def error_page(request: Request, status: int, title: str, detail: str, headers: dict | None = None) -> Response:
-    response = page(request, "error.html", status, s=None, status=status, title=title, detail=detail)
+    response = page(request, "error.html", status, s=None, code=status, title=title, detail=detail)
     response.headers.update(headers or {})
     return response
