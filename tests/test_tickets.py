@@ -116,7 +116,12 @@ def test_smtp_down_then_up_and_webhook_get_each_ticket_once(tmp_path):
         assert len(mails) == 1 and "Message-ID: <" in mails[0] and "text/html" in mails[0]
         payload = receiver.bodies[0]["payload"]
         assert (payload["window"], payload["clause"], payload["incident"]) == ("resolve_2h", "2.1", iid)
-        assert payload["overdue_seconds"] > 3000 and payload["link"].endswith(f"/v1/incidents/{iid}")
+        assert payload["overdue_seconds"] > 3000 and payload["api"].endswith(f"/v1/incidents/{iid}")
+        assert payload["link"] == f"http://127.0.0.1:{port}/portal/contracts/{contract}"
+        view = httpx.get(payload["customer_link"])  # the customer's read-only page, no sign-in
+        assert view.status_code == 200 and "resolve_2h" in view.text and "只读 read-only" in view.text
+        assert "<form method=\"post\"" not in view.text  # no forms: it changes nothing
+        assert httpx.get(payload["customer_link"] + "x").status_code == 410
     finally:
         app.terminate()
         app.wait(timeout=15)

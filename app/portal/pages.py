@@ -16,7 +16,7 @@ from app.api.contracts import check_period, now
 from app.api.deps import not_found
 from app.api.incidents import IncidentCreate, create_incident
 from app.api.statement import statement_response
-from app.auth.service import authenticate
+from app.auth.service import Principal, authenticate
 from app.calendars.periods import month_bounds
 from app.contracts.errors import CaseError
 from app.contracts.service import contract_of, visible_contracts
@@ -25,7 +25,15 @@ from app.evaluation.health import describe
 from app.evaluation.service import evaluate_case
 from app.incidents.cases import current_period, visible_case
 from app.incidents.service import events_of, state_of
-from app.portal.tokens import SESSION_LIFE, PortalError, end_session, feed_token, redeem_link, start_session
+from app.portal.tokens import (
+    SESSION_LIFE,
+    PortalError,
+    end_session,
+    feed_token,
+    redeem_link,
+    start_session,
+    view_of,
+)
 from app.portal.web import COOKIE, PRE_COOKIE, Poster, Viewer, optional_session, page, pre_csrf, pre_csrf_ok, set_cookie
 from app.reports import views
 from app.storage.tables import IncidentRow
@@ -116,11 +124,11 @@ async def new_feed(request: Request, s: Poster) -> Response:
                 feed={"atom": f"{base}/atom.xml", "ics": f"{base}/calendar.ics"})
 
 
-async def month_view(request: Request, s, contract_id: str, period: str | None) -> dict:
+async def month_view(request: Request, who: Principal, contract_id: str, period: str | None) -> dict:
     """Everything the contract page shows for one month."""
     check_period(period)
     async with request.app.state.read_engine.connect() as conn:
-        case = await visible_case(conn, s.principal, contract_id, period, now())
+        case = await visible_case(conn, who, contract_id, period, now())
     if case is None:
         raise not_found("contract", contract_id)
     contract, tz = case.contract, case.contract.timezone
@@ -152,7 +160,18 @@ async def month_view(request: Request, s, contract_id: str, period: str | None) 
 
 @router.get("/portal/contracts/{contract_id}")
 async def contract_page(request: Request, contract_id: str, s: Viewer, period: str | None = None) -> Response:
-    return page(request, "contract.html", s=s, **await month_view(request, s, contract_id, period))
+    return page(request, "contract.html", s=s, **await month_view(request, s.principal, contract_id, period))
+
+
+@router.get("/portal/view/{token}")
+async def view(request: Request, token: str, period: str | None = None) -> Response:
+    """A ticket's read-only link: one contract's page for its customer, no session, no forms."""
+    async with request.app.state.sessions() as db:
+        got = await view_of(db, token[:100])
+    if got is None:
+        return page(request, "link.html", 410, token=None, error="this link has expired; sign in to see the page")
+    who, contract_id = got
+    return page(request, "contract.html", s=None, readonly=True, **await month_view(request, who, contract_id, period))
 
 
 @router.get("/portal/contracts/{contract_id}/statement")
@@ -168,7 +187,7 @@ async def report_fault(request: Request, contract_id: str, s: Poster,
                        started_at: Annotated[str, Form(max_length=40)],
                        note: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """A customer's fault report: the API's claim, with its rules and errors."""
-    view = await month_view(request, s, contract_id, None)
+    view = await month_view(request, s.principal, contract_id, None)
     try:
         local = datetime.fromisoformat(started_at)
         if local.tzinfo is None:  # the form's datetime-local is the contract's local time

@@ -9,6 +9,9 @@ feed URLs. Each is 256 random bits shown once and stored as SHA-256 only
 - A **session** lives ``SESSION_LIFE`` (8 h, a shift; basis: policy) and
   carries its CSRF token; signing out deletes it.
 - A **feed** URL is a customer's, read-only, until revoked (a new one replaces it).
+- A **view** is a read-only link to one contract's page for its customer, with
+  no session and no forms (the link in a ticket); it expires (``VIEW_LIFE``,
+  30 days, basis: policy — a month's statement is read within the next).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from app.storage.tables import Customer, PortalTokenRow
 LINK_LIFE = timedelta(hours=24)
 MAX_LINK_LIFE = timedelta(days=7)
 SESSION_LIFE = timedelta(hours=8)
+VIEW_LIFE = timedelta(days=30)
 PORTAL_ROLES = ("customer", "noc", "admin")
 
 
@@ -56,11 +60,12 @@ def _now() -> datetime:
 
 
 async def _issue(db: AsyncSession, kind: str, role: str, customer_id: str | None, life: timedelta | None,
-                 csrf: str | None = None) -> str:
+                 csrf: str | None = None, contract_id: str | None = None, commit: bool = True) -> str:
     token = secrets.token_urlsafe(32)
     db.add(PortalTokenRow(token_hash=_digest(token), kind=kind, role=role, customer_id=customer_id, csrf=csrf,
-                          expires_at=_now() + life if life is not None else None))
-    await db.commit()
+                          contract_id=contract_id, expires_at=_now() + life if life is not None else None))
+    if commit:
+        await db.commit()
     return token
 
 
@@ -129,6 +134,20 @@ async def feed_customer(db: AsyncSession, token: str) -> str | None:
     row = (await db.exec(select(PortalTokenRow).where(PortalTokenRow.token_hash == _digest(token),
                                                       PortalTokenRow.kind == "feed"))).first()
     return row.customer_id if row is not None else None
+
+
+async def create_view(db: AsyncSession, customer_id: str, contract_id: str) -> str:
+    """A read-only link to one contract for its customer; added to the caller's transaction."""
+    return await _issue(db, "view", "customer", customer_id, VIEW_LIFE, contract_id=contract_id, commit=False)
+
+
+async def view_of(db: AsyncSession, token: str) -> tuple[Principal, str] | None:
+    """The customer and the contract a live view link shows, or None."""
+    row = (await db.exec(select(PortalTokenRow).where(PortalTokenRow.token_hash == _digest(token),
+                                                      PortalTokenRow.kind == "view"))).first()
+    if row is None or row.expires_at is None or row.expires_at <= _now():
+        return None
+    return Principal(f"view:{row.token_hash[:8]}", "customer", row.customer_id), row.contract_id
 
 
 async def purge_expired(db: AsyncSession) -> int:

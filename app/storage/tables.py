@@ -135,13 +135,15 @@ class ApiToken(SQLModel, table=True):
 class PortalTokenRow(SQLModel, table=True):
     """The portal's secrets, stored as SHA-256 only: a one-time sign-in ``link``
     (used once), a browser ``session`` (with its CSRF token), a private ``feed``
-    URL of a customer (Atom, iCalendar)."""
+    URL of a customer (Atom, iCalendar), a read-only ``view`` of one contract (the
+    link in a ticket)."""
 
     __tablename__ = "portal_tokens"
     token_hash: str = Field(primary_key=True, max_length=64)
-    kind: str = Field(max_length=16)  # link | session | feed
+    kind: str = Field(max_length=16)  # link | session | feed | view
     role: str = Field(max_length=16)  # customer | noc | admin
     customer_id: str | None = Field(default=None, foreign_key="customers.id", max_length=64)
+    contract_id: str | None = Field(default=None, max_length=64)  # a view's contract
     csrf: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

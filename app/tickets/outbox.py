@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.portal.tokens import create_view
 from app.storage.tables import ContractRow, TicketRow
 from app.tickets.events import TicketEvent
 
@@ -44,10 +45,14 @@ async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent
     for e in events:
         if e.key in known:
             continue
+        # the page (staff sign in), the API's record, and a read-only page for the customer
+        view = await create_view(db, contract.customer_id, contract.id) if contract.customer_id else None
         payload = {"contract": contract.id, "customer": contract.customer_id, "incident": e.incident_id,
                    "window": e.window, **e.payload,
-                   "link": f"{link_base}/v1/incidents/{e.incident_id}" if e.incident_id else
-                   f"{link_base}/v1/contracts/{contract.id}/credits"}
+                   "link": f"{link_base}/portal/contracts/{contract.id}",
+                   "api": f"{link_base}/v1/incidents/{e.incident_id}" if e.incident_id else
+                   f"{link_base}/v1/contracts/{contract.id}/credits",
+                   "customer_link": f"{link_base}/portal/view/{view}" if view else None}
         db.add(TicketRow(id=e.key, kind=e.kind, contract_id=contract.id, customer_id=contract.customer_id,
                          incident_id=e.incident_id, window=e.window, payload=payload))
         known.add(e.key)

@@ -1,7 +1,8 @@
 """portal tokens
 
 The web portal's secrets (one-time sign-in links, browser sessions with their
-CSRF token, customers' private feed URLs), kept as SHA-256 only.
+CSRF token, customers' private feed URLs, read-only contract links in tickets),
+kept as SHA-256 only.
 
 Revision ID: 0011
 Revises: 0010
@@ -25,6 +26,7 @@ def upgrade() -> None:
         sa.Column('kind', sa.String(length=16), nullable=False),
         sa.Column('role', sa.String(length=16), nullable=False),
         sa.Column('customer_id', sa.String(length=64), nullable=True),
+        sa.Column('contract_id', sa.String(length=64), nullable=True),
         sa.Column('csrf', sa.String(length=64), nullable=True),
         sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('expires_at', UTCDateTime(timezone=True), nullable=True),
