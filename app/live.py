@@ -23,12 +23,13 @@ from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from sqlmodel import select
+from sqlalchemy import select
 
 from app.calendars.zones import LocalTime
 from app.contracts.errors import CaseError
-from app.contracts.models import Case
+from app.contracts.models import Case, Contract
 from app.contracts.rules import Rules
+from app.contracts.service import cached_contract, remember_contract
 from app.contracts.templates import Template
 from app.evaluation.engine import live_rows
 from app.evaluation.engine import report as month_report
@@ -51,9 +52,35 @@ BREACH_STEP = timedelta(microseconds=1)  # the resolution of every stored instan
 CHUNK = 500  # contracts per statement of an incremental round (bound parameters stay few)
 
 
+@dataclass(frozen=True, slots=True)
+class ContractRef:
+    """A stored contract's identity, owner and parsed terms — not its ORM row: at
+    10,000 contracts the rows kept every body's JSON a second time."""
+    id: str
+    customer_id: str | None
+    template: str
+    contract: Contract
+
+
+async def contract_refs(db, ids: list[str] | None = None) -> list[ContractRef]:
+    """Every contract (None) or those of ``ids``; a body is read and parsed only for a
+    version this process has not parsed yet."""
+    c = ContractRow.__table__.c
+    q = select(c.id, c.customer_id, c.template, c.created_at, c.version).order_by(c.id)
+    rows = (await db.execute(q if ids is None else q.where(c.id.in_(ids)))).all()
+    parsed = {r.id: cached_contract(r.id, (r.created_at, r.version)) for r in rows}
+    missing = [r for r in rows if parsed[r.id] is None]
+    for i in range(0, len(missing), CHUNK):
+        chunk = {r.id: r for r in missing[i:i + CHUNK]}
+        for cid, body in (await db.execute(select(c.id, c.body).where(c.id.in_(list(chunk))))).all():
+            r = chunk[cid]
+            parsed[cid] = remember_contract(cid, (r.created_at, r.version), body)
+    return [ContractRef(r.id, r.customer_id, r.template, parsed[r.id]) for r in rows if parsed.get(r.id) is not None]
+
+
 @dataclass(frozen=True)
 class ContractState:
-    row: ContractRow
+    row: ContractRef
     case: Case
     template: Template | None = None
     report: Report | None = None  # the month's report
@@ -92,7 +119,7 @@ class ContractState:
         return [w.to_json(local) for w in self.windows]
 
 
-def contract_state(row: ContractRow, case: Case, billing: tuple[list, list, list] | None, rules: Rules,
+def contract_state(row: ContractRef, case: Case, billing: tuple[list, list, list] | None, rules: Rules,
                    errors: EvaluationErrors) -> ContractState:
     """One contract's state at ``case.at`` (pure but for the error record); no
     ledger book without ``billing``."""
@@ -134,7 +161,7 @@ async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErro
     """Every contract's state at ``at``: three queries for all of them, not per
     contract; the evaluation itself runs in a worker thread, so the probes' event
     loop is never held for a whole round (at 10,000 contracts, seconds)."""
-    rows = list((await db.exec(select(ContractRow).order_by(ContractRow.id))).all())
+    rows = await contract_refs(await db.connection())
     incidents = await case_rows(await db.connection(), rows)
     billing = await all_billing(db)
     errors.keep_only({r.id for r in rows})
@@ -223,7 +250,7 @@ class LiveState:
         async with self.sessions() as db:
             for i in range(0, len(todo), CHUNK):  # a handful of statements per chunk, not three per contract
                 ids = todo[i:i + CHUNK]
-                rows = list((await db.exec(select(ContractRow).where(ContractRow.id.in_(ids)))).all())
+                rows = await contract_refs(await db.connection(), ids)
                 incidents = await case_rows(await db.connection(), rows, every=False)
                 billing = await all_billing(db, ids)
                 loaded += [(row, incidents.get(row.id, []), billing[row.id]) for row in rows]

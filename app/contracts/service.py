@@ -77,7 +77,7 @@ def cached_contract(contract_id: str, stamp: tuple) -> Contract | None:
 
 def remember_contract(contract_id: str, stamp: tuple, body: dict) -> Contract:
     contract = Contract.model_validate(body)
-    if len(_PARSED) > 10_000:
+    if len(_PARSED) > 100_000:  # well above any deployment's contracts: a clear re-parses them all
         _PARSED.clear()
     _PARSED[contract_id] = (stamp, contract)
     return contract

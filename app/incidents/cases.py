@@ -50,7 +50,7 @@ async def case_for(db: AsyncConnection, row: ContractRow, period: str | None, at
     return _case(contract or contract_of(row), rows, period, at)
 
 
-async def case_rows(db: AsyncConnection, rows: list[ContractRow], every: bool = True) -> dict[str, list]:
+async def case_rows(db: AsyncConnection, rows: list, every: bool = True) -> dict[str, list]:
     """The incidents with their events of every contract (``every``: the live state's
     full round), or only of ``rows`` (its incremental rounds), in one query."""
     q = ALL_INCIDENTS_WITH_EVENTS
@@ -62,9 +62,10 @@ async def case_rows(db: AsyncConnection, rows: list[ContractRow], every: bool = 
     return by_contract
 
 
-def cases_from(rows: list[ContractRow], by_contract: dict[str, list], at: datetime) -> dict[str, Case]:
-    """Each contract's case for its current period (pure: a worker thread may build them)."""
-    return {row.id: _case(contract_of(row), by_contract.get(row.id, []), None, at) for row in rows}
+def cases_from(rows: list, by_contract: dict[str, list], at: datetime) -> dict[str, Case]:
+    """Each contract's case for its current period, from rows carrying their parsed
+    ``contract`` (pure: a worker thread may build them)."""
+    return {row.id: _case(row.contract, by_contract.get(row.id, []), None, at) for row in rows}
 
 
 async def visible_case(db: AsyncConnection, who: Principal, contract_id: str, period: str | None,
