@@ -19,6 +19,7 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.utils import floatToGoString
 
 from app.calendars.zones import PRC
 from app.evaluation.report import seconds
@@ -127,7 +128,7 @@ def _families() -> dict[str, GaugeMetricFamily]:
     }
 
 
-def _add_state(f: dict, st: ContractState, now: float) -> None:
+def _add_state(f: dict, st: ContractState) -> None:
     """One contract's series (the live state says it all; nothing is evaluated here)."""
     cid = st.contract_id
     opened: dict[str, int] = {}
@@ -139,7 +140,7 @@ def _add_state(f: dict, st: ContractState, now: float) -> None:
     if st.error is not None:
         f["failing"].add_metric([cid, st.error[0]], 1)
         return
-    _add_windows(f, st, now)
+    _add_windows(f, st)
     report = st.report
     credit = report.credit
     f["outage"].add_metric([cid], seconds(report.outage.duration))
@@ -157,7 +158,7 @@ def _add_state(f: dict, st: ContractState, now: float) -> None:
             f["ledger_due"].add_metric([cid, d["name"]], datetime.fromisoformat(d["due_at"]).timestamp())
 
 
-def _add_windows(f: dict, st: ContractState, now: float) -> None:
+def _add_windows(f: dict, st: ContractState) -> None:
     cid = st.contract_id
     counts: dict[str, int] = {}
     for w in st.report.windows:
@@ -169,40 +170,90 @@ def _add_windows(f: dict, st: ContractState, now: float) -> None:
         if w.status == "running":
             labels = [cid, w.incident_id, w.window]
             due = w.deadline.timestamp()
-            f["deadline"].add_metric(labels, due)
-            f["left"].add_metric(labels, due - now)
+            f["deadline"].add_metric(labels, due)  # time left: added at each refresh (it moves with time)
             if w.limit_seconds:
                 f["used"].add_metric(labels, seconds(w.elapsed) / w.limit_seconds)
 
 
-class SlaSnapshot:
-    """The SLA families, rebuilt in the background from the shared live state."""
+def _render(families: dict[str, GaugeMetricFamily]) -> dict[str, str]:
+    """Each family's sample lines in exposition format, without its HELP and TYPE."""
+    registry = CollectorRegistry()
+    registry.register(_Fixed(list(families.values())))
+    out: dict[str, list[str]] = {name: [] for name in families}
+    names = {f.name: key for key, f in families.items()}
+    current = None
+    for line in generate_latest(registry).decode().splitlines(keepends=True):
+        if line.startswith("# HELP "):
+            current = names[line.split(" ", 3)[2]]
+        elif not line.startswith("#"):
+            out[current].append(line)
+    return {k: "".join(v) for k, v in out.items()}
 
-    def __init__(self, live: LiveState, refresh_seconds: float = 15.0):
-        self.live, self.refresh_seconds = live, refresh_seconds
-        self.families: list = []
-        self.text = b""  # the families in exposition format, written at refresh, not per scrape
-        self.built_at = 0.0
+
+class _Fixed:
+    def __init__(self, families):
+        self.families = families
 
     def collect(self):
         yield from self.families
 
+
+def _heads() -> dict[str, str]:
+    """Each family's HELP and TYPE lines, as prometheus_client writes them."""
+    families = _families()
+    registry = CollectorRegistry()
+    registry.register(_Fixed(list(families.values())))
+    text = generate_latest(registry).decode()
+    return {k: text[text.index(f"# HELP {f.name} "):].split("\n", 2)[0] + "\n" + f"# TYPE {f.name} gauge\n"
+            for k, f in families.items()}
+
+
+_HEADS = _heads()
+LEFT = _families()["left"].name
+
+
+class SlaSnapshot:
+    """The SLA families, rebuilt in the background from the shared live state. Each
+    contract's lines are rendered once per state (the live state keeps a state object
+    until it is evaluated again) and only the time left of running windows is written
+    at each refresh: at 10,000 contracts, rendering every sample each time cost a
+    third of a core and held the GIL against the probes' loop."""
+
+    def __init__(self, live: LiveState, refresh_seconds: float = 15.0):
+        self.live, self.refresh_seconds = live, refresh_seconds
+        self.text = b""  # the families in exposition format, written at refresh, not per scrape
+        self.built_at = 0.0
+        self.rendered: dict[str, tuple] = {}  # contract → (state, its lines by family, its running windows)
+
     async def refresh(self) -> None:
         snapshot = await self.live.current(max_age=self.refresh_seconds)
-        # built and rendered in a thread: at 10,000 contracts that is a second of work the probes' loop never waits on
+        # in a thread: whatever is left to render, the probes' loop never waits on it
         await asyncio.to_thread(self._build, snapshot)
 
     def _build(self, snapshot) -> None:
-        f = _families()
+        parts: dict[str, list[str]] = {k: [] for k in _HEADS}
+        known = _families()
         until = self.live.rules.schedule.known_until(snapshot.at.astimezone(PRC).date())
-        f["known"].add_metric(["cn_workdays"], datetime.combine(until, datetime.min.time(), PRC).timestamp())
+        known["known"].add_metric(["cn_workdays"], datetime.combine(until, datetime.min.time(), PRC).timestamp())
+        parts["known"].append(_render({"known": known["known"]})["known"])
         now = time.time()
-        for st in snapshot.states.values():
-            _add_state(f, st, now)
-        self.families = list(f.values())
-        rendered = CollectorRegistry()
-        rendered.register(self)
-        self.text = generate_latest(rendered)
+        rendered = {}
+        for cid, st in snapshot.states.items():
+            hit = self.rendered.get(cid)
+            if hit is None or hit[0] is not st:
+                f = _families()
+                _add_state(f, st)
+                running = [(",".join(f'{k}="{_label_value(v)}"' for k, v in
+                                     (("contract", cid), ("incident", w.incident_id), ("window", w.window))),
+                            w.deadline.timestamp()) for w in st.windows if w.status == "running"]
+                hit = (st, _render(f), running)
+            rendered[cid] = hit
+            for name, text in hit[1].items():
+                if text:
+                    parts[name].append(text)
+            parts["left"] += [f"{LEFT}{{{labels}}} {floatToGoString(due - now)}\n" for labels, due in hit[2]]
+        self.rendered = rendered
+        self.text = "".join(_HEADS[k] + "".join(parts[k]) for k in _HEADS).encode()
         self.built_at = time.time()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -91,6 +91,8 @@ def test_rounds_are_incremental_and_see_other_processes_writes(tmp_path):
     contract at rest is not evaluated again."""
     import asyncio
 
+    from sqlalchemy import text
+
     from app.contracts.rules import load_rules
     from app.evaluation.health import EvaluationErrors
     from app.incidents.service import open_incident
@@ -134,11 +136,19 @@ def test_rounds_are_incremental_and_see_other_processes_writes(tmp_path):
                 await s.commit()
             snap = await live.current()
             counts.append(live.evaluated)
+            async with db() as s:  # another process replaces c7 (a new version) and deletes c9
+                await s.exec(text("UPDATE contracts SET version = version + 1 WHERE id = 'c7'"))
+                await s.exec(text("DELETE FROM contracts WHERE id = 'c9'"))
+                await s.commit()
+            after = await live.current()
+            counts.append(live.evaluated)
+            assert "c9" not in after.states and after.states["c7"] is not snap.states["c7"]
             return counts, {w.incident_id for w in snap.states["c5"].windows}, live.rounds
         finally:
             await engine.dispose()
     counts, c5, rounds = asyncio.run(go())
-    assert counts == [12, 12, 13, 14]  # all, none, c0 when it is due, c5 when another process wrote
+    # all, none, c0 when it is due, c5 when another process wrote, c7 and c9 when their rows changed
+    assert counts == [12, 12, 13, 14, 16]
     assert c5 == {"other"} and rounds == 1
 
 
