@@ -439,8 +439,7 @@ def portal_link(customer: str = typer.Option(None, help="the customer the link s
                 expires: str = typer.Option("24h", help="lifetime, e.g. 24h or 7d (at most 7d)")) -> None:
     """Print a one-time sign-in link (SLAWATCH_PUBLIC_URL/portal/link/…); only its digest is kept."""
     from app.calendars.durations import parse_span
-    from app.portal.links import link_url
-    from app.portal.tokens import PortalError, create_link
+    from app.portal.tokens import PortalError, create_link, link_url
 
     if (customer is None) == (role is None):
         fail("give --customer ID (a customer's link) or --role noc|admin (a staff link)")

@@ -87,6 +87,7 @@ class ContractState:
     windows: tuple[WindowRow, ...] = ()  # every window of every incident, live
     book: dict | None = None  # the ledger report, when its rules have their inputs
     error: tuple[str, str] | None = None  # (reason, message) while it cannot be evaluated
+    warn: float | None = None  # the share of a window's limit that files a warning ticket (None: no warnings)
 
     @property
     def contract_id(self) -> str:
@@ -109,6 +110,11 @@ class ContractState:
             instants.append(at + REFRESH * (1 + zlib.crc32(self.row.id.encode()) / 2**33))
         # the first instant a running window is breached: the one after its deadline (at it, it still runs)
         instants += [w.deadline + BREACH_STEP for w in running if w.deadline is not None]
+        if self.warn:  # the warning's share: no sooner than its clock could get there (it runs at most 1 s a second)
+            for w in running:
+                short = timedelta(seconds=self.warn * w.limit_seconds) - w.elapsed
+                if short > timedelta(0):
+                    instants.append(at + max(short, timedelta(seconds=max(1.0, 0.01 * w.limit_seconds))))
         instants += [datetime.fromisoformat(d["due_at"]) for d in (self.book or {}).get("deadlines", ())
                      if not d["passed"]]
         return min(instants)
@@ -119,10 +125,19 @@ class ContractState:
         return [w.to_json(local) for w in self.windows]
 
 
+def warn_ratio(policy, default_percent: int | None) -> float | None:
+    """The share of a window's limit at which a warning ticket is filed: the contract's
+    ticket policy, else the service's default; 0 or None: no warnings."""
+    pct = policy.warn_percent if policy is not None and policy.warn_percent is not None else default_percent
+    return pct / 100 if pct else None
+
+
 def contract_state(row: ContractRef, case: Case, billing: tuple[list, list, list] | None, rules: Rules,
-                   errors: EvaluationErrors) -> ContractState:
+                   errors: EvaluationErrors, warn_percent: int | None = None) -> ContractState:
     """One contract's state at ``case.at`` (pure but for the error record); no
-    ledger book without ``billing``."""
+    ledger book without ``billing``. ``warn_percent``: the service's default share
+    of a window's limit that files a warning (the contract's ticket policy first)."""
+    warn = warn_ratio(case.contract.tickets, warn_percent)
     try:
         template = template_of(rules, case.contract)
         report = month_report(case, template, rules.schedule)
@@ -130,7 +145,7 @@ def contract_state(row: ContractRef, case: Case, billing: tuple[list, list, list
     except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
         return ContractState(row, case, error=errors.failed(row.id, exc))
     errors.ok(row.id)
-    return _with_book(ContractState(row, case, template, report, windows), billing)
+    return _with_book(ContractState(row, case, template, report, windows, warn=warn), billing)
 
 
 def report_or_error(case: Case, rules: Rules) -> tuple[Report | None, tuple[str, str] | None]:
@@ -157,7 +172,8 @@ def _with_book(st: ContractState, billing: tuple[list, list, list] | None) -> Co
     return replace(st, book=book)
 
 
-async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErrors) -> dict[str, ContractState]:
+async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErrors,
+                          warn_percent: int | None = None) -> dict[str, ContractState]:
     """Every contract's state at ``at``: three queries for all of them, not per
     contract; the evaluation itself runs in a worker thread, so the probes' event
     loop is never held for a whole round (at 10,000 contracts, seconds)."""
@@ -168,7 +184,7 @@ async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErro
 
     def evaluate_all() -> dict[str, ContractState]:
         cases = cases_from(rows, incidents, at)
-        return {r.id: contract_state(r, cases[r.id], billing[r.id], rules, errors) for r in rows}
+        return {r.id: contract_state(r, cases[r.id], billing[r.id], rules, errors, warn_percent) for r in rows}
     return await asyncio.to_thread(evaluate_all)
 
 
@@ -190,8 +206,10 @@ class LiveState:
     again; all of them every ``full_every`` seconds all the same."""
 
     def __init__(self, sessions, rules: Rules, errors: EvaluationErrors, max_age: float = 5.0,
-                 full_every: float = 600.0, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 full_every: float = 600.0, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 warn_percent: int | None = None):
         self.sessions, self.rules, self.errors, self.max_age = sessions, rules, errors, max_age
+        self.warn_percent = warn_percent  # the warning tickets' default share (SLAWATCH_TICKET_WARN_PERCENT)
         self.clock = clock
         self.full_every = full_every
         self.snapshot: Snapshot | None = None
@@ -225,7 +243,7 @@ class LiveState:
         at = self.clock()
         async with self.sessions() as db:
             self.marks = await changes.marks(await db.connection())
-            states = await contract_states(db, self.rules, at, self.errors)
+            states = await contract_states(db, self.rules, at, self.errors, self.warn_percent)
         self.snapshot, self.stale = Snapshot(at, states), set()
         self.built = self.full_at = time.monotonic()
         self.rounds += 1
@@ -259,7 +277,7 @@ class LiveState:
 
         def evaluate() -> dict[str, ContractState]:  # off the probes' loop, as a full round is
             cases = cases_from([row for row, _, _ in loaded], {row.id: inc for row, inc, _ in loaded}, at)
-            return {row.id: contract_state(row, cases[row.id], bills, self.rules, self.errors)
+            return {row.id: contract_state(row, cases[row.id], bills, self.rules, self.errors, self.warn_percent)
                     for row, _, bills in loaded}
         states.update(await asyncio.to_thread(evaluate) if loaded else {})
         self.evaluated += len(todo)

@@ -37,7 +37,8 @@ class Service:
         self.sms_relay = relay_for(self.engine)
         self.pdf = PdfRenderer()
         self.evaluation_errors = EvaluationErrors()  # one record: metrics, tickets and the API agree
-        self.live = LiveState(self.sessions, self.rules, self.evaluation_errors)
+        self.live = LiveState(self.sessions, self.rules, self.evaluation_errors,
+                              warn_percent=settings.ticket_warn_percent)
         self.sla_metrics = SlaSnapshot(self.live, settings.metrics_refresh_seconds)
         self.metrics_registry = CollectorRegistry()
         self.probe_metrics = ProbeMetrics()  # rendered by hand: app.api.metrics
@@ -71,13 +72,20 @@ class Service:
             # one process sends tickets and rolls up old results: the holder of the lock
             leadership = Leadership(self.engine, self.settings.database_schema)
             self.ticket_loop = TicketLoop(self.live, self.sessions, self.settings, leadership, self.vault)
-            self.retention = Retention(self.sessions, self.settings.results_retention, leadership.held)
+            self.retention = Retention(self.sessions, self.settings.results_retention, leadership.held,
+                                       also=[self._purge_portal])
             self.tasks += [asyncio.create_task(self.ticket_loop.run(self.stop)),
                            asyncio.create_task(self.retention.run(self.stop))]
         # what start-up built (rules, calendars, routes) lives as long as the process:
         # keep it out of the collector's full passes, which otherwise show as tail latency
         gc.collect()
         gc.freeze()
+
+    async def _purge_portal(self) -> None:
+        from app.portal.tokens import purge_expired
+
+        async with self.sessions() as db:
+            await purge_expired(db)
 
     async def close(self) -> None:
         self.stop.set()

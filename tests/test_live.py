@@ -168,9 +168,9 @@ def test_a_state_is_due_again_at_the_next_instant_time_alone_changes_it():
     row = ContractRow(id=body["id"], customer_id="acme", template="ningbo-colo", body=body)
     at = datetime(2026, 11, 18, 3, 0, 20, tzinfo=timezone.utc)  # a Wednesday, 11:00:20 in Shanghai
 
-    def state(*incidents):
+    def state(*incidents, warn_percent=None):
         case = Case(contract=contract, incidents=list(incidents), period="2026-11", at=at)
-        return contract_state(row, case, None, rules, EvaluationErrors())
+        return contract_state(row, case, None, rules, EvaluationErrors(), warn_percent)
 
     # respond_1h's deadline comes 40 s after `at`: sooner than REFRESH
     near = state(Incident(id="i", category="server_fault", started_at=at - timedelta(minutes=59, seconds=20)))
@@ -178,6 +178,9 @@ def test_a_state_is_due_again_at_the_next_instant_time_alone_changes_it():
     assert deadline == at + timedelta(seconds=40) and near.due == deadline + timedelta(microseconds=1)
     far = state(Incident(id="i", category="server_fault", started_at=at - timedelta(minutes=3)))  # notify: 2 min on
     assert at + REFRESH <= far.due < at + 1.5 * REFRESH  # spread by contract, so thousands are not due together
+    # a warning at 70 %: notify's 5 min × 0.7 = 210 s, 180 s used — due 30 s on, when the ticket may be filed
+    warned = state(Incident(id="i", category="server_fault", started_at=at - timedelta(minutes=3)), warn_percent=70)
+    assert warned.due == at + timedelta(seconds=30)
     rest = state(Incident(id="i", category="server_fault", started_at=at - timedelta(days=2),
                           acknowledged_at=at - timedelta(days=2), resolved_at=at - timedelta(days=1)))
     assert rest.due == datetime(2026, 11, 30, 16, 0, tzinfo=timezone.utc)  # 12-01 00:00 in Shanghai

@@ -156,5 +156,18 @@ def test_the_noc_acknowledges_on_the_board_and_the_window_stops(server, browser,
     again = page.locator("#rows tr", has_text="resolve_1wd").locator("button[data-action=acknowledge]")
     again.click()  # the API's rule: acknowledging twice is a conflict, shown on the page
     assert "acknowledge" in page.inner_text("#action-error")
+
+    page.goto(f"{base}/portal/noc")
+    rows = page.locator("#rows tr").count()
+    started = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+    assert api.post("/v1/incidents", json={"contract_id": "demo-ningbo-colo", "category": "server_fault",
+                                           "started_at": started}).status_code == 201
+    # the board polls: the new incident's three windows appear without a reload
+    page.wait_for_function("(n) => document.querySelectorAll('#rows tr').length >= n", arg=rows + 3, timeout=20000)
+    unconfirmed = page.locator("#unconfirmed li").count()
+    assert unconfirmed == 2
+    page.locator("#unconfirmed button[data-action=confirm]").first.click()  # the claim confirmed: the provider's
+    page.wait_for_url(f"{base}/portal/noc")
+    assert page.locator("#unconfirmed li").count() == unconfirmed - 1
     context.close()
     assert blocked == []

@@ -47,8 +47,8 @@ def test_ledger_deadline_events_within_24h_for_provider_actions_only():
 
 def test_per_contract_sinks_and_warning_switch():
     from app.contracts.models import TicketPolicy
+    from app.live import warn_ratio
     from app.settings import Settings
-    from app.tickets.loop import TicketLoop
     from app.tickets.senders import LogSink, SmtpSink, WebhookSink, sinks_from
 
     glob = Settings(database_url="sqlite+aiosqlite:///:memory:", ticket_smtp_url="smtp://127.0.0.1:2525",
@@ -58,6 +58,6 @@ def test_per_contract_sinks_and_warning_switch():
     sinks = sinks_from(glob, own)
     assert [type(s) for s in sinks] == [SmtpSink, WebhookSink] and sinks[0].to == "vip@localhost"
     assert [type(s) for s in sinks_from(Settings(database_url="sqlite+aiosqlite:///:memory:"))] == [LogSink]
-    loop = TicketLoop(None, None, glob)
-    assert loop.warn_ratio(None) == 0.8 and loop.warn_ratio(TicketPolicy(warn_percent=0)) is None
-    assert loop.warn_ratio(TicketPolicy(warn_percent=50)) == 0.5
+    assert warn_ratio(None, glob.ticket_warn_percent) == 0.8
+    assert warn_ratio(TicketPolicy(warn_percent=0), 80) is None and warn_ratio(None, 0) is None
+    assert warn_ratio(TicketPolicy(warn_percent=50), 80) == 0.5

@@ -30,8 +30,7 @@ async def scrape_token(sessions, path) -> None:
 
 async def signin_links(sessions, public_url: str) -> None:
     """One-time portal links for the demo's customer and for the NOC, printed at start."""
-    from app.portal.links import link_url
-    from app.portal.tokens import create_link
+    from app.portal.tokens import create_link, link_url
 
     async with sessions() as db:
         customer = await create_link(db, "customer", "demo-customer")

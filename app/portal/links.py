@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, model_validator
 from app.api.deps import Db, require
 from app.auth.service import Principal
 from app.contracts.types import Strict
-from app.portal.tokens import LINK_LIFE, MAX_LINK_LIFE, PortalError, create_link
+from app.portal.tokens import LINK_LIFE, MAX_LINK_LIFE, PortalError, create_link, link_url
 
 router = APIRouter(prefix="/v1/portal", tags=["portal"])
 
@@ -34,10 +34,6 @@ class Link(BaseModel):
     role: str
     customer_id: str | None
     expires_at: datetime
-
-
-def link_url(public_url: str, token: str) -> str:
-    return f"{public_url.rstrip('/')}/portal/link/{token}"
 
 
 @router.post("/links", status_code=201, response_model=Link)

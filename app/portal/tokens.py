@@ -83,15 +83,20 @@ async def create_link(db: AsyncSession, role: str, customer_id: str | None = Non
     return await _issue(db, "link", role, customer_id, life)
 
 
+def link_url(public_url: str, token: str) -> str:
+    return f"{public_url.rstrip('/')}/portal/link/{token}"
+
+
 async def redeem_link(db: AsyncSession, token: str) -> tuple[str, PortalSession] | None:
     """A new session for a link that is unused and unexpired, or None. The check
     and the marking are one UPDATE: of two concurrent redemptions one wins."""
     now = _now()
     t = PortalTokenRow.__table__.c
-    row = (await db.execute(update(PortalTokenRow)
-                            .where(t.token_hash == _digest(token), t.kind == "link", t.used_at == None,  # noqa: E711
-                                   t.expires_at > now)
-                            .values(used_at=now).returning(t.role, t.customer_id))).first()
+    conn = await db.connection()
+    row = (await conn.execute(update(PortalTokenRow)
+                              .where(t.token_hash == _digest(token), t.kind == "link", t.used_at == None,  # noqa: E711
+                                     t.expires_at > now)
+                              .values(used_at=now).returning(t.role, t.customer_id))).first()
     if row is None:
         await db.rollback()
         return None
@@ -153,6 +158,7 @@ async def view_of(db: AsyncSession, token: str) -> tuple[Principal, str] | None:
 async def purge_expired(db: AsyncSession) -> int:
     """Expired links and sessions removed (the retention round)."""
     t = PortalTokenRow.__table__.c
-    gone = await db.execute(delete(PortalTokenRow).where(t.expires_at != None, t.expires_at <= _now()))  # noqa: E711
+    gone = await (await db.connection()).execute(
+        delete(PortalTokenRow).where(t.expires_at != None, t.expires_at <= _now()))  # noqa: E711
     await db.commit()
     return gone.rowcount or 0

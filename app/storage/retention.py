@@ -72,8 +72,9 @@ def _greatest(dialect, a, b):
 
 
 class Retention:
-    def __init__(self, sessions, keep: timedelta, may_run=None):
+    def __init__(self, sessions, keep: timedelta, may_run=None, also=()):
         self.sessions, self.keep = sessions, keep
+        self.also = also  # more housekeeping on the same wake-up (expired portal links and sessions)
         self.engine = sessions.kw["bind"]
         self.may_run = may_run  # async () -> bool: this process is the one that does it
         self.deleted = 0
@@ -107,6 +108,8 @@ class Retention:
             try:
                 if self.may_run is None or await self.may_run():
                     await self.once()
+                    for sweep in self.also:
+                        await sweep()
             except Exception:  # the next wake-up retries; raw rows simply stay a little longer
                 log.exception("rolling up old probe results failed")
             await stopped_within(stop, EVERY_SECONDS)

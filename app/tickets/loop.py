@@ -38,11 +38,6 @@ class TicketLoop:
         self.seen: dict[str, ContractState] = {}  # contract → the state the last round looked at
         self.again: set[str] = set()  # contracts with claims' tickets held back for the next round
 
-    def warn_ratio(self, policy) -> float | None:
-        pct = policy.warn_percent if policy is not None and policy.warn_percent is not None \
-            else self.settings.ticket_warn_percent
-        return pct / 100 if pct else None
-
     def _policy(self, contract):
         policy = contract.tickets
         if policy is not None and policy.webhook_secret:
@@ -105,7 +100,7 @@ class TicketLoop:
                           "started_at": i.started_at.isoformat(),
                           "status": "resolved" if i.resolved_at is not None else "open"} for i in st.case.incidents]
             right = st.report.termination_right.to_json(st.report.tz)  # a ticket carries the report's words
-            cached = self.said[st.contract_id] = (st, window_events(st.windows_json(), self.warn_ratio(policy))
+            cached = self.said[st.contract_id] = (st, window_events(st.windows_json(), st.warn)
                                                   + major_events(incidents) + termination_events(st.contract_id, right))
         deadlines = ledger_events(st.contract_id, st.book["deadlines"], at.timestamp()) if st.book else []
         return cached[1] + deadlines

@@ -44,6 +44,21 @@
     return td;
   }
 
+  function confirmForm(incident) {
+    const f = document.createElement("form");
+    f.method = "post"; f.className = "inline";
+    f.action = `/portal/noc/incidents/${encodeURIComponent(incident)}/classify`;
+    for (const [name, value] of [["csrf", csrf], ["attribution", "provider"]]) {
+      const i = document.createElement("input");
+      i.type = "hidden"; i.name = name; i.value = value;
+      f.appendChild(i);
+    }
+    const b = document.createElement("button");
+    b.type = "submit"; b.textContent = "确认 Confirm (provider)"; b.dataset.action = "confirm";
+    f.appendChild(b);
+    return f;
+  }
+
   function render(board) {
     const rows = [];
     for (const r of board.rows) {
@@ -64,10 +79,16 @@
       rows.push(tr);
     }
     tbody.replaceChildren(...rows);
-    for (const [id, items, text] of [["unconfirmed", board.unconfirmed, (c) => `${c.title} — ${c.contract_id}`],
-                                     ["errors", board.errors, (e) => `${e.contract_id}: ${e.reason} — ${e.detail}`]]) {
+    for (const [id, items, text, extra] of [
+      ["unconfirmed", board.unconfirmed, (c) => `${c.title} — ${c.contract_id} `, (c) => confirmForm(c.incident_id)],
+      ["errors", board.errors, (e) => `${e.contract_id}: ${e.reason} — ${e.detail}`, null]]) {
       const list = document.getElementById(id);
-      const lis = items.map((x) => { const li = document.createElement("li"); li.textContent = text(x); return li; });
+      const lis = items.map((x) => {
+        const li = document.createElement("li");
+        li.textContent = text(x);
+        if (extra) li.appendChild(extra(x));
+        return li;
+      });
       if (!lis.length) { const li = document.createElement("li"); li.textContent = "—"; lis.push(li); }
       list.replaceChildren(...lis);
     }
