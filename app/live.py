@@ -40,6 +40,7 @@ from app.ledger.engine import ledger
 from app.ledger.models import LedgerCase
 from app.ledger.store import all_billing
 from app.storage import changes
+from app.storage.db import rows_of
 from app.storage.tables import ContractRow
 
 log = logging.getLogger("slawatch.live")
@@ -67,14 +68,17 @@ async def contract_refs(db, ids: list[str] | None = None) -> list[ContractRef]:
     version this process has not parsed yet."""
     c = ContractRow.__table__.c
     q = select(c.id, c.customer_id, c.template, c.created_at, c.version).order_by(c.id)
-    rows = (await db.execute(q if ids is None else q.where(c.id.in_(ids)))).all()
+    rows = await rows_of(db, q if ids is None else q.where(c.id.in_(ids)))
     parsed = {r.id: cached_contract(r.id, (r.created_at, r.version)) for r in rows}
     missing = [r for r in rows if parsed[r.id] is None]
     for i in range(0, len(missing), CHUNK):
         chunk = {r.id: r for r in missing[i:i + CHUNK]}
-        for cid, body in (await db.execute(select(c.id, c.body).where(c.id.in_(list(chunk))))).all():
-            r = chunk[cid]
-            parsed[cid] = remember_contract(cid, (r.created_at, r.version), body)
+        bodies = (await db.execute(select(c.id, c.body).where(c.id.in_(list(chunk))))).all()
+
+        def parse(bodies=bodies, chunk=chunk) -> dict:  # validating a body is the costly part: off the loop
+            return {cid: remember_contract(cid, (chunk[cid].created_at, chunk[cid].version), body)
+                    for cid, body in bodies}
+        parsed.update(await asyncio.to_thread(parse))
     return [ContractRef(r.id, r.customer_id, r.template, parsed[r.id]) for r in rows if parsed.get(r.id) is not None]
 
 

@@ -16,6 +16,7 @@ from app.contracts.service import cached_contract, contract_of, remember_contrac
 from app.contracts.types import parse_month
 from app.incidents.service import case_incident, event
 from app.incidents.timeline import VOIDED, Event, fold
+from app.storage.db import rows_of
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow
 
 # plain rows (no ORM identity map) of incidents with their events, in case order;
@@ -57,7 +58,7 @@ async def case_rows(db: AsyncConnection, rows: list, every: bool = True) -> dict
     if not every:
         q = q.where(_inc.contract_id.in_([r.id for r in rows]))
     by_contract: dict[str, list] = {}
-    for r in (await db.execute(q)).all():
+    for r in await rows_of(db, q):
         by_contract.setdefault(r.contract_id, []).append(r)
     return by_contract
 

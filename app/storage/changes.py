@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.storage.db import rows_of
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow, InvoiceRow, NoticeRow, StorageSampleRow
 
 _BILLING = (InvoiceRow, StorageSampleRow, NoticeRow)
@@ -24,7 +25,7 @@ class Marks:
 
 async def _contracts(conn: AsyncConnection) -> dict[str, tuple]:
     c = ContractRow.__table__.c
-    return {r.id: (r.created_at, r.version) for r in (await conn.execute(select(c.id, c.created_at, c.version))).all()}
+    return {r.id: (r.created_at, r.version) for r in await rows_of(conn, select(c.id, c.created_at, c.version))}
 
 
 async def _digest(conn: AsyncConnection) -> tuple:

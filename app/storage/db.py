@@ -1,13 +1,14 @@
 """The async engine and sessions, and migrations (Alembic) applied at start."""
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -32,6 +33,18 @@ def is_shared(target: AsyncEngine | str) -> bool:
     SQLite is one process's own."""
     name = target if isinstance(target, str) else target.dialect.name
     return name.startswith("postgresql")
+
+
+async def rows_of(conn: AsyncConnection, statement, params: dict | None = None, chunk: int = 500) -> list:
+    """Every row of ``statement``, fetched ``chunk`` rows at a time: turning rows into
+    Python values runs on the event loop, and 10,000 rows at once held the probes
+    for a fifth of a second; between chunks they run."""
+    out: list = []
+    result = await conn.stream(statement, params or {})
+    async for part in result.partitions(chunk):
+        out += part
+        await asyncio.sleep(0)
+    return out
 
 
 def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
