@@ -38,6 +38,7 @@ bench: install peers
 	$(VENV)/bin/python benchmarks/hostile.py
 	$(VENV)/bin/python benchmarks/metrics.py
 	$(VENV)/bin/python benchmarks/whole.py --history-hours 0,24
+	$(VENV)/bin/python benchmarks/portal.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
