@@ -61,3 +61,49 @@ def test_per_contract_sinks_and_warning_switch():
     assert warn_ratio(None, glob.ticket_warn_percent) == 0.8
     assert warn_ratio(TicketPolicy(warn_percent=0), 80) is None and warn_ratio(None, 0) is None
     assert warn_ratio(TicketPolicy(warn_percent=50), 80) == 0.5
+
+
+def test_a_burst_of_tickets_goes_out_in_batches_and_a_failing_sink_holds_no_places(tmp_path):
+    """deliver() sends the oldest pending tickets a batch at a time (a burst never
+    loads, sends and writes thousands at once), and tickets waiting out a failing
+    sink's backoff leave the batch to the others."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from app.storage.db import make_engine, sessions, upgrade
+    from app.storage.tables import TicketRow
+    from app.tickets.outbox import deliver
+
+    class Sink:  # a sink that records what it got, and refuses the tickets named "bad…"
+        name = "desk"
+
+        def __init__(self):
+            self.got = []
+
+        async def send(self, t):
+            if t["id"].startswith("bad"):
+                raise ConnectionError("refused")
+            self.got.append(t["id"])
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/t.db"
+    upgrade(make_engine(url))
+    t0 = datetime(2026, 11, 30, tzinfo=timezone.utc)
+
+    async def go():
+        engine = make_engine(url)
+        db, sink, backoff = sessions(engine), Sink(), {}
+        async with db() as s:
+            s.add_all(TicketRow(id=f"{'bad' if i < 2 else 'ok'}{i}", kind="window_breached", contract_id="c", customer_id="a",
+                                payload={}, created_at=t0 + timedelta(seconds=i)) for i in range(7))
+            await s.commit()
+        rounds = []
+        for _ in range(3):
+            async with db() as s:
+                await deliver(s, lambda cid: [sink], backoff, batch=3)
+            rounds.append(list(sink.got))
+        await engine.dispose()
+        return rounds
+    rounds = asyncio.run(go())
+    assert rounds[0] == ["ok2"]  # bad0, bad1 fail and wait out their backoff
+    assert rounds[1] == ["ok2", "ok3", "ok4", "ok5"]  # their places go to the next ones
+    assert rounds[2] == ["ok2", "ok3", "ok4", "ok5", "ok6"]

@@ -101,16 +101,24 @@ def _record(row: TicketRow, done: set[str], sends, backoff: dict, now: float) ->
     return False
 
 
-async def deliver(db: AsyncSession, sinks_for, backoff: dict | None = None) -> int:
-    """Send every pending ticket to every sink (``sinks_for(contract_id)``) it has not
-    reached yet — all at once, each send bounded by ``SEND_SECONDS``, so a hung sink
+# basis: policy — a burst (10,000 contracts breaching at once) goes out over several rounds
+# instead of one round that loads, sends and writes them all while the probes wait
+DELIVER_BATCH = 500
+
+
+async def deliver(db: AsyncSession, sinks_for, backoff: dict | None = None, batch: int = DELIVER_BATCH) -> int:
+    """Send the oldest ``batch`` pending tickets to every sink (``sinks_for(contract_id)``)
+    each has not reached yet — all at once, each send bounded by ``SEND_SECONDS``, so a hung sink
     delays only its own tickets. A (ticket, sink) that failed waits ``backoff`` before
     its next try (doubling, at most ``MAX_BACKOFF``). Cancelled (shutdown), the rows
     stay pending and are sent again under the same key."""
     backoff = backoff if backoff is not None else {}
     now = time.monotonic()
-    rows = list((await db.exec(select(TicketRow).where(TicketRow.state == "pending")
-                               .order_by(TicketRow.created_at))).all())
+    # tickets whose sink is waiting out its backoff do not hold a batch's places from the others
+    waiting = sorted({key[0] for key, (at, _) in backoff.items() if at > now})[:5000]
+    q = select(TicketRow).where(TicketRow.state == "pending")
+    rows = list((await db.exec((q.where(TicketRow.id.not_in(waiting)) if waiting else q)
+                               .order_by(TicketRow.created_at).limit(batch))).all())
     plan = []  # (row, [(sink, task)])
     for row in rows:
         done = set(row.payload.get("_delivered", []))
