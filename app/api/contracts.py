@@ -3,15 +3,18 @@ computed from stored incidents."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlmodel import select
 
 from app.api import schemas as S
 from app.api.deps import Caller, Db, Reader, not_found, require
+from app.api.settled import SettledReports, settled
 from app.auth.service import Principal
 from app.auth.vault import mask
+from app.calendars.periods import month_bounds
 from app.contracts.models import Contract
 from app.contracts.service import (
     get_visible_contract,
@@ -20,13 +23,14 @@ from app.contracts.service import (
 )
 from app.contracts.types import parse_month
 from app.evaluation.service import evaluate_case
-from app.incidents.cases import case_for, visible_case
+from app.incidents.cases import case_for, visible_case_stamped
 from app.live import report_or_error
 from app.money import ZERO, fmt
 from app.storage.tables import Customer, IncidentRow, TargetRow
 from app.writes import checked, ensure_evaluable, periods_of
 
 router = APIRouter(prefix="/v1", tags=["contracts"])
+SETTLED = SettledReports()  # months time can no longer change, per process
 
 
 def now() -> datetime:
@@ -89,16 +93,25 @@ async def get_contract(*, contract_id: str, who: Caller,
 
 @router.get("/contracts/{contract_id}/credits", response_model=S.Report)
 async def contract_credits(*, contract_id: str, request: Request, period: str | None = None, at: datetime | None = None,
-                           who: Caller, db: Reader) -> dict:
+                           who: Caller, db: Reader) -> Response:
     """The month's report (windows, outage, credit, cap, termination right) from stored incidents."""
     check_period(period)
     if at is not None and at.tzinfo is None:
         raise HTTPException(422, "at: datetime has no UTC offset")
-    case = await visible_case(db, who, contract_id, period, at or now())
-    if case is None:
+    got = await visible_case_stamped(db, who, contract_id, period, at or now())
+    if got is None:
         raise not_found("contract", contract_id)
+    case, stamp = got
+    rules = request.app.state.rules
+    tz = ZoneInfo(case.contract.timezone)
+    key = (contract_id, case.period, stamp, id(rules))
+    if at is None and (hit := SETTLED.answer(key, case.at.astimezone(tz).isoformat())) is not None:
+        return hit
+    report = evaluate_case(case, rules)
+    if at is None and settled(case, report, month_bounds(*parse_month(case.period), tz)[1]):
+        SETTLED.keep(key, report)
     # the report is plain JSON already: skip FastAPI's re-encoding
-    return JSONResponse(evaluate_case(case, request.app.state.rules))
+    return JSONResponse(report)
 
 
 @router.get("/customers/{customer_id}/credits", response_model=S.CustomerCredits)

@@ -32,7 +32,7 @@ ALL_INCIDENTS_WITH_EVENTS = (sa_select(_inc.contract_id, *_CASE_COLUMNS).select_
 # a contract's owner and version with its incidents and their events, one round trip;
 # the body comes in a second only when this process has not parsed that version yet
 CONTRACT_WITH_INCIDENTS = (
-    sa_select(_c.customer_id, _c.created_at, _c.version, *_CASE_COLUMNS)
+    sa_select(_c.customer_id, _c.created_at, _c.version, _ev.id.label("event_id"), *_CASE_COLUMNS)
     .select_from(ContractRow.__table__.outerjoin(_WITH_EVENTS, _inc.contract_id == _c.id))
     .where(_c.id == bindparam("contract_id")).order_by(*_CASE_ORDER))
 CONTRACT_BODY = sa_select(_c.body).where(_c.id == bindparam("contract_id"))
@@ -72,6 +72,15 @@ def cases_from(rows: list, by_contract: dict[str, list], at: datetime) -> dict[s
 async def visible_case(db: AsyncConnection, who: Principal, contract_id: str, period: str | None,
                        at: datetime) -> Case | None:
     """The case of a contract ``who`` may see, or None (unknown or another customer's)."""
+    got = await visible_case_stamped(db, who, contract_id, period, at)
+    return got[0] if got is not None else None
+
+
+async def visible_case_stamped(db: AsyncConnection, who: Principal, contract_id: str, period: str | None,
+                               at: datetime) -> tuple[Case, tuple] | None:
+    """``visible_case`` and what it was built from: the contract's version and its
+    timeline's length and newest event (events are append-only, so a write of
+    anything the case reads makes a new stamp)."""
     rows = (await db.execute(CONTRACT_WITH_INCIDENTS, {"contract_id": contract_id})).all()
     if not rows or not who.sees(rows[0].customer_id):
         return None
@@ -80,7 +89,9 @@ async def visible_case(db: AsyncConnection, who: Principal, contract_id: str, pe
     if contract is None:
         body = (await db.execute(CONTRACT_BODY, {"contract_id": contract_id})).scalar_one()
         contract = remember_contract(contract_id, stamp, body)
-    return _case(contract, [r for r in rows if r.id is not None], period, at)
+    events = [r for r in rows if r.id is not None]
+    return (_case(contract, events, period, at),
+            (*stamp, len(events), max((r.event_id for r in events), default=0)))
 
 
 def _case(contract: Contract, rows, period: str | None, at: datetime) -> Case:
