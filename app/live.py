@@ -186,10 +186,27 @@ async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErro
     billing = await all_billing(db)
     errors.keep_only({r.id for r in rows})
 
-    def evaluate_all() -> dict[str, ContractState]:
-        cases = cases_from(rows, incidents, at)
-        return {r.id: contract_state(r, cases[r.id], billing[r.id], rules, errors, warn_percent) for r in rows}
-    return await asyncio.to_thread(evaluate_all)
+    return await asyncio.to_thread(evaluate, [(r, incidents.get(r.id, []), billing[r.id]) for r in rows], at, rules,
+                                   errors, warn_percent)
+
+
+GIL_EVERY = 4  # contracts evaluated between two yields of the GIL (a few ms at most)
+
+
+def evaluate(loaded: list[tuple], at: datetime, rules: Rules, errors: EvaluationErrors,
+             warn_percent: int | None) -> dict[str, ContractState]:
+    """In a worker thread: each contract's state, with its next due instant. The GIL is
+    given up every few contracts: the probes' loop takes it back at every I/O, and a
+    thread that held it for its whole 5 ms switch interval each time delayed probe
+    starts by a fifth of a second at 10,000 contracts."""
+    out = {}
+    for i, (row, incidents, bills) in enumerate(loaded):
+        if i % GIL_EVERY == 0:
+            time.sleep(0)
+        case = cases_from([row], {row.id: incidents}, at)[row.id]
+        st = out[row.id] = contract_state(row, case, bills, rules, errors, warn_percent)
+        _ = st.due  # computed here, not on the loop when the next round asks
+    return out
 
 
 @dataclass(frozen=True)
@@ -279,10 +296,7 @@ class LiveState:
         for cid in set(todo) - {row.id for row, _, _ in loaded}:
             states.pop(cid, None)  # deleted
 
-        def evaluate() -> dict[str, ContractState]:  # off the probes' loop, as a full round is
-            cases = cases_from([row for row, _, _ in loaded], {row.id: inc for row, inc, _ in loaded}, at)
-            return {row.id: contract_state(row, cases[row.id], bills, self.rules, self.errors, self.warn_percent)
-                    for row, _, bills in loaded}
-        states.update(await asyncio.to_thread(evaluate) if loaded else {})
+        if loaded:  # off the probes' loop, as a full round is
+            states.update(await asyncio.to_thread(evaluate, loaded, at, self.rules, self.errors, self.warn_percent))
         self.evaluated += len(todo)
         self.snapshot = Snapshot(at, states)

@@ -238,9 +238,11 @@ class SlaSnapshot:
         parts["known"].append(_render({"known": known["known"]})["known"])
         now = time.time()
         rendered = {}
-        for cid, st in snapshot.states.items():
+        for i, (cid, st) in enumerate(snapshot.states.items()):
             hit = self.rendered.get(cid)
             if hit is None or hit[0] is not st:
+                if i % 4 == 0:
+                    time.sleep(0)  # give the GIL back to the probes' loop now and then (app.live.evaluate)
                 f = _families()
                 _add_state(f, st)
                 running = [(",".join(f'{k}="{_label_value(v)}"' for k, v in

@@ -57,3 +57,28 @@ def test_a_healthy_target_costs_no_detection(tmp_path, monkeypatch):
     assert sum(per_round[25:]) == 0  # resolved and healthy again: nothing
     # opened at its first failed round, resolved once good again
     assert incidents == [("mx@20261130T011000.000000Z", "opened"), ("mx@20261130T011000.000000Z", "resolved")]
+
+
+def test_flushes_at_the_same_moment_take_turns(tmp_path):
+    """The sink flushes a full batch while the flusher's own flush is detecting: the
+    two never work on the same targets at once (that lost a detection to a KeyError)."""
+    url = f"sqlite+aiosqlite:///{tmp_path}/f.db"
+    upgrade(make_engine(url))
+
+    async def go():
+        engine = make_engine(url)
+        try:
+            rows = await seed_tcp_targets(sessions(engine), [f"t{i}" for i in range(20)], 25, interval=60, timeout=5)
+            w = Worker(sessions(engine), data_dir=tmp_path / "data")
+            for row in rows:
+                w.add(row)
+            for i, row in enumerate(rows):
+                job = Job(f"{row.id}/default", "tcp", TARGETS["tcp"].model_validate(row.config), 60, 5, "default",
+                          {"target": row.id})
+                await w.sink(job, ProbeResult(False, T0 + timedelta(seconds=i), 0.01, {}, "refused", {}))
+            results = await asyncio.gather(w.flush(), w.flush(), w.flush(), return_exceptions=True)
+            return results, dict(w.undetected)
+        finally:
+            await engine.dispose()
+    results, undetected = asyncio.run(go())
+    assert results == [None, None, None] and undetected == {}  # every target detected once, none lost

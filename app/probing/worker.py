@@ -68,6 +68,7 @@ class Worker:
         self.spool = Spool(data_dir)  # results the database could not take yet
         self.db_down = False
         self.counts = {"ok": 0, "failed": 0, "skipped": 0}
+        self.flushing = asyncio.Lock()
 
     def add(self, row: TargetRow) -> None:
         target = TARGETS[row.protocol].model_validate(self.vault.unseal(row.config))
@@ -105,7 +106,8 @@ class Worker:
                                       started_at=r.started_at, ok=r.ok, error=r.error,
                                       duration_seconds=r.duration_seconds, phases=r.phases, detail=detail,
                                       rejected=r.rejected, skipped=r.skipped))
-        if len(self.pending) >= BATCH and not self.db_down:  # while it is down, the flusher retries
+        if len(self.pending) >= BATCH and not self.db_down and not self.flushing.locked():
+            # (while the database is down, or a flush is under way, the flusher takes them)
             try:
                 await self.flush()
             except DatabaseDown:
@@ -137,6 +139,10 @@ class Worker:
         """Write what is pending — after whatever an earlier failure kept, oldest
         first — then detect. A failed write keeps every row (``Spool``): nothing
         is dropped, nothing written twice."""
+        async with self.flushing:  # one at a time: the sink's and the flusher's would detect the same targets
+            await self._flush()
+
+    async def _flush(self) -> None:
         batch, self.pending = self.pending, []
         if not batch and not len(self.spool):
             return
