@@ -33,6 +33,25 @@ class Settings(BaseSettings):
     ticket_mbox: Path | None = None  # append tickets to this local mailbox file (mbox)
     ticket_webhook_url: str | None = None
     ticket_webhook_secret: str | None = None
+    # on-duty channels (app/notify): every ticket goes to each one set, besides the sinks above
+    notify_dingtalk_url: str | None = None  # https://oapi.dingtalk.com/robot/send?access_token=…
+    notify_dingtalk_secret: SecretStr | None = None  # the robot's 加签 secret (SEC…)
+    notify_dingtalk_mobiles: str = ""  # comma-separated: @-mentioned in every message
+    notify_wecom_url: str | None = None  # https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…
+    notify_feishu_url: str | None = None  # https://open.feishu.cn/open-apis/bot/v2/hook/… (or open.larksuite.com)
+    notify_feishu_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _channels(self):
+        for name in ("notify_dingtalk_url", "notify_wecom_url", "notify_feishu_url"):
+            url = getattr(self, name)
+            if url is not None and not url.startswith(("http://", "https://")):
+                raise ValueError(f"{name}: expected an http(s) URL")
+        for secret, url in (("notify_dingtalk_secret", "notify_dingtalk_url"),
+                            ("notify_feishu_secret", "notify_feishu_url")):
+            if getattr(self, secret) is not None and getattr(self, url) is None:
+                raise ValueError(f"{secret}: set {url} too (a secret signs that robot's messages)")
+        return self
 
     @model_validator(mode="after")
     def _sinks(self):

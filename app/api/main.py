@@ -29,6 +29,7 @@ from app.api import tickets as tickets_api
 from app.api.limits import BodyLimit
 from app.api.openapi import declare
 from app.api.ratelimit import RateLimit
+from app.portal import ack as portal_ack
 from app.portal import feeds as portal_feeds
 from app.portal import links as portal_links
 from app.portal import noc as portal_noc
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.include_router(probe.router)
     for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
                    metrics_api, admin, tokens, portal_links, portal_pages, portal_noc,
-                   portal_feeds):
+                   portal_feeds, portal_ack):
         app.include_router(module.router)
 
     def openapi() -> dict:

@@ -9,6 +9,8 @@ feed URLs. Each is 256 random bits shown once and stored as SHA-256 only
 - A **session** lives ``SESSION_LIFE`` (8 h, a shift; basis: policy) and
   carries its CSRF token; signing out deletes it.
 - A **feed** URL is a customer's, read-only, until revoked (a new one replaces it).
+- An **ack** link acknowledges one incident, once, within ``ACK_LIFE`` (24 h,
+  basis: policy); it rides in the on-duty messages (DingTalk, WeCom, Feishu).
 - A **view** is a read-only link to one contract's page for its customer, with
   no session and no forms (the link in a ticket); it expires (``VIEW_LIFE``,
   30 days, basis: policy — a month's statement is read within the next).
@@ -32,6 +34,7 @@ LINK_LIFE = timedelta(hours=24)
 MAX_LINK_LIFE = timedelta(days=7)
 SESSION_LIFE = timedelta(hours=8)
 VIEW_LIFE = timedelta(days=30)
+ACK_LIFE = timedelta(hours=24)
 PORTAL_ROLES = ("customer", "noc", "admin")
 
 
@@ -60,10 +63,12 @@ def _now() -> datetime:
 
 
 async def _issue(db: AsyncSession, kind: str, role: str, customer_id: str | None, life: timedelta | None,
-                 csrf: str | None = None, contract_id: str | None = None, commit: bool = True) -> str:
+                 csrf: str | None = None, contract_id: str | None = None, commit: bool = True,
+                 incident_id: str | None = None) -> str:
     token = secrets.token_urlsafe(32)
     db.add(PortalTokenRow(token_hash=_digest(token), kind=kind, role=role, customer_id=customer_id, csrf=csrf,
-                          contract_id=contract_id, expires_at=_now() + life if life is not None else None))
+                          contract_id=contract_id, incident_id=incident_id,
+                          expires_at=_now() + life if life is not None else None))
     if commit:
         await db.commit()
     return token
@@ -153,6 +158,22 @@ async def view_of(db: AsyncSession, token: str) -> tuple[Principal, str] | None:
     if row is None or row.expires_at is None or row.expires_at <= _now():
         return None
     return Principal(f"view:{row.token_hash[:8]}", "customer", row.customer_id), row.contract_id
+
+
+async def create_ack(db: AsyncSession, incident_id: str) -> str:
+    """A one-time link that acknowledges ``incident_id``; added to the caller's transaction."""
+    return await _issue(db, "ack", "noc", None, ACK_LIFE, incident_id=incident_id, commit=False)
+
+
+async def ack_of(db: AsyncSession, token: str, use: bool) -> str | None:
+    """The incident a live, unused ack link names (``use``: marked used in the same statement)."""
+    t, now = PortalTokenRow.__table__.c, _now()
+    live = (t.token_hash == _digest(token), t.kind == "ack", t.used_at == None, t.expires_at > now)  # noqa: E711
+    conn = await db.connection()
+    if not use:
+        return (await conn.execute(select(t.incident_id).where(*live))).scalar()
+    return (await conn.execute(update(PortalTokenRow).where(*live).values(used_at=now)
+                               .returning(t.incident_id))).scalar()
 
 
 async def purge_expired(db: AsyncSession) -> int:

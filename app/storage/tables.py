@@ -140,10 +140,11 @@ class PortalTokenRow(SQLModel, table=True):
 
     __tablename__ = "portal_tokens"
     token_hash: str = Field(primary_key=True, max_length=64)
-    kind: str = Field(max_length=16)  # link | session | feed | view
+    kind: str = Field(max_length=16)  # link | session | feed | view | ack
     role: str = Field(max_length=16)  # customer | noc | admin
     customer_id: str | None = Field(default=None, foreign_key="customers.id", max_length=64)
     contract_id: str | None = Field(default=None, max_length=64)  # a view's contract
+    incident_id: str | None = Field(default=None, max_length=200)  # an ack link's incident
     csrf: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.portal.tokens import create_view
+from app.portal.tokens import create_ack, create_view
 from app.storage.tables import ContractRow, TicketRow
 from app.tickets.events import TicketEvent
 
@@ -36,6 +36,9 @@ async def unfiled(db: AsyncSession, events: list[TicketEvent]) -> list[TicketEve
     return [e for e in events if e.key not in known]
 
 
+ACKNOWLEDGEABLE = frozenset({"window_breached", "window_warning", "major_incident"})
+
+
 async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent], link_base: str) -> list[str]:
     if not events:
         return []
@@ -47,12 +50,14 @@ async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent
             continue
         # the page (staff sign in), the API's record, and a read-only page for the customer
         view = await create_view(db, contract.customer_id, contract.id) if contract.customer_id else None
+        ack = await create_ack(db, e.incident_id) if e.incident_id and e.kind in ACKNOWLEDGEABLE else None
         payload = {"contract": contract.id, "customer": contract.customer_id, "incident": e.incident_id,
                    "window": e.window, **e.payload,
                    "link": f"{link_base}/portal/contracts/{contract.id}",
                    "api": f"{link_base}/v1/incidents/{e.incident_id}" if e.incident_id else
                    f"{link_base}/v1/contracts/{contract.id}/credits",
-                   "customer_link": f"{link_base}/portal/view/{view}" if view else None}
+                   "customer_link": f"{link_base}/portal/view/{view}" if view else None,
+                   "ack_link": f"{link_base}/portal/ack/{ack}" if ack else None}
         db.add(TicketRow(id=e.key, kind=e.kind, contract_id=contract.id, customer_id=contract.customer_id,
                          incident_id=e.incident_id, window=e.window, payload=payload))
         known.add(e.key)

@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import aiosmtplib
 import httpx
 
+from app.notify.registry import channels_from
+
 log = logging.getLogger("slawatch.tickets")
 SIGNATURE_HEADER = "X-Slawatch-Signature"
 
@@ -118,4 +120,5 @@ def sinks_from(settings, policy=None) -> list:
         out.append(WebhookSink(policy.webhook_url, policy.webhook_secret))
     elif settings.ticket_webhook_url:
         out.append(WebhookSink(settings.ticket_webhook_url, settings.ticket_webhook_secret))
+    out += channels_from(settings)  # DingTalk, WeCom, Feishu: the on-duty channels
     return out or [LogSink()]

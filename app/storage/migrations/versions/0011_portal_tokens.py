@@ -1,7 +1,7 @@
 """portal tokens
 
 The web portal's secrets (one-time sign-in links, browser sessions with their
-CSRF token, customers' private feed URLs, read-only contract links in tickets),
+CSRF token, customers' private feed URLs, read-only contract links in tickets, one-tap acknowledge links),
 kept as SHA-256 only.
 
 Revision ID: 0011
@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column('role', sa.String(length=16), nullable=False),
         sa.Column('customer_id', sa.String(length=64), nullable=True),
         sa.Column('contract_id', sa.String(length=64), nullable=True),
+        sa.Column('incident_id', sa.String(length=200), nullable=True),
         sa.Column('csrf', sa.String(length=64), nullable=True),
         sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('expires_at', UTCDateTime(timezone=True), nullable=True),

@@ -1,0 +1,53 @@
+"""What every on-duty message says (pure): contract, customer, the incident, the
+window with its clause in the contract's words, the deadline in Beijing time,
+time left or overdue, and the acknowledge link."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+KIND = {"window_breached": "超时 BREACHED", "window_warning": "即将超时 close to its deadline",
+        "major_incident": "重大故障 major incident", "termination_right": "终止权 termination right",
+        "ledger_deadline": "合同期限 ledger deadline", "evaluation_error": "无法计算 cannot be evaluated"}
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    severity: str  # red | orange | blue
+    lines: tuple[tuple[str, str], ...]  # (label, value), in order
+    ack_link: str | None
+    link: str | None
+
+
+def _left(deadline: str | None, now: datetime) -> str | None:
+    if not deadline:
+        return None
+    due = datetime.fromisoformat(deadline)
+    s = int((due - now).total_seconds())
+    word = "剩余 left" if s >= 0 else "已超时 overdue"
+    s = abs(s)
+    return f"{word} {s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def page_of(t: dict, now: datetime | None = None) -> Page:
+    p = t["payload"]
+    now = now or datetime.now(timezone.utc)
+    deadline = p.get("deadline")
+    local = datetime.fromisoformat(deadline).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") if deadline else None
+    lines = (("合同 Contract", t["contract_id"]), ("客户 Customer", t.get("customer_id") or p.get("customer")),
+             ("故障 Incident", t.get("incident_id")), ("时限 Window", p.get("window")),
+             ("条款 Clause", " ".join(x for x in (p.get("clause"), p.get("original")) if x) or None),
+             ("截止 Deadline (北京时间)", local), ("", _left(deadline, now)))
+    severity = "red" if t["kind"] in ("window_breached", "major_incident", "termination_right") else "orange"
+    return Page(f"[slawatch] {t['contract_id']} {p.get('window') or ''} {KIND.get(t['kind'], t['kind'])}".replace(
+                "  ", " "), severity, tuple((k, str(v)) for k, v in lines if v), p.get("ack_link"), p.get("link"))
+
+
+def markdown(page: Page) -> str:
+    body = "\n".join(f"- **{k}**: {v}" if k else f"- {v}" for k, v in page.lines)
+    links = " · ".join(x for x in (f"[确认 Acknowledge]({page.ack_link})" if page.ack_link else "",
+                                   f"[详情 Details]({page.link})" if page.link else "") if x)
+    return f"### {page.title}\n{body}\n\n{links}".rstrip()

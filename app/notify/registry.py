@@ -1,0 +1,24 @@
+"""The channels, by name, and the ones the settings turn on."""
+from __future__ import annotations
+
+from app.notify.dingtalk import DingTalk
+from app.notify.feishu import Feishu
+from app.notify.wecom import WeComRobot
+
+CHANNELS = {"dingtalk": DingTalk, "wecom": WeComRobot, "feishu": Feishu}
+
+
+def _secret(value) -> str | None:
+    return value.get_secret_value() if value is not None else None
+
+
+def channels_from(settings) -> list:
+    out = []
+    if settings.notify_dingtalk_url:
+        mobiles = tuple(m.strip() for m in settings.notify_dingtalk_mobiles.split(",") if m.strip())
+        out.append(DingTalk(settings.notify_dingtalk_url, _secret(settings.notify_dingtalk_secret), mobiles))
+    if settings.notify_wecom_url:
+        out.append(WeComRobot(settings.notify_wecom_url))
+    if settings.notify_feishu_url:
+        out.append(Feishu(settings.notify_feishu_url, _secret(settings.notify_feishu_secret)))
+    return out

@@ -1,0 +1,179 @@
+"""On-duty channels against loopback servers that implement each vendor's documented
+contract: DingTalk's signed URL (HMAC-SHA256 of ``timestamp\\nsecret``, base64,
+URL-encoded; errcode 130101 when sending too fast), WeCom's group robot (markdown
+within 4,096 bytes), Feishu's signed card (HMAC-SHA256 keyed with
+``timestamp\\nsecret`` over nothing; code 19021 for a bad sign). Signatures are
+checked against vectors computed with openssl. Then the round trip on a running
+``slawatch run``: a breach → a DingTalk message → its acknowledge link → the
+incident acknowledged, its respond window met, the link used up."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote_plus, urlsplit
+
+import httpx
+import pytest
+import yaml
+from conftest import ROOT
+
+from tests.peers.util import free_port, wait_port, wait_until
+
+DING_SECRET, FEISHU_SECRET = "SECexample0123456789", "feishu-secret-xyz"
+
+
+def test_signatures_match_the_documented_algorithms():
+    from app.notify.dingtalk import sign as ding
+    from app.notify.feishu import sign as feishu
+
+    # printf '1700000000000\nSECexample0123456789' | openssl dgst -sha256 -hmac SECexample0123456789 -binary | base64
+    assert ding(DING_SECRET, 1700000000000) == quote_plus("figG6qqCA/lRh0hsGCW2zNtNV5znkAFut5BI0zKhqnQ=")
+    # printf '' | openssl dgst -sha256 -hmac "$(printf '1700000000\nfeishu-secret-xyz')" -binary | base64
+    assert feishu(FEISHU_SECRET, 1700000000) == "RpXbw7bncheMXKEHLeETmnhcqsBrZOUBOwyPTuLV4ic="
+
+
+class Vendor(BaseHTTPRequestHandler):
+    """DingTalk, WeCom and Feishu robots by path, as their documentation describes them."""
+    got: list = []
+    too_fast = 0  # DingTalk answers "send too fast" this many times first
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        url = urlsplit(self.path)
+        q = parse_qs(url.query)
+        answer = {"dingtalk": self.dingtalk, "wecom": self.wecom, "feishu": self.feishu}[url.path.strip("/")](q, body)
+        Vendor.got.append((url.path.strip("/"), body, answer))
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def dingtalk(self, q, body):
+        ts = q["timestamp"][0]
+        expected = base64.b64encode(hmac.new(DING_SECRET.encode(), f"{ts}\n{DING_SECRET}".encode(),
+                                             hashlib.sha256).digest()).decode()
+        if q["sign"][0] != expected or abs(time.time() * 1000 - int(ts)) > 3600_000:
+            return {"errcode": 310000, "errmsg": "sign not match"}
+        if body.get("msgtype") != "markdown" or not body["markdown"].get("title") or not body["markdown"].get("text"):
+            return {"errcode": 40035, "errmsg": "缺少参数 json"}
+        if Vendor.too_fast:
+            Vendor.too_fast -= 1
+            return {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def wecom(self, q, body):
+        if q.get("key") != ["robot-key"]:
+            return {"errcode": 93000, "errmsg": "invalid webhook url"}
+        if len(body["markdown"]["content"].encode()) > 4096:
+            return {"errcode": 40058, "errmsg": "markdown.content exceed max length 4096"}
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def feishu(self, q, body):
+        ts = body.get("timestamp", "")
+        expected = base64.b64encode(hmac.new(f"{ts}\n{FEISHU_SECRET}".encode(), b"", hashlib.sha256).digest()).decode()
+        if body.get("sign") != expected or abs(time.time() - int(ts or 0)) > 3600:
+            return {"code": 19021, "msg": "sign match fail or timestamp is not within one hour from current time"}
+        if body.get("msg_type") != "interactive" or "header" not in body.get("card", {}):
+            return {"code": 9499, "msg": "Bad Request"}
+        return {"code": 0, "msg": "success"}
+
+
+@pytest.fixture
+def vendor():
+    Vendor.got, Vendor.too_fast = [], 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Vendor)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+TICKET = {"id": "breach:inc-1:respond_1h", "kind": "window_breached", "contract_id": "demo-ningbo-colo",
+          "customer_id": "acme", "incident_id": "inc-1",
+          "payload": {"window": "respond_1h", "clause": "五.6", "original": "对出现的常规故障作出快速响应(在一小时内响应)",
+                      "deadline": "2026-11-30T02:00:00+00:00", "ack_link": "http://127.0.0.1:8000/portal/ack/x",
+                      "link": "http://127.0.0.1:8000/portal/contracts/demo-ningbo-colo"}}
+
+
+def test_each_channel_sends_what_its_vendor_accepts(vendor):
+    import asyncio
+
+    from app.notify.dingtalk import DingTalk
+    from app.notify.feishu import Feishu
+    from app.notify.wecom import WeComRobot
+
+    Vendor.too_fast = 1
+    ding = DingTalk(f"{vendor}/dingtalk?access_token=t", DING_SECRET, mobiles=("13800000000",))
+    with pytest.raises(RuntimeError, match="errcode=130101"):  # a failure: the outbox's backoff tries again
+        asyncio.run(ding.send(TICKET))
+    asyncio.run(ding.send(TICKET))
+    long = {**TICKET, "payload": {**TICKET["payload"], "original": "很长的条款" * 600}}  # ~9,000 bytes
+    asyncio.run(WeComRobot(f"{vendor}/wecom?key=robot-key", user_ids=("zhangsan",)).send(long))
+    asyncio.run(Feishu(f"{vendor}/feishu", FEISHU_SECRET).send(TICKET))
+    with pytest.raises(RuntimeError, match="code=19021"):
+        asyncio.run(Feishu(f"{vendor}/feishu", "wrong-secret").send(TICKET))
+    answers = [(path, a.get("errcode", a.get("code"))) for path, _, a in Vendor.got]
+    assert answers == [("dingtalk", 130101), ("dingtalk", 0), ("wecom", 0), ("feishu", 0), ("feishu", 19021)]
+    ding_body, wecom_body, card = Vendor.got[1][1], Vendor.got[2][1], Vendor.got[3][1]["card"]
+    text = ding_body["markdown"]["text"]
+    assert "五.6 对出现的常规故障作出快速响应(在一小时内响应)" in text and "2026-11-30 10:00:00" in text  # Beijing time
+    assert "[确认 Acknowledge](http://127.0.0.1:8000/portal/ack/x)" in text and "@13800000000" in text
+    assert ding_body["at"] == {"atMobiles": ["13800000000"], "atUserIds": [], "isAtAll": False}
+    content = wecom_body["markdown"]["content"]
+    assert len(content.encode()) <= 4096 and content.endswith("[确认 Acknowledge](http://127.0.0.1:8000/portal/ack/x)")
+    assert "<@zhangsan>" in content and "…" in content  # cut, but who is paged and the link kept
+    assert card["header"]["template"] == "red" and card["elements"][1]["actions"][0]["url"].endswith("/portal/ack/x")
+
+
+@pytest.mark.peers
+def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/n.db",
+           "SLAWATCH_PUBLIC_URL": base, "SLAWATCH_DATA_DIR": str(tmp_path / "data"),
+           "SLAWATCH_TICKET_INTERVAL_SECONDS": "0.5", "SLAWATCH_TICKET_WARN_PERCENT": "0",
+           "SLAWATCH_NOTIFY_DINGTALK_URL": f"{vendor}/dingtalk?access_token=t",
+           "SLAWATCH_NOTIFY_DINGTALK_SECRET": DING_SECRET}
+    cli = [sys.executable, "-m", "app.cli"]
+    token = subprocess.run([*cli, "tokens", "create", "--role", "admin"], cwd=ROOT, env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    log = open(tmp_path / "run.log", "w")
+    proc = subprocess.Popen([*cli, "run", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        wait_port(port, 30)
+        api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+        api.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
+        assert api.post("/v1/contracts", json=body).status_code == 201
+        started = (datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat()  # notify (5 min) breached
+        iid = api.post("/v1/incidents", json={"contract_id": body["id"], "category": "server_fault",
+                                              "started_at": started}).json()["id"]
+        assert wait_until(lambda: any(p == "dingtalk" and a["errcode"] == 0 for p, _, a in Vendor.got), 30)
+        text = next(b["markdown"]["text"] for p, b, a in Vendor.got if p == "dingtalk")
+        link = text.split("[确认 Acknowledge](")[1].split(")")[0]
+        assert link.startswith(f"{base}/portal/ack/")
+        assert httpx.get(link).status_code == 200  # opening it changes nothing
+        windows = {w["window"]: w["status"] for w in api.get(f"/v1/incidents/{iid}").json()["windows"]}
+        assert windows["respond_1h"] == "running"
+        done = httpx.post(link)
+        assert done.status_code == 200 and "ack-done" in done.text
+        incident = api.get(f"/v1/incidents/{iid}").json()
+        assert {w["window"]: w["status"] for w in incident["windows"]}["respond_1h"] == "met"
+        assert any(e["kind"] == "acknowledged" and e["actor"].startswith("noc:ack-link:")
+                   for e in incident["timeline"])
+        assert httpx.post(link).status_code == 410  # used once
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
