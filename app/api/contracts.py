@@ -101,15 +101,16 @@ async def contract_credits(*, contract_id: str, request: Request, period: str | 
     got = await visible_case_stamped(db, who, contract_id, period, at or now())
     if got is None:
         raise not_found("contract", contract_id)
-    case, stamp = got
+    build, month, stamp = got
     rules = request.app.state.rules
-    tz = ZoneInfo(case.contract.timezone)
-    key = (contract_id, case.period, stamp, id(rules))
-    if at is None and (hit := SETTLED.answer(key, case.at.astimezone(tz).isoformat())) is not None:
+    key = (contract_id, month, stamp, id(rules))
+    if at is None and (hit := SETTLED.answer(key)) is not None:
         return hit
+    case = build()
+    tz = ZoneInfo(case.contract.timezone)
     report = evaluate_case(case, rules)
     if at is None and settled(case, report, month_bounds(*parse_month(case.period), tz)[1]):
-        SETTLED.keep(key, report)
+        SETTLED.keep(key, report, tz)
     # the report is plain JSON already: skip FastAPI's re-encoding
     return JSONResponse(report)
 

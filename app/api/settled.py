@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from fastapi.responses import JSONResponse, Response
 
@@ -28,19 +29,19 @@ def settled(case: Case, report: dict, period_end: datetime) -> bool:
 class SettledReports:
     def __init__(self, size: int = SIZE):
         self.size = size
-        self.kept: OrderedDict[tuple, tuple[bytes, bytes]] = OrderedDict()
+        self.kept: OrderedDict[tuple, tuple[bytes, bytes, ZoneInfo]] = OrderedDict()
 
-    def answer(self, key: tuple, at_text: str) -> Response | None:
+    def answer(self, key: tuple) -> Response | None:
         hit = self.kept.get(key)
         if hit is None:
             return None
         self.kept.move_to_end(key)
-        return Response(hit[0] + json.dumps(at_text, ensure_ascii=False).encode() + hit[1],
-                        media_type="application/json")
+        at = datetime.now(hit[2]).isoformat()  # the answer's own instant, in the contract's zone
+        return Response(hit[0] + json.dumps(at).encode() + hit[1], media_type="application/json")
 
-    def keep(self, key: tuple, report: dict) -> None:
+    def keep(self, key: tuple, report: dict, tz: ZoneInfo) -> None:
         body = JSONResponse({**report, "at": _AT}).body
         head, _, tail = body.partition(_AT_JSON)
-        self.kept[key] = (head, tail)
+        self.kept[key] = (head, tail, tz)
         if len(self.kept) > self.size:
             self.kept.popitem(last=False)

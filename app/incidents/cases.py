@@ -2,6 +2,7 @@
 their state folded from the timeline (read-only, one plain query)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -73,14 +74,15 @@ async def visible_case(db: AsyncConnection, who: Principal, contract_id: str, pe
                        at: datetime) -> Case | None:
     """The case of a contract ``who`` may see, or None (unknown or another customer's)."""
     got = await visible_case_stamped(db, who, contract_id, period, at)
-    return got[0] if got is not None else None
+    return got[0]() if got is not None else None
 
 
 async def visible_case_stamped(db: AsyncConnection, who: Principal, contract_id: str, period: str | None,
-                               at: datetime) -> tuple[Case, tuple] | None:
-    """``visible_case`` and what it was built from: the contract's version and its
-    timeline's length and newest event (events are append-only, so a write of
-    anything the case reads makes a new stamp)."""
+                               at: datetime) -> tuple[Callable[[], Case], str, tuple] | None:
+    """What ``visible_case`` reads, not yet folded into a case: a builder of the case,
+    its period, and what it is built from — the contract's version and its timeline's
+    length and newest event (events are append-only, so a write of anything the case
+    reads makes a new stamp). A caller that has the answer for that stamp never builds it."""
     rows = (await db.execute(CONTRACT_WITH_INCIDENTS, {"contract_id": contract_id})).all()
     if not rows or not who.sees(rows[0].customer_id):
         return None
@@ -90,7 +92,9 @@ async def visible_case_stamped(db: AsyncConnection, who: Principal, contract_id:
         body = (await db.execute(CONTRACT_BODY, {"contract_id": contract_id})).scalar_one()
         contract = remember_contract(contract_id, stamp, body)
     events = [r for r in rows if r.id is not None]
-    return (_case(contract, events, period, at),
+    if period is not None:
+        parse_month(period)
+    return (lambda: _case(contract, events, period, at), period or current_period(contract, at),
             (*stamp, len(events), max((r.event_id for r in events), default=0)))
 
 
