@@ -429,6 +429,38 @@ def tokens_create(role: str = typer.Option(..., help="admin, noc, customer or sc
         fail(str(exc))
 
 
+oncall_app = typer.Typer(no_args_is_help=True, help="Who is on duty (sla_rules/oncall.yaml).")
+app.add_typer(oncall_app, name="oncall")
+
+
+@oncall_app.command("now")
+def oncall_now(at: str = typer.Option(None, help="an instant with its offset, e.g. 2026-10-10T10:00:00+08:00")) -> None:
+    """Print who is on duty, team by team."""
+    from datetime import datetime, timezone
+
+    from app.calendars.base import CalendarError
+    from app.oncall.rota import on_duty
+
+    rules = _rules()
+    if rules.oncall is None:
+        fail(f"no rota: add {rules.root}/oncall.yaml")
+    try:
+        when = datetime.fromisoformat(at) if at else datetime.now(timezone.utc)
+    except ValueError:
+        fail("--at: expected an ISO 8601 instant, e.g. 2026-10-10T10:00:00+08:00")
+    if when.tzinfo is None:
+        fail("--at: the instant has no UTC offset")
+    try:
+        duties = on_duty(rules.oncall, rules.schedule, when)
+    except CalendarError as exc:
+        fail(f"--at: {exc}")
+    for d in duties:
+        typer.echo(f"{d.team}\t{d.shift}\t{', '.join(f'{p.name} ({p.id})' for p in d.people)}\t"
+                   f"{d.start.isoformat()} – {d.end.isoformat()}")
+    if not duties:
+        typer.echo("nobody is on duty then")
+
+
 portal_app = typer.Typer(no_args_is_help=True, help="The web portal.")
 app.add_typer(portal_app, name="portal")
 

@@ -25,6 +25,7 @@ from app.api import (
     tokens,
 )
 from app.api import metrics as metrics_api
+from app.api import oncall as oncall_api
 from app.api import tickets as tickets_api
 from app.api.limits import BodyLimit
 from app.api.openapi import declare
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.include_router(templates.router)
     app.include_router(probe.router)
     for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
-                   metrics_api, admin, tokens, portal_links, portal_pages, portal_noc,
+                   metrics_api, admin, tokens, oncall_api, portal_links, portal_pages, portal_noc,
                    portal_feeds, portal_ack):
         app.include_router(module.router)
 

@@ -16,6 +16,7 @@ from app.contracts.params import ParamError, resolve_params
 from app.contracts.templates import Template, check_template
 from app.contracts.types import Strict
 from app.contracts.yamlfile import RulesError, YamlDoc
+from app.oncall.models import OnCall
 
 _CAL_FILE = re.compile(r"^cn-(\d{4})\.ya?ml$")
 
@@ -37,13 +38,14 @@ class Rules:
     schedule: WorkdaySchedule = field(default_factory=WorkdaySchedule)
     contracts: dict[str, Contract] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    oncall: OnCall | None = None  # sla_rules/oncall.yaml: who is on duty (app.oncall)
 
     def replace_with(self, other: Rules) -> None:
         """Swap in a newly loaded set. Every holder of this object (the API, the
         SLA metrics, the ticket round) sees it from its next use; nothing half-loaded
         is ever visible, since ``other`` was validated whole before."""
-        self.templates, self.schedule, self.contracts, self.files = (
-            other.templates, other.schedule, other.contracts, other.files)
+        self.templates, self.schedule, self.contracts, self.files, self.oncall = (
+            other.templates, other.schedule, other.contracts, other.files, other.oncall)
 
 
 def reload_rules(rules: Rules) -> Rules:
@@ -130,4 +132,12 @@ def load_rules(root: str | Path) -> Rules:
             raise RulesError(shown, YamlDoc(path, shown).line_of(("id",)), "id", f"contract id {c.id!r} is used twice")
         rules.contracts[c.id] = c
         rules.files.append(shown)
+    if (root / "oncall.yaml").is_file():
+        rules.oncall = load_oncall(root / "oncall.yaml", base)
+        rules.files.append(_display(base, root / "oncall.yaml"))
     return rules
+
+
+def load_oncall(path: Path, base: Path) -> OnCall:
+    """The rota (``sla_rules/oncall.yaml``); a bad one raises ``RulesError`` (file:line)."""
+    return YamlDoc(path, _display(base, path)).validate(OnCall)

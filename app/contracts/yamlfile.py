@@ -67,6 +67,9 @@ class YamlDoc:
             seen: set[Any] = set()
             for key, value in node.value:
                 k = key.value
+                if key.tag == "tag:yaml.org,2002:bool":  # YAML 1.1 reads on/off/yes/no keys as true/false
+                    raise RulesError(self.display, key.start_mark.line + 1, field_path(loc + (k,)),
+                                     f"YAML reads the key {k!r} as a yes/no; quote it or use another name")
                 if k in seen:
                     raise RulesError(self.display, key.start_mark.line + 1, field_path(loc + (k,)), "duplicate key")
                 seen.add(k)
