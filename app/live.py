@@ -92,6 +92,7 @@ class ContractState:
     book: dict | None = None  # the ledger report, when its rules have their inputs
     error: tuple[str, str] | None = None  # (reason, message) while it cannot be evaluated
     warn: float | None = None  # the share of a window's limit that files a warning ticket (None: no warnings)
+    shares: tuple[float, ...] = ()  # every share of a limit that files something: the warning, escalation steps
 
     @property
     def contract_id(self) -> str:
@@ -114,9 +115,9 @@ class ContractState:
             instants.append(at + REFRESH * (1 + zlib.crc32(self.row.id.encode()) / 2**33))
         # the first instant a running window is breached: the one after its deadline (at it, it still runs)
         instants += [w.deadline + BREACH_STEP for w in running if w.deadline is not None]
-        if self.warn:  # the warning's share: no sooner than its clock could get there (it runs at most 1 s a second)
+        for share in self.shares:  # a warning or a page: no sooner than its clock could get there (1 s a second)
             for w in running:
-                short = timedelta(seconds=self.warn * w.limit_seconds) - w.elapsed
+                short = timedelta(seconds=share * w.limit_seconds) - w.elapsed
                 if short > timedelta(0):
                     instants.append(at + max(short, timedelta(seconds=max(1.0, 0.01 * w.limit_seconds))))
         instants += [datetime.fromisoformat(d["due_at"]) for d in (self.book or {}).get("deadlines", ())
@@ -141,7 +142,10 @@ def contract_state(row: ContractRef, case: Case, billing: tuple[list, list, list
     """One contract's state at ``case.at`` (pure but for the error record); no
     ledger book without ``billing``. ``warn_percent``: the service's default share
     of a window's limit that files a warning (the contract's ticket policy first)."""
-    warn = warn_ratio(case.contract.tickets, warn_percent)
+    policy = case.contract.tickets
+    warn = warn_ratio(policy, warn_percent)
+    steps = policy.escalation.steps if policy is not None and policy.escalation is not None else []
+    shares = tuple(sorted({x for x in (warn, *(s.share for s in steps)) if x}))
     try:
         template = template_of(rules, case.contract)
         report = month_report(case, template, rules.schedule)
@@ -149,7 +153,7 @@ def contract_state(row: ContractRef, case: Case, billing: tuple[list, list, list
     except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
         return ContractState(row, case, error=errors.failed(row.id, exc))
     errors.ok(row.id)
-    return _with_book(ContractState(row, case, template, report, windows, warn=warn), billing)
+    return _with_book(ContractState(row, case, template, report, windows, warn=warn, shares=shares), billing)
 
 
 def report_or_error(case: Case, rules: Rules) -> tuple[Report | None, tuple[str, str] | None]:

@@ -177,3 +177,21 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
         proc.terminate()
         proc.wait(timeout=30)
         log.close()
+
+
+def test_a_page_mentions_the_people_the_rota_names():
+    from app.notify.dingtalk import DingTalk
+    from app.notify.feishu import Feishu
+    from app.notify.wecom import WeComRobot
+
+    page = {**TICKET, "kind": "escalation",
+            "payload": {**TICKET["payload"], "step": "80%", "to": "lead",
+                        "page_to": [{"id": "lina", "name": "李娜", "mobile": "13800000002", "dingtalk": "lina02",
+                                     "wecom": "LiNa", "feishu": "ou_lina"}]}}
+    ding = DingTalk("http://127.0.0.1:9/robot", None, mobiles=("13800000001",)).body(page)
+    assert ding["at"] == {"atMobiles": ["13800000001", "13800000002"], "atUserIds": ["lina02"], "isAtAll": False}
+    assert "**值班 On duty**: 李娜" in ding["markdown"]["text"] and "升级 escalated" in ding["markdown"]["title"]
+    assert "<@LiNa>" in WeComRobot("http://127.0.0.1:9/robot").body(page)["markdown"]["content"]
+    card = Feishu("http://127.0.0.1:9/robot").body(page)["card"]
+    contents = [f["text"]["content"] for f in card["elements"][0]["fields"]]
+    assert '<at id="ou_lina"></at>' in contents and card["header"]["template"] == "orange"

@@ -76,3 +76,16 @@ def test_who_is_on_duty_through_the_api_and_the_cli(tmp_path):
     out = subprocess.run([sys.executable, "-m", "app.cli", "oncall", "now", "--at", "2026-10-10T10:00:00+08:00"],
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("noc\tday\t张伟 (zhangwei)\t2026-10-10T09:00:00+08:00")
+
+
+def test_a_step_pages_the_people_on_duty_or_the_lead_or_the_manager():
+    from app.oncall.rota import paged
+
+    rota = OnCall.model_validate({**ROTA.model_dump(mode="json"), "teams": [
+        {**ROTA.teams[0].model_dump(mode="json"), "lead": "b", "manager": "x"}]})
+    schedule = load_rules(ROOT / "sla_rules").schedule
+    at = datetime(2026, 10, 8, 10, 0, tzinfo=BEIJING)
+    assert [p.id for p in paged(rota, schedule, None, "on_duty", at)] == ["b"]
+    assert [p.id for p in paged(rota, schedule, "noc", "lead", at)] == ["b"]
+    assert [p.id for p in paged(rota, schedule, "noc", "manager", at)] == ["x"]
+    assert paged(rota, schedule, "nope", "on_duty", at) == [] and paged(None, schedule, None, "lead", at) == []

@@ -107,3 +107,28 @@ def test_a_burst_of_tickets_goes_out_in_batches_and_a_failing_sink_holds_no_plac
     assert rounds[0] == ["ok2"]  # bad0, bad1 fail and wait out their backoff
     assert rounds[1] == ["ok2", "ok3", "ok4", "ok5"]  # their places go to the next ones
     assert rounds[2] == ["ok2", "ok3", "ok4", "ok5", "ok6"]
+
+
+def test_escalation_pages_step_by_step_until_someone_acknowledges():
+    from datetime import datetime, timezone
+
+    from app.contracts.models import Escalation
+    from app.tickets.events import escalation_events
+
+    esc = Escalation.model_validate({"steps": [{"at": "50%", "to": "on_duty"}, {"at": "80%", "to": "lead"},
+                                               {"at": "breach", "to": "manager", "sms": True}],
+                                     "repeat_minutes": 30})
+    now = datetime(2026, 11, 30, 2, 5, tzinfo=timezone.utc)
+    windows = [{"incident_id": "i", "window": "respond_1h", "status": "running", "limit_seconds": 3600,
+                "elapsed_seconds": 2200, "clause": "五.6"},
+               {"incident_id": "i", "window": "notify", "status": "breached", "limit_seconds": 300,
+                "elapsed_seconds": 3900, "clause": "五.6"}]
+    open_ = [{"id": "i", "status": "open", "acknowledged": False, "started_at": "2026-11-30T01:00:00+00:00"}]
+    keys = {e.key: (e.payload["to"], e.payload["sms"]) for e in escalation_events(windows, open_, esc, now.timestamp())}
+    assert keys == {"escalate50%:i:respond_1h": ("on_duty", False),  # 61 % used: the first step only
+                    "escalate50%:i:notify": ("on_duty", False), "escalate80%:i:notify": ("lead", False),
+                    "escalatebreach:i:notify": ("manager", True),  # breached: every step, the SMS page too
+                    "still_open:i:2": ("on_duty", False)}  # 65 min open, reminders every 30
+    acked = [{**open_[0], "acknowledged": True}]
+    assert escalation_events(windows, acked, esc, now.timestamp()) == []  # someone has it: nobody more is paged
+    assert escalation_events(windows, open_, None, now.timestamp()) == []

@@ -82,10 +82,30 @@ class Term(Interval):
     """The paid service term, half-open; ``start`` is the activation date (开通之日)."""
 
 
+class EscalationStep(Strict):
+    """At a share of a window's limit (``50%``) or at its ``breach``, page someone —
+    only while nobody has acknowledged the incident."""
+
+    at: str = Field(pattern=r"^([1-9][0-9]?%|100%|breach)$")
+    to: Literal["on_duty", "lead", "manager"]  # the rota's on-duty people, the team's lead or duty manager
+    sms: bool = False  # also an SMS page to their mobiles
+
+    @property
+    def share(self) -> float | None:
+        return None if self.at == "breach" else int(self.at[:-1]) / 100
+
+
+class Escalation(Strict):
+    team: str | None = None  # the rota's team (default: its first)
+    steps: list[EscalationStep] = Field(min_length=1, max_length=10)
+    repeat_minutes: int | None = Field(None, ge=5, le=1440)  # "still open" reminders while unacknowledged
+
+
 class TicketPolicy(Strict):
     """Per-contract ticket settings; unset fields fall back to the global ones."""
 
     warn_percent: int | None = Field(None, ge=0, le=100)  # 0: no warning tickets for this contract
+    escalation: Escalation | None = None  # paging by deadline (sla_rules/oncall.yaml says who)
     smtp_to: str | None = None  # this contract's support mailbox
     webhook_url: str | None = Field(None, pattern=r"^https?://")
     webhook_secret: str | None = None

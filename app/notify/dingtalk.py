@@ -32,10 +32,13 @@ class DingTalk:
 
     def body(self, t: dict) -> dict:
         page = page_of(t)
-        mentions = " ".join([f"@{m}" for m in self.mobiles] + [f"@{u}" for u in self.user_ids])
+        # the channel's own mentions, and whoever the rota pages for this message
+        mobiles = list(dict.fromkeys([*self.mobiles, *(x["mobile"] for x in page.paged if x.get("mobile"))]))
+        users = list(dict.fromkeys([*self.user_ids, *(x["dingtalk"] for x in page.paged if x.get("dingtalk"))]))
+        mentions = " ".join([f"@{m}" for m in mobiles] + [f"@{u}" for u in users])
         return {"msgtype": "markdown",
                 "markdown": {"title": page.title, "text": markdown(page) + (f"\n\n{mentions}" if mentions else "")},
-                "at": {"atMobiles": list(self.mobiles), "atUserIds": list(self.user_ids), "isAtAll": False}}
+                "at": {"atMobiles": mobiles, "atUserIds": users, "isAtAll": False}}
 
     def signed_url(self, now_ms: int | None = None) -> str:
         if not self.secret:

@@ -29,6 +29,9 @@ class Feishu:
         page = page_of(t)
         fields = [{"is_short": False, "text": {"tag": "lark_md", "content": f"**{k}** {v}" if k else v}}
                   for k, v in page.lines]
+        ats = "".join(f'<at id="{x["feishu"]}"></at>' for x in page.paged if x.get("feishu"))
+        if ats:  # the people the rota pages, @-mentioned in the card
+            fields.append({"is_short": False, "text": {"tag": "lark_md", "content": ats}})
         buttons = [{"tag": "button", "text": {"tag": "plain_text", "content": text}, "type": kind, "url": url}
                    for text, kind, url in (("确认 Acknowledge", "primary", page.ack_link),
                                            ("详情 Details", "default", page.link)) if url]

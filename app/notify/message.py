@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 BEIJING = ZoneInfo("Asia/Shanghai")
 KIND = {"window_breached": "超时 BREACHED", "window_warning": "即将超时 close to its deadline",
         "major_incident": "重大故障 major incident", "termination_right": "终止权 termination right",
-        "ledger_deadline": "合同期限 ledger deadline", "evaluation_error": "无法计算 cannot be evaluated"}
+        "ledger_deadline": "合同期限 ledger deadline", "evaluation_error": "无法计算 cannot be evaluated",
+        "escalation": "升级 escalated", "still_open": "仍未确认 still unacknowledged"}
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Page:
     lines: tuple[tuple[str, str], ...]  # (label, value), in order
     ack_link: str | None
     link: str | None
+    paged: tuple[dict, ...] = ()  # the people the rota names (escalation): name, mobile, channel ids
 
 
 def _left(deadline: str | None, now: datetime) -> str | None:
@@ -41,9 +43,14 @@ def page_of(t: dict, now: datetime | None = None) -> Page:
              ("故障 Incident", t.get("incident_id")), ("时限 Window", p.get("window")),
              ("条款 Clause", " ".join(x for x in (p.get("clause"), p.get("original")) if x) or None),
              ("截止 Deadline (北京时间)", local), ("", _left(deadline, now)))
-    severity = "red" if t["kind"] in ("window_breached", "major_incident", "termination_right") else "orange"
+    severity = "red" if t["kind"] in ("window_breached", "major_incident", "termination_right") or \
+        p.get("step") == "breach" else "orange"
+    paged = tuple(p.get("page_to") or ())
+    if paged:
+        lines += (("值班 On duty", "、".join(x["name"] for x in paged)),)
     return Page(f"[slawatch] {t['contract_id']} {p.get('window') or ''} {KIND.get(t['kind'], t['kind'])}".replace(
-                "  ", " "), severity, tuple((k, str(v)) for k, v in lines if v), p.get("ack_link"), p.get("link"))
+                "  ", " "), severity, tuple((k, str(v)) for k, v in lines if v), p.get("ack_link"), p.get("link"),
+                paged)
 
 
 def markdown(page: Page) -> str:

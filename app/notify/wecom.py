@@ -29,7 +29,8 @@ class WeComRobot:
 
     def body(self, t: dict) -> dict:
         page = page_of(t)
-        mentions = " ".join(f"<@{u}>" for u in self.user_ids)
+        users = dict.fromkeys([*self.user_ids, *(x["wecom"] for x in page.paged if x.get("wecom"))])
+        mentions = " ".join(f"<@{u}>" for u in users)
         # what a cut must never lose: who is paged, and how to acknowledge
         tail = (f"\n{mentions}" if mentions else "") + (f"\n[确认 Acknowledge]({page.ack_link})" if page.ack_link
                                                          else "")

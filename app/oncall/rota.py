@@ -69,3 +69,20 @@ def _shift(team: Team, local: datetime, schedule: WorkdaySchedule, people: dict)
             if start <= local < end and _applies(shift, day, schedule):
                 return Duty(team.id, shift.name, tuple(people[p] for p in _people(shift, day)), start, end)
     return None
+
+
+def paged(oncall: OnCall | None, schedule: WorkdaySchedule, team_id: str | None, to: str,
+          at: datetime) -> list[Person]:
+    """Who an escalation step pages: the team's people on duty at ``at``, or its lead
+    or duty manager; nobody without a rota (the channels' own mentions still apply)."""
+    if oncall is None:
+        return []
+    team = next((t for t in oncall.teams if t.id == team_id), None) if team_id else oncall.teams[0]
+    if team is None:
+        return []
+    people = {p.id: p for p in oncall.people}
+    if to in ("lead", "manager"):
+        who = getattr(team, to)
+        return [people[who]] if who else []
+    duty = next((d for d in on_duty(oncall, schedule, at) if d.team == team.id), None)
+    return list(duty.people) if duty else []

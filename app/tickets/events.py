@@ -69,3 +69,34 @@ def evaluation_error_events(contract_id: str, reason: str, message: str) -> list
     reason (a missing year's calendar is one reason, the next year another)."""
     return [TicketEvent(f"evaluation_error:{contract_id}:{reason}", "evaluation_error", None, None,
                         {"reason": reason, "error": message})]
+
+
+def escalation_events(windows: list[dict], incidents: list[dict], escalation, now_ts: float) -> list[TicketEvent]:
+    """Paging by deadline: each step of ``escalation`` files once per window when its
+    share of the limit is used (or the window breaches), while the incident is open
+    and nobody has acknowledged it; then a "still open" reminder every
+    ``repeat_minutes``. Who is paged is resolved when the ticket is filed (the rota)."""
+    if escalation is None:
+        return []
+    waiting = {i["id"]: i for i in incidents if i["status"] != "resolved" and not i.get("acknowledged")}
+    out = []
+    for w in windows:
+        if w["incident_id"] not in waiting or w["status"] not in ("running", "breached") or not w["limit_seconds"]:
+            continue
+        used = w["elapsed_seconds"] / w["limit_seconds"]
+        base = {k: w.get(k) for k in ("clause", "original", "basis", "deadline", "elapsed_seconds", "overdue_seconds",
+                                      "limit", "status")}
+        for step in escalation.steps:
+            reached = w["status"] == "breached" or (step.share is not None and used >= step.share)
+            if reached:
+                out.append(TicketEvent(f"escalate{step.at}:{w['incident_id']}:{w['window']}", "escalation",
+                                       w["incident_id"], w["window"], {**base, "step": step.at, "to": step.to,
+                                                                       "sms": step.sms}))
+    if escalation.repeat_minutes:
+        for iid, i in waiting.items():
+            n = int((now_ts - datetime.fromisoformat(i["started_at"]).timestamp()) // (escalation.repeat_minutes * 60))
+            if n >= 1:
+                out.append(TicketEvent(f"still_open:{iid}:{n}", "still_open", iid, None,
+                                       {"started_at": i["started_at"], "to": "on_duty", "sms": False,
+                                        "open_minutes": n * escalation.repeat_minutes}))
+    return out

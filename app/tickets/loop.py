@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
+from datetime import datetime, timezone
 
 from sqlmodel import select
 
 from app.auth.vault import Vault
+from app.calendars.base import CalendarError
 from app.live import ContractState, LiveState
+from app.oncall.rota import paged
 from app.pause import stopped_within
 from app.storage.locks import Leadership
 from app.storage.tables import IncidentRow, TicketRow
 from app.tickets.events import (
+    escalation_events,
     evaluation_error_events,
     ledger_events,
     major_events,
@@ -77,10 +82,22 @@ class TicketLoop:
                         self.again.add(st.contract_id)  # the rest next round
                     events = [e for e in events if e.incident_id not in claims] + waiting[:1]
                 # held back while the contract could not be evaluated: filed now, once each (keys)
-                await file(db, st.row, events, link)
+                await file(db, st.row, [self._addressed(e, policy) for e in events], link)
                 self.filed |= {e.key for e in events}  # filed now, or by another sender before
             default = sinks_from(self.settings)
             await deliver(db, lambda contract_id: self.sinks.get(contract_id, default), self.backoff)
+
+    def _addressed(self, e, policy):
+        """A page (escalation, reminder) with the people the rota names now."""
+        if e.kind not in ("escalation", "still_open"):
+            return e
+        rules = self.live.rules
+        team = policy.escalation.team if policy is not None and policy.escalation is not None else None
+        try:
+            people = paged(rules.oncall, rules.schedule, team, e.payload["to"], datetime.now(timezone.utc))
+        except CalendarError:  # no schedule for the year: the channels' own mentions still apply
+            people = []
+        return replace(e, payload={**e.payload, "page_to": [p.model_dump(exclude_none=True) for p in people]})
 
     @staticmethod
     async def _claims(db, contract_ids: list[str]) -> set[str]:
@@ -97,11 +114,15 @@ class TicketLoop:
         cached = self.said.get(st.contract_id)
         if cached is None or cached[0] is not st:
             incidents = [{"id": i.id, "category": i.category, "severity": i.severity,
-                          "started_at": i.started_at.isoformat(),
+                          "started_at": i.started_at.isoformat(), "acknowledged": i.acknowledged_at is not None,
                           "status": "resolved" if i.resolved_at is not None else "open"} for i in st.case.incidents]
             right = st.report.termination_right.to_json(st.report.tz)  # a ticket carries the report's words
-            cached = self.said[st.contract_id] = (st, window_events(st.windows_json(), st.warn)
-                                                  + major_events(incidents) + termination_events(st.contract_id, right))
+            windows = st.windows_json()
+            escalation = policy.escalation if policy is not None else None
+            cached = self.said[st.contract_id] = (
+                st, window_events(windows, st.warn) + major_events(incidents)
+                + termination_events(st.contract_id, right)
+                + escalation_events(windows, incidents, escalation, st.case.at.timestamp()))
         deadlines = ledger_events(st.contract_id, st.book["deadlines"], at.timestamp()) if st.book else []
         return cached[1] + deadlines
 

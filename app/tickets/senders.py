@@ -31,7 +31,9 @@ def subject(t: dict) -> str:
     what = {"window_breached": "breached", "window_warning": "close to its deadline",
             "major_incident": "major incident", "termination_right": "termination right granted",
             "ledger_deadline": f"{p.get('deadline_name')} due {p.get('deadline')}",
-            "evaluation_error": f"cannot be evaluated ({p.get('reason')})"}[t["kind"]]
+            "evaluation_error": f"cannot be evaluated ({p.get('reason')})",
+            "escalation": f"escalated at {p.get('step')} to {p.get('to')}",
+            "still_open": f"still open, unacknowledged, after {p.get('open_minutes')} min"}[t["kind"]]
     return f"[slawatch] {t['contract_id']}: {p.get('window') or t.get('incident_id') or ''} {what}".replace("  ", " ")
 
 
