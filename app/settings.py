@@ -40,10 +40,15 @@ class Settings(BaseSettings):
     notify_wecom_url: str | None = None  # https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…
     notify_feishu_url: str | None = None  # https://open.feishu.cn/open-apis/bot/v2/hook/… (or open.larksuite.com)
     notify_feishu_secret: SecretStr | None = None
+    notify_sms_url: str | None = None  # the provider's Kannel smsbox (http://host:13013): escalation SMS pages
+    notify_sms_username: str = "slawatch"
+    notify_sms_password: SecretStr | None = None
 
     @model_validator(mode="after")
     def _channels(self):
-        for name in ("notify_dingtalk_url", "notify_wecom_url", "notify_feishu_url"):
+        if self.notify_sms_url is not None and self.notify_sms_password is None:
+            raise ValueError("notify_sms_password: required with notify_sms_url (the sendsms user's password)")
+        for name in ("notify_dingtalk_url", "notify_wecom_url", "notify_feishu_url", "notify_sms_url"):
             url = getattr(self, name)
             if url is not None and not url.startswith(("http://", "https://")):
                 raise ValueError(f"{name}: expected an http(s) URL")

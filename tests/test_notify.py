@@ -195,3 +195,43 @@ def test_a_page_mentions_the_people_the_rota_names():
     card = Feishu("http://127.0.0.1:9/robot").body(page)["card"]
     contents = [f["text"]["content"] for f in card["elements"][0]["fields"]]
     assert '<at id="ou_lina"></at>' in contents and card["header"]["template"] == "orange"
+
+
+def test_an_sms_page_is_one_chinese_segment_without_links():
+    from app.notify.sms import sms_text
+
+    t = {"kind": "escalation", "contract_id": "demo-ningbo-colo",
+         "payload": {"window": "respond_1h", "deadline": "2026-11-30T02:00:00+00:00", "step": "breach"}}
+    text = sms_text(t)
+    assert text == "【SLA】demo-ningbo-colo respond_1h升级，截止11-30 10:00，请尽快确认处理" and len(text) <= 70
+    assert len(sms_text({**t, "contract_id": "x" * 80})) == 70  # cut to one segment
+    linky = sms_text({**t, "contract_id": "mail.example.com", "payload": {"window": "http://10.0.0.1/a"}})
+    assert "http" not in linky and "10.0.0.1" not in linky and ".com" not in linky and linky.endswith("确认处理")
+
+
+@pytest.mark.peers
+def test_an_sms_page_goes_through_real_kannel():
+    import asyncio
+    import re
+
+    from app.notify.sms import KannelPage
+    from tests.peers.kannel import PASSWORD, USER, start_kannel
+
+    kannel = start_kannel("http://127.0.0.1:9/mo")
+    try:
+        def sent() -> int:
+            status = httpx.get(f"http://127.0.0.1:{kannel.admin}/status.txt?password=adm", timeout=5).text
+            return int(re.search(r"SMS: received \d+ \(\d+ queued\), sent (\d+)", status).group(1))
+        before = sent()
+        page = {**TICKET, "kind": "escalation",
+                "payload": {**TICKET["payload"], "sms": True, "step": "breach", "to": "manager",
+                            "page_to": [{"id": "w", "name": "王芳", "mobile": "13800000003"},
+                                        {"id": "l", "name": "刘洋", "mobile": "13800000004"}]}}
+        asyncio.run(KannelPage(kannel.url, USER, PASSWORD).send(page))
+        assert wait_until(lambda: sent() - before == 2, 15)  # one page to each mobile, through the fake SMSC
+        asyncio.run(KannelPage(kannel.url, USER, PASSWORD).send(TICKET))  # no sms step, nobody paged: nothing sent
+        with pytest.raises(RuntimeError, match="kannel answered"):
+            asyncio.run(KannelPage(kannel.url, USER, "wrong").send(page))
+        assert sent() - before == 2
+    finally:
+        kannel.stop()

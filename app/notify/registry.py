@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from app.notify.dingtalk import DingTalk
 from app.notify.feishu import Feishu
+from app.notify.sms import KannelPage
 from app.notify.wecom import WeComRobot
 
-CHANNELS = {"dingtalk": DingTalk, "wecom": WeComRobot, "feishu": Feishu}
+CHANNELS = {"dingtalk": DingTalk, "wecom": WeComRobot, "feishu": Feishu, "sms": KannelPage}
 
 
 def _secret(value) -> str | None:
@@ -21,4 +22,7 @@ def channels_from(settings) -> list:
         out.append(WeComRobot(settings.notify_wecom_url))
     if settings.notify_feishu_url:
         out.append(Feishu(settings.notify_feishu_url, _secret(settings.notify_feishu_secret)))
+    if settings.notify_sms_url:
+        out.append(KannelPage(settings.notify_sms_url, settings.notify_sms_username,
+                              _secret(settings.notify_sms_password)))
     return out
