@@ -429,6 +429,42 @@ def tokens_create(role: str = typer.Option(..., help="admin, noc, customer or sc
         fail(str(exc))
 
 
+notify_app = typer.Typer(no_args_is_help=True, help="The on-duty channels (DingTalk, WeCom, Feishu, SMS).")
+app.add_typer(notify_app, name="notify")
+
+
+@notify_app.command("test")
+def notify_test(channel: str = typer.Argument(..., help="dingtalk, wecom, feishu or sms"),
+                to: str = typer.Option(None, help="a person of the rota to page (mentioned, or texted)")) -> None:
+    """Send a test message through a configured channel and print its answer."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from app.notify.registry import CHANNELS, channels_from
+
+    if channel not in CHANNELS:
+        fail(f"CHANNEL: unknown channel {channel!r} (known: {', '.join(sorted(CHANNELS))})")
+    sinks = {c.name: c for c in channels_from(_settings())}
+    if channel not in sinks:
+        fail(f"CHANNEL: {channel} is not set up (SLAWATCH_NOTIFY_{channel.upper()}_URL)")
+    people = []
+    if to is not None:
+        rota = _rules().oncall
+        person = next((p for p in (rota.people if rota else []) if p.id == to), None)
+        if person is None:
+            fail(f"--to: no person {to!r} in the rota (sla_rules/oncall.yaml)")
+        people = [person.model_dump(exclude_none=True)]
+    due = (datetime.now(timezone.utc) + timedelta(minutes=30)).isoformat()
+    ticket = {"id": "test", "kind": "escalation", "contract_id": "test", "customer_id": None, "incident_id": None,
+              "payload": {"window": "test", "clause": "测试", "original": "slawatch notify test", "deadline": due,
+                          "step": "test", "to": "on_duty", "sms": True, "page_to": people}}
+    try:
+        answer = asyncio.run(sinks[channel].send(ticket))
+    except Exception as exc:  # noqa: BLE001 - whatever the channel said is the answer to show
+        fail(f"{channel}: {exc}", code=1)
+    typer.echo(f"{channel}: {answer}")
+
+
 oncall_app = typer.Typer(no_args_is_help=True, help="Who is on duty (sla_rules/oncall.yaml).")
 app.add_typer(oncall_app, name="oncall")
 

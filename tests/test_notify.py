@@ -173,6 +173,20 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
         assert any(e["kind"] == "acknowledged" and e["actor"].startswith("noc:ack-link:")
                    for e in incident["timeline"])
         assert httpx.post(link).status_code == 410  # used once
+        sent = api.get("/v1/notifications").json()["items"]
+        assert any(n["channel"] == "dingtalk" and n["delivered"] and n["answer"].startswith("errcode=0")
+                   for n in sent)
+        customer = subprocess.run([*cli, "tokens", "create", "--role", "customer", "--customer", body["customer"]],
+                                  cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.strip()
+        theirs = httpx.get(f"{base}/v1/tickets", headers={"Authorization": f"Bearer {customer}"}).json()["items"]
+        assert theirs and all("ack_link" not in t["payload"] and "_answers" not in t["payload"] for t in theirs)
+        # the CLI's test message, through the same robot
+        out = subprocess.run([*cli, "notify", "test", "dingtalk", "--to", "zhangwei"], cwd=ROOT, env=env,
+                             capture_output=True, text=True)
+        assert out.returncode == 0 and out.stdout.strip() == "dingtalk: errcode=0 ok", out.stderr
+        assert Vendor.got[-1][1]["at"]["atMobiles"] == ["13800000001"]  # the rota's person, @-mentioned
+        unset = subprocess.run([*cli, "notify", "test", "feishu"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert unset.returncode == 2 and "feishu is not set up" in unset.stderr
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.include_router(evaluations.router)
     app.include_router(templates.router)
     app.include_router(probe.router)
+    app.include_router(tickets_api.notifications)
     for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
                    metrics_api, admin, tokens, oncall_api, portal_links, portal_pages, portal_noc,
                    portal_feeds, portal_ack):

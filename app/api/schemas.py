@@ -130,6 +130,24 @@ class Contracts(Out):
     total: int
 
 
+class Notification(Out):
+    ticket_id: str
+    kind: str
+    contract_id: str
+    incident_id: str | None
+    channel: str
+    delivered: bool
+    answer: str
+    state: str
+    created_at: Instant
+    sent_at: Instant | None
+
+
+class Notifications(Out):
+    items: list[Notification]
+    total: int
+
+
 class Target(Out):
     id: str
     contract_id: str

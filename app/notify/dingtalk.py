@@ -46,10 +46,11 @@ class DingTalk:
         ts = now_ms if now_ms is not None else int(time.time() * 1000)
         return f"{self.url}{'&' if '?' in self.url else '?'}timestamp={ts}&sign={sign(self.secret, ts)}"
 
-    async def send(self, t: dict) -> None:
+    async def send(self, t: dict) -> str:
         async with httpx.AsyncClient(timeout=10) as client:
             r = await client.post(self.signed_url(), json=self.body(t))
         answer = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         if r.status_code >= 300 or answer.get("errcode") != 0:
             raise RuntimeError(f"dingtalk answered {r.status_code} errcode={answer.get('errcode')} "
                                f"{str(answer.get('errmsg'))[:200]}")
+        return f"errcode=0 {answer.get('errmsg', '')}"

@@ -45,10 +45,11 @@ class Feishu:
             body = {"timestamp": str(ts), "sign": sign(self.secret, ts), **body}
         return body
 
-    async def send(self, t: dict) -> None:
+    async def send(self, t: dict) -> str:
         async with httpx.AsyncClient(timeout=10) as client:
             r = await client.post(self.url, json=self.body(t))
         answer = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         code = answer.get("code", answer.get("StatusCode"))
         if r.status_code >= 300 or code != 0:
             raise RuntimeError(f"feishu answered {r.status_code} code={code} {str(answer.get('msg'))[:200]}")
+        return f"code=0 {answer.get('msg', '')}"

@@ -34,11 +34,11 @@ class KannelPage:
     def __init__(self, url: str, username: str, password: str, sender: str | None = None):
         self.url, self.username, self.password, self.sender = url.rstrip("/"), username, password, sender
 
-    async def send(self, t: dict) -> None:
+    async def send(self, t: dict) -> str:
         p = t["payload"]
         mobiles = [x["mobile"] for x in p.get("page_to") or () if x.get("mobile")]
         if not p.get("sms") or not mobiles:
-            return  # only an escalation step that asks for SMS pages anyone by text
+            return "nothing to page by SMS"  # only an escalation step that asks for it pages anyone by text
         text = sms_text(t)
         async with httpx.AsyncClient(timeout=10) as client:
             for mobile in mobiles:
@@ -49,3 +49,4 @@ class KannelPage:
                 r = await client.get(f"{self.url}/cgi-bin/sendsms", params=params)
                 if r.status_code not in (200, 202):
                     raise RuntimeError(f"kannel answered {r.status_code} for a page: {r.text[:200]}")
+        return f"{len(mobiles)} paged: {r.text.strip()[:100]}"

@@ -37,10 +37,11 @@ class WeComRobot:
         text = markdown(replace(page, ack_link=None))
         return {"msgtype": "markdown", "markdown": {"content": fit(text, tail)}}
 
-    async def send(self, t: dict) -> None:
+    async def send(self, t: dict) -> str:
         async with httpx.AsyncClient(timeout=10) as client:
             r = await client.post(self.url, json=self.body(t))
         answer = r.json() if r.headers.get("content-type", "").startswith("application/json") else {}
         if r.status_code >= 300 or answer.get("errcode") != 0:
             raise RuntimeError(f"wecom answered {r.status_code} errcode={answer.get('errcode')} "
                                f"{str(answer.get('errmsg'))[:200]}")
+        return f"errcode=0 {answer.get('errmsg', '')}"

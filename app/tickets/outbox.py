@@ -71,23 +71,25 @@ async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent
     return new
 
 
-async def _send(sink, t: dict) -> str | None:
-    """One ticket to one sink, bounded in time; the error, or None."""
+async def _send(sink, t: dict) -> tuple[str | None, str]:
+    """One ticket to one sink, bounded in time: (the error or None, what the sink answered)."""
     try:
         async with asyncio.timeout(SEND_SECONDS):
-            await sink.send(t)
-        return None
+            answer = await sink.send(t)
+        return None, str(answer or "ok")[:200]
     except TimeoutError:
-        return f"{sink.name}: no answer within {SEND_SECONDS:.0f} s"
+        error = f"{sink.name}: no answer within {SEND_SECONDS:.0f} s"
     except Exception as exc:  # noqa: BLE001 - a sink being down is the normal case to survive
-        return f"{sink.name}: {exc}"[:500]
+        error = f"{sink.name}: {exc}"[:500]
+    return error, error
 
 
 def _record(row: TicketRow, done: set[str], sends, backoff: dict, now: float) -> bool:
     """One ticket's sends of this round on its row; True when every sink has it now."""
     errors = []
+    answers = dict(row.payload.get("_answers", {}))  # each sink's last answer (GET /v1/notifications)
     for sink, task in sends:
-        error = task.result()
+        error, answers[sink.name] = task.result()
         if error is None:
             done.add(sink.name)
             backoff.pop((row.id, sink.name), None)
@@ -95,7 +97,7 @@ def _record(row: TicketRow, done: set[str], sends, backoff: dict, now: float) ->
             errors.append(error)
             wait = min(backoff.get((row.id, sink.name), (0, 1))[1] * 2, MAX_BACKOFF)
             backoff[(row.id, sink.name)] = (now + wait, wait)
-    row.payload = {**row.payload, "_delivered": sorted(done)}
+    row.payload = {**row.payload, "_delivered": sorted(done), "_answers": answers}
     row.attempts += 1
     if not errors:
         row.state, row.sent_at, row.last_error = "sent", datetime.now(timezone.utc), None
