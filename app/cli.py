@@ -253,6 +253,13 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False,
     if demo or settings.demo:
         # the demo's tickets land in a mailbox file next to it, besides any configured sink
         update.update(demo=True, ticket_mbox=settings.ticket_mbox or settings.demo_dir / "tickets.mbox")
+        if settings.notify_dingtalk_url is None:  # and to the demo's DingTalk robot, which writes them to the log
+            from pydantic import SecretStr
+
+            from app.demo.state import OFFSETS
+            from app.demo.web import DEMO_ROBOT_SECRET
+            update.update(notify_dingtalk_url=f"http://127.0.0.1:{settings.demo_port_base + OFFSETS['sms']}/robot/send"
+                                              "?access_token=demo", notify_dingtalk_secret=SecretStr(DEMO_ROBOT_SECRET))
     settings = settings.model_copy(update=update)
     if settings.demo:
         _demo_ports_free(settings)

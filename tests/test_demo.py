@@ -24,7 +24,7 @@ from app.demo.web import serve_web
 from probes import PROBES, TARGETS
 from probes.sms_delivery import start_receiver
 from tests.conftest import ROOT
-from tests.peers.util import wait_port
+from tests.peers.util import wait_port, wait_until
 
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 
@@ -182,6 +182,9 @@ def test_demo_walk_from_the_readme(tmp_path):
             time.sleep(0.5)
         subjects = {m["Subject"] for m in mailbox.mbox(mbox)}
         assert any("demo-ningbo-colo: notify close to its deadline" in s for s in subjects), subjects
+        # the same ticket reached the demo's DingTalk robot, signed, and its message is in the log
+        assert wait_until(lambda: "DingTalk (demo robot): [slawatch] demo-ningbo-colo notify" in
+                          (tmp_path / "run.log").read_text(), 30)
 
         cli("demo", "restore", "server")
         cli("demo", "restore", "mail")

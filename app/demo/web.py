@@ -5,6 +5,10 @@ gateway (Kannel's ``/cgi-bin/sendsms``: accepts, then reports delivery to the
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +22,8 @@ from app.logs import redact
 log = logging.getLogger("slawatch.demo")
 REASONS = {200: "OK", 202: "Accepted", 403: "Forbidden", 404: "Not Found", 503: "Service Unavailable"}
 DELIVERY_DELAY = 0.3  # seconds from submit to the delivery report
+MAX_BODY = 64 * 1024
+DEMO_ROBOT_SECRET = "SECslawatch-demo"  # the demo DingTalk robot's 加签 secret (a demo's, not a secret)
 Handler = Callable[[str, dict[str, str]], Awaitable[tuple[int, str]]]
 
 
@@ -29,9 +35,15 @@ def http_server(handler: Handler):
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             target = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[1]
             parts = urlsplit(target)
-            status, body = await handler(parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()})
+            params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+            length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"content-length:")), 0)
+            if 0 < length <= MAX_BODY:  # a robot's message (the demo DingTalk)
+                params["_body"] = (await asyncio.wait_for(reader.readexactly(length), 10)).decode(errors="replace")
+            status, body = await handler(parts.path, params)
             data = body.encode()
-            writer.write(f"HTTP/1.1 {status} {REASONS.get(status, '')}\r\nContent-Type: text/html; charset=utf-8\r\n"
+            kind = "application/json" if body.startswith("{") else "text/html; charset=utf-8"
+            writer.write(f"HTTP/1.1 {status} {REASONS.get(status, '')}\r\nContent-Type: {kind}\r\n"
                          f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data)
             await writer.drain()
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, IndexError, ConnectionError):
@@ -60,6 +72,8 @@ def gateway(demo: Demo, client: httpx.AsyncClient, pending: set) -> Handler:
             log.warning("demo SMS gateway: delivery report to %s failed: %s", redact(url), exc)
 
     async def handle(path: str, params: dict) -> tuple[int, str]:
+        if path == "/robot/send":
+            return robot(params)
         if path != "/cgi-bin/sendsms":
             return 404, "not found"
         if (params.get("username"), params.get("password")) != ("demo", "demo"):
@@ -72,6 +86,21 @@ def gateway(demo: Demo, client: httpx.AsyncClient, pending: set) -> Handler:
             task.add_done_callback(pending.discard)
         return 202, "0: Accepted for delivery"
     return handle
+
+
+def robot(params: dict) -> tuple[int, str]:
+    """A DingTalk custom robot for the demo: checks the signature as DingTalk does and
+    writes the message to the log, so the walk shows what the NOC's group would get."""
+    ts = params.get("timestamp", "0")
+    mac = hmac.new(DEMO_ROBOT_SECRET.encode(), f"{ts}\n{DEMO_ROBOT_SECRET}".encode(), hashlib.sha256).digest()
+    if params.get("sign") != base64.b64encode(mac).decode():
+        return 200, json.dumps({"errcode": 310000, "errmsg": "sign not match"})
+    try:
+        msg = json.loads(params.get("_body", ""))["markdown"]
+    except (ValueError, KeyError, TypeError):
+        return 200, json.dumps({"errcode": 40035, "errmsg": "missing markdown"})
+    log.warning("DingTalk (demo robot): %s\n%s", msg.get("title"), msg.get("text"))
+    return 200, json.dumps({"errcode": 0, "errmsg": "ok"})
 
 
 async def serve_web(demo: Demo) -> tuple[list[asyncio.AbstractServer], Callable[[], Awaitable[None]]]:
