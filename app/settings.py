@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     notify_dingtalk_secret: SecretStr | None = None  # the robot's 加签 secret (SEC…)
     notify_dingtalk_mobiles: str = ""  # comma-separated: @-mentioned in every message
     notify_wecom_url: str | None = None  # https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…
+    notify_wecom_app_corpid: str | None = None  # WeCom application messages to the people paged
+    notify_wecom_app_agentid: int | None = None
+    notify_wecom_app_secret: SecretStr | None = None
+    notify_wecom_app_url: str = "https://qyapi.weixin.qq.com"
     notify_feishu_url: str | None = None  # https://open.feishu.cn/open-apis/bot/v2/hook/… (or open.larksuite.com)
     notify_feishu_secret: SecretStr | None = None
     notify_sms_url: str | None = None  # the provider's Kannel smsbox (http://host:13013): escalation SMS pages
@@ -46,6 +50,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _channels(self):
+        app = (self.notify_wecom_app_corpid, self.notify_wecom_app_agentid, self.notify_wecom_app_secret)
+        if any(x is not None for x in app) and not all(x is not None for x in app):
+            raise ValueError("notify_wecom_app_corpid: set corpid, agentid and secret together (a WeCom app)")
         if self.notify_sms_url is not None and self.notify_sms_password is None:
             raise ValueError("notify_sms_password: required with notify_sms_url (the sendsms user's password)")
         for name in ("notify_dingtalk_url", "notify_wecom_url", "notify_feishu_url", "notify_sms_url"):

@@ -249,3 +249,65 @@ def test_an_sms_page_goes_through_real_kannel():
         assert sent() - before == 2
     finally:
         kannel.stop()
+
+
+class WeComApi(BaseHTTPRequestHandler):
+    """WeCom's gettoken and message/send: a token lives until the server says it
+    expired (42001), as WeCom answers for a token past its 7,200 s."""
+    tokens: dict = {}
+    issued = 0
+    got: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def _answer(self, answer: dict) -> None:
+        data = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        q = parse_qs(urlsplit(self.path).query)
+        if urlsplit(self.path).path != "/cgi-bin/gettoken" or q.get("corpsecret") != ["app-secret"]:
+            return self._answer({"errcode": 40001, "errmsg": "invalid credential"})
+        WeComApi.issued += 1
+        token = f"tok{WeComApi.issued}"
+        WeComApi.tokens[token] = True
+        self._answer({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        token = parse_qs(urlsplit(self.path).query).get("access_token", [""])[0]
+        if not WeComApi.tokens.get(token):
+            return self._answer({"errcode": 42001, "errmsg": "access_token expired"})
+        WeComApi.got.append(body)
+        self._answer({"errcode": 0, "errmsg": "ok", "invaliduser": ""})
+
+
+def test_wecom_app_messages_the_people_paged_and_buys_a_new_token_when_one_expires():
+    import asyncio
+
+    from app.notify.wecom import WeComApp
+
+    WeComApi.tokens, WeComApi.issued, WeComApi.got = {}, 0, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), WeComApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        app = WeComApp(f"http://127.0.0.1:{server.server_address[1]}", "corp", 1000002, "app-secret")
+        page = {**TICKET, "payload": {**TICKET["payload"], "page_to": [{"id": "l", "name": "李娜", "wecom": "LiNa"},
+                                                                       {"id": "z", "name": "张伟", "wecom": "ZhangWei"}]}}
+        assert asyncio.run(app.send(page)) == "errcode=0 sent to LiNa|ZhangWei"
+        asyncio.run(app.send(page))
+        assert WeComApi.issued == 1  # the token is kept
+        WeComApi.tokens["tok1"] = False  # WeCom expires it
+        asyncio.run(app.send(page))
+        assert WeComApi.issued == 2 and len(WeComApi.got) == 3  # bought again, and the message still went
+        assert WeComApi.got[0]["agentid"] == 1000002 and WeComApi.got[0]["msgtype"] == "markdown"
+        assert asyncio.run(app.send(TICKET)) == "nobody paged with a WeCom id"
+        with pytest.raises(RuntimeError, match="errcode=40001"):
+            asyncio.run(WeComApp(f"http://127.0.0.1:{server.server_address[1]}", "corp", 1, "wrong").send(page))
+    finally:
+        server.shutdown()

@@ -4,9 +4,9 @@ from __future__ import annotations
 from app.notify.dingtalk import DingTalk
 from app.notify.feishu import Feishu
 from app.notify.sms import KannelPage
-from app.notify.wecom import WeComRobot
+from app.notify.wecom import WeComApp, WeComRobot
 
-CHANNELS = {"dingtalk": DingTalk, "wecom": WeComRobot, "feishu": Feishu, "sms": KannelPage}
+CHANNELS = {"dingtalk": DingTalk, "wecom": WeComRobot, "wecom_app": WeComApp, "feishu": Feishu, "sms": KannelPage}
 
 
 def _secret(value) -> str | None:
@@ -20,6 +20,9 @@ def channels_from(settings) -> list:
         out.append(DingTalk(settings.notify_dingtalk_url, _secret(settings.notify_dingtalk_secret), mobiles))
     if settings.notify_wecom_url:
         out.append(WeComRobot(settings.notify_wecom_url))
+    if settings.notify_wecom_app_corpid:
+        out.append(WeComApp(settings.notify_wecom_app_url, settings.notify_wecom_app_corpid,
+                            settings.notify_wecom_app_agentid, _secret(settings.notify_wecom_app_secret)))
     if settings.notify_feishu_url:
         out.append(Feishu(settings.notify_feishu_url, _secret(settings.notify_feishu_secret)))
     if settings.notify_sms_url:
