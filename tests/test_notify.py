@@ -155,12 +155,16 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
         api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
         api.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
+        body["tickets"] = {"escalation": {"steps": [{"at": "breach", "to": "lead"}]}}  # sla_rules/oncall.yaml: lina
         assert api.post("/v1/contracts", json=body).status_code == 201
         started = (datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat()  # notify (5 min) breached
         iid = api.post("/v1/incidents", json={"contract_id": body["id"], "category": "server_fault",
                                               "started_at": started}).json()["id"]
-        assert wait_until(lambda: any(p == "dingtalk" and a["errcode"] == 0 for p, _, a in Vendor.got), 30)
-        text = next(b["markdown"]["text"] for p, b, a in Vendor.got if p == "dingtalk")
+        escalated = lambda: [b for p, b, a in Vendor.got if p == "dingtalk" and a["errcode"] == 0
+                             and "升级 escalated" in b["markdown"]["title"]]
+        assert wait_until(lambda: escalated(), 30)
+        text = escalated()[0]["markdown"]["text"]
+        assert "**值班 On duty**: 李娜" in text and escalated()[0]["at"]["atMobiles"] == ["13800000002"]
         link = text.split("[确认 Acknowledge](")[1].split(")")[0]
         assert link.startswith(f"{base}/portal/ack/")
         assert httpx.get(link).status_code == 200  # opening it changes nothing
@@ -170,7 +174,7 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
         assert done.status_code == 200 and "ack-done" in done.text
         incident = api.get(f"/v1/incidents/{iid}").json()
         assert {w["window"]: w["status"] for w in incident["windows"]}["respond_1h"] == "met"
-        assert any(e["kind"] == "acknowledged" and e["actor"].startswith("noc:ack-link:")
+        assert any(e["kind"] == "acknowledged" and e["actor"] == "noc:ack-link:lina"  # as the person paged
                    for e in incident["timeline"])
         assert httpx.post(link).status_code == 410  # used once
         sent = api.get("/v1/notifications").json()["items"]

@@ -21,20 +21,22 @@ router = APIRouter(prefix="/portal/ack", include_in_schema=False)
 @router.get("/{token}")
 async def ack_page(request: Request, token: str) -> Response:
     async with request.app.state.sessions() as db:
-        incident = await ack_of(db, token[:100], use=False)
-    if incident is None:
+        got = await ack_of(db, token[:100], use=False)
+    if got is None:
         return page(request, "ack.html", 410, token=None, error="this link has expired or was used already")
-    return page(request, "ack.html", token=token, incident=incident)
+    return page(request, "ack.html", token=token, incident=got[0], person=got[1])
 
 
 @router.post("/{token}")
 async def acknowledge(request: Request, token: str) -> Response:
     async with request.app.state.sessions() as db:
-        incident = await ack_of(db, token[:100], use=True)
+        got = await ack_of(db, token[:100], use=True)
         await db.commit()
-    if incident is None:
+    if got is None:
         return page(request, "ack.html", 410, token=None, error="this link has expired or was used already")
-    who = Principal(f"ack-link:{hashlib.sha256(token.encode()).hexdigest()[:8]}", "noc", None)
+    incident, person = got
+    # as the person it was sent to, when a step paged one; else as the link itself
+    who = Principal(f"ack-link:{person or hashlib.sha256(token.encode()).hexdigest()[:8]}", "noc", None)
     try:
         async with request.app.state.sessions() as db:
             done = await act(incident_id=incident, action="acknowledge", request=request,
@@ -43,4 +45,4 @@ async def acknowledge(request: Request, token: str) -> Response:
         detail = exc.detail if isinstance(exc, HTTPException) else str(exc)
         return page(request, "ack.html", getattr(exc, "status_code", 422), token=None, incident=incident,
                     error=f"not acknowledged: {detail}")
-    return page(request, "ack.html", token=None, incident=incident, done=done)
+    return page(request, "ack.html", token=None, incident=incident, person=person, done=done)

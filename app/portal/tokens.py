@@ -64,10 +64,10 @@ def _now() -> datetime:
 
 async def _issue(db: AsyncSession, kind: str, role: str, customer_id: str | None, life: timedelta | None,
                  csrf: str | None = None, contract_id: str | None = None, commit: bool = True,
-                 incident_id: str | None = None) -> str:
+                 incident_id: str | None = None, person_id: str | None = None) -> str:
     token = secrets.token_urlsafe(32)
     db.add(PortalTokenRow(token_hash=_digest(token), kind=kind, role=role, customer_id=customer_id, csrf=csrf,
-                          contract_id=contract_id, incident_id=incident_id,
+                          contract_id=contract_id, incident_id=incident_id, person_id=person_id,
                           expires_at=_now() + life if life is not None else None))
     if commit:
         await db.commit()
@@ -160,20 +160,24 @@ async def view_of(db: AsyncSession, token: str) -> tuple[Principal, str] | None:
     return Principal(f"view:{row.token_hash[:8]}", "customer", row.customer_id), row.contract_id
 
 
-async def create_ack(db: AsyncSession, incident_id: str) -> str:
-    """A one-time link that acknowledges ``incident_id``; added to the caller's transaction."""
-    return await _issue(db, "ack", "noc", None, ACK_LIFE, incident_id=incident_id, commit=False)
+async def create_ack(db: AsyncSession, incident_id: str, person_id: str | None = None) -> str:
+    """A one-time link that acknowledges ``incident_id`` as ``person_id`` (the rota's
+    person it is sent to, when a step pages one); added to the caller's transaction."""
+    return await _issue(db, "ack", "noc", None, ACK_LIFE, incident_id=incident_id, person_id=person_id,
+                        commit=False)
 
 
-async def ack_of(db: AsyncSession, token: str, use: bool) -> str | None:
-    """The incident a live, unused ack link names (``use``: marked used in the same statement)."""
+async def ack_of(db: AsyncSession, token: str, use: bool) -> tuple[str, str | None] | None:
+    """The incident and person of a live, unused ack link (``use``: marked used in the same statement)."""
     t, now = PortalTokenRow.__table__.c, _now()
     live = (t.token_hash == _digest(token), t.kind == "ack", t.used_at == None, t.expires_at > now)  # noqa: E711
     conn = await db.connection()
     if not use:
-        return (await conn.execute(select(t.incident_id).where(*live))).scalar()
-    return (await conn.execute(update(PortalTokenRow).where(*live).values(used_at=now)
-                               .returning(t.incident_id))).scalar()
+        row = (await conn.execute(select(t.incident_id, t.person_id).where(*live))).first()
+    else:
+        row = (await conn.execute(update(PortalTokenRow).where(*live).values(used_at=now)
+                                  .returning(t.incident_id, t.person_id))).first()
+    return (row.incident_id, row.person_id) if row is not None else None
 
 
 async def purge_expired(db: AsyncSession) -> int:

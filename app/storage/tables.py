@@ -145,6 +145,7 @@ class PortalTokenRow(SQLModel, table=True):
     customer_id: str | None = Field(default=None, foreign_key="customers.id", max_length=64)
     contract_id: str | None = Field(default=None, max_length=64)  # a view's contract
     incident_id: str | None = Field(default=None, max_length=200)  # an ack link's incident
+    person_id: str | None = Field(default=None, max_length=64)  # the rota's person an ack link was sent to
     csrf: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     expires_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -36,7 +36,7 @@ async def unfiled(db: AsyncSession, events: list[TicketEvent]) -> list[TicketEve
     return [e for e in events if e.key not in known]
 
 
-ACKNOWLEDGEABLE = frozenset({"window_breached", "window_warning", "major_incident"})
+ACKNOWLEDGEABLE = frozenset({"window_breached", "window_warning", "major_incident", "escalation", "still_open"})
 
 
 async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent], link_base: str) -> list[str]:
@@ -50,7 +50,9 @@ async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent
             continue
         # the page (staff sign in), the API's record, and a read-only page for the customer
         view = await create_view(db, contract.customer_id, contract.id) if contract.customer_id else None
-        ack = await create_ack(db, e.incident_id) if e.incident_id and e.kind in ACKNOWLEDGEABLE else None
+        paged = e.payload.get("page_to") or []
+        ack = (await create_ack(db, e.incident_id, paged[0]["id"] if len(paged) == 1 else None)
+               if e.incident_id and e.kind in ACKNOWLEDGEABLE else None)
         payload = {"contract": contract.id, "customer": contract.customer_id, "incident": e.incident_id,
                    "window": e.window, **e.payload,
                    "link": f"{link_base}/portal/contracts/{contract.id}",

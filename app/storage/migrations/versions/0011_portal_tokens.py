@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column('customer_id', sa.String(length=64), nullable=True),
         sa.Column('contract_id', sa.String(length=64), nullable=True),
         sa.Column('incident_id', sa.String(length=200), nullable=True),
+        sa.Column('person_id', sa.String(length=64), nullable=True),
         sa.Column('csrf', sa.String(length=64), nullable=True),
         sa.Column('created_at', UTCDateTime(timezone=True), nullable=False),
         sa.Column('expires_at', UTCDateTime(timezone=True), nullable=True),
