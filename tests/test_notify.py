@@ -176,6 +176,8 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
         assert {w["window"]: w["status"] for w in incident["windows"]}["respond_1h"] == "met"
         assert any(e["kind"] == "acknowledged" and e["actor"] == "noc:ack-link:lina"  # as the person paged
                    for e in incident["timeline"])
+        pages = [e for e in incident["timeline"] if e["kind"] == "paged"]  # every message sent, on the timeline
+        assert pages and all(e["note"].startswith("dingtalk: errcode=0") for e in pages)
         assert httpx.post(link).status_code == 410  # used once
         sent = api.get("/v1/notifications").json()["items"]
         assert any(n["channel"] == "dingtalk" and n["delivered"] and n["answer"].startswith("errcode=0")
@@ -310,7 +312,7 @@ def test_wecom_app_messages_the_people_paged_and_buys_a_new_token_when_one_expir
         asyncio.run(app.send(page))
         assert WeComApi.issued == 2 and len(WeComApi.got) == 3  # bought again, and the message still went
         assert WeComApi.got[0]["agentid"] == 1000002 and WeComApi.got[0]["msgtype"] == "markdown"
-        assert asyncio.run(app.send(TICKET)) == "nobody paged with a WeCom id"
+        assert asyncio.run(app.send(TICKET)) == "skipped: nobody paged with a WeCom id"
         with pytest.raises(RuntimeError, match="errcode=40001"):
             asyncio.run(WeComApp(f"http://127.0.0.1:{server.server_address[1]}", "corp", 1, "wrong").send(page))
     finally:

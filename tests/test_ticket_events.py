@@ -132,3 +132,21 @@ def test_escalation_pages_step_by_step_until_someone_acknowledges():
     acked = [{**open_[0], "acknowledged": True}]
     assert escalation_events(windows, acked, esc, now.timestamp()) == []  # someone has it: nobody more is paged
     assert escalation_events(windows, open_, None, now.timestamp()) == []
+
+
+def test_a_page_on_the_timeline_changes_no_state_and_no_order():
+    """A "paged" event records a message sent; the incident's state is what it was, and
+    a staff action dated before the page is still in order (a page is not a moment in it)."""
+    from datetime import datetime, timedelta, timezone
+
+    from app.incidents.timeline import Event, check, fold
+
+    t0 = datetime(2026, 11, 30, 1, 0, tzinfo=timezone.utc)
+    events = [Event("opened", t0), Event("paged", t0 + timedelta(minutes=30), "slawatch", "dingtalk: errcode=0")]
+    state = fold(events)
+    assert state.status == "open" and state.acknowledged_at is None and state.last_at == t0
+    check(state, "acknowledged", t0 + timedelta(minutes=10), t0)  # before the page: allowed
+    resolved = fold([*events, Event("resolved", t0 + timedelta(hours=1))])
+    check(resolved, "paged", t0 + timedelta(hours=2), t0)  # a reminder may follow a resolved incident's last page
+    assert fold([*events, Event("resolved", t0 + timedelta(hours=1)),
+                 Event("paged", t0 + timedelta(hours=2))]).status == "resolved"

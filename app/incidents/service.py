@@ -75,6 +75,20 @@ async def add_event(db: AsyncSession, row: IncidentRow, existing: list[IncidentE
     return ev
 
 
+async def record_page(db: AsyncSession, incident_id: str, note: str, data: dict) -> bool:
+    """A "paged" event on the incident's timeline (an on-duty message was sent about it);
+    False when the incident is gone or voided. In the caller's transaction."""
+    row = await db.get(IncidentRow, incident_id)
+    if row is None:
+        return False
+    try:
+        await add_event(db, row, (await events_of(db, [row.id]))[row.id], "paged", now(), "slawatch", note[:500],
+                        data)
+    except TransitionError:
+        return False
+    return True
+
+
 async def open_incident(db: AsyncSession, *, incident_id: str, contract_id: str, category: str,
                         started_at: datetime, reported_at: datetime, actor: str, source: str = "manual",
                         target_id: str | None = None, note: str = "") -> tuple[IncidentRow, list[IncidentEvent]]:

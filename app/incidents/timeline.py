@@ -21,7 +21,10 @@ TRANSITIONS: dict[str, tuple[frozenset, str | None]] = {
     "reopened": (frozenset({RESOLVED}), OPEN),
     # an incident recorded by mistake (a wrong date, a test): kept in its timeline, counted nowhere
     "voided": (frozenset({OPEN, PAUSED, RESOLVED}), VOIDED),
+    # an on-duty message sent about it (DingTalk, WeCom, Feishu, SMS): a record, not a change of state
+    "paged": (frozenset({OPEN, PAUSED, RESOLVED}), None),
 }
+RECORDS = frozenset({"classified", "paged"})  # about the incident, not a moment in it: they never set last_at
 ONCE = frozenset({"acknowledged", "notified"})  # a second acknowledgement is refused
 ACTIONS = ("acknowledge", "notify", "pause", "resume", "classify", "resolve", "reopen", "void")
 ACTION_KIND = {"acknowledge": "acknowledged", "notify": "notified", "pause": "paused", "resume": "resumed",
@@ -88,7 +91,7 @@ def apply(state: State, e: Event) -> State:
         state.resolved_at = None  # the outage goes on
     if after is not None:
         state.status = after
-    if e.kind != "classified":  # a classification is about the incident, not a moment in it
+    if e.kind not in RECORDS:  # a classification or a page is about the incident, not a moment in it
         state.last_at = e.at
     return state
 

@@ -38,7 +38,7 @@ class KannelPage:
         p = t["payload"]
         mobiles = [x["mobile"] for x in p.get("page_to") or () if x.get("mobile")]
         if not p.get("sms") or not mobiles:
-            return "nothing to page by SMS"  # only an escalation step that asks for it pages anyone by text
+            return "skipped: nothing to page by SMS"  # only an escalation step that asks for it texts anyone
         text = sms_text(t)
         async with httpx.AsyncClient(timeout=10) as client:
             for mobile in mobiles:

@@ -75,7 +75,7 @@ class WeComApp:
         page = page_of(t)
         users = [x["wecom"] for x in page.paged if x.get("wecom")]
         if not users:
-            return "nobody paged with a WeCom id"
+            return "skipped: nobody paged with a WeCom id"
         body = {"touser": "|".join(users), "msgtype": "markdown", "agentid": self.agentid,
                 "markdown": {"content": fit(markdown(replace(page, ack_link=None)),
                                             f"\n[确认 Acknowledge]({page.ack_link})" if page.ack_link else "")}}

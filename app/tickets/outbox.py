@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.incidents.service import record_page
+from app.notify.registry import CHANNELS
 from app.portal.tokens import create_ack, create_view
 from app.storage.tables import ContractRow, TicketRow
 from app.tickets.events import TicketEvent
@@ -146,5 +148,12 @@ async def deliver(db: AsyncSession, sinks_for, backoff: dict | None = None, batc
     for row, done, sends in plan:
         sent += _record(row, done, sends, backoff, now)
         db.add(row)
+        # every on-duty message that went out is on the incident's timeline, with the channel's answer
+        paged = {s.name: row.payload["_answers"][s.name] for s, task in sends
+                 if s.name in CHANNELS and task.result()[0] is None
+                 and not row.payload["_answers"][s.name].startswith("skipped:")}
+        if paged and row.incident_id:
+            await record_page(db, row.incident_id, "; ".join(f"{k}: {v}" for k, v in sorted(paged.items())),
+                              {"ticket": row.id, "channels": sorted(paged)})
     await db.commit()
     return sent
