@@ -137,6 +137,13 @@ def warn_ratio(policy, default_percent: int | None) -> float | None:
     return pct / 100 if pct else None
 
 
+def escalation_of(policy, template: Template | None):
+    """A contract's own escalation, else its template's, else none."""
+    if policy is not None and policy.escalation is not None:
+        return policy.escalation
+    return template.escalation if template is not None else None
+
+
 def contract_state(row: ContractRef, case: Case, billing: tuple[list, list, list] | None, rules: Rules,
                    errors: EvaluationErrors, warn_percent: int | None = None) -> ContractState:
     """One contract's state at ``case.at`` (pure but for the error record); no
@@ -144,8 +151,6 @@ def contract_state(row: ContractRef, case: Case, billing: tuple[list, list, list
     of a window's limit that files a warning (the contract's ticket policy first)."""
     policy = case.contract.tickets
     warn = warn_ratio(policy, warn_percent)
-    steps = policy.escalation.steps if policy is not None and policy.escalation is not None else []
-    shares = tuple(sorted({x for x in (warn, *(s.share for s in steps)) if x}))
     try:
         template = template_of(rules, case.contract)
         report = month_report(case, template, rules.schedule)
@@ -153,6 +158,8 @@ def contract_state(row: ContractRef, case: Case, billing: tuple[list, list, list
     except Exception as exc:  # noqa: BLE001 - one contract never stops the others; it shows why
         return ContractState(row, case, error=errors.failed(row.id, exc))
     errors.ok(row.id)
+    esc = escalation_of(policy, template)
+    shares = tuple(sorted({x for x in (warn, *(s.share for s in (esc.steps if esc else ()))) if x}))
     return _with_book(ContractState(row, case, template, report, windows, warn=warn, shares=shares), billing)
 
 

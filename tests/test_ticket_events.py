@@ -150,3 +150,20 @@ def test_a_page_on_the_timeline_changes_no_state_and_no_order():
     check(resolved, "paged", t0 + timedelta(hours=2), t0)  # a reminder may follow a resolved incident's last page
     assert fold([*events, Event("resolved", t0 + timedelta(hours=1)),
                  Event("paged", t0 + timedelta(hours=2))]).status == "resolved"
+
+
+def test_a_contract_escalates_as_it_says_else_as_its_template_says():
+    from conftest import ROOT
+
+    from app.contracts.models import Escalation, TicketPolicy
+    from app.contracts.rules import load_rules
+    from app.live import escalation_of
+
+    template = load_rules(ROOT / "sla_rules").templates["ningbo-colo"]
+    mine = Escalation.model_validate({"steps": [{"at": "breach", "to": "manager"}]})
+    theirs = template.model_copy(update={"escalation": Escalation.model_validate(
+        {"steps": [{"at": "50%", "to": "on_duty"}]})})
+    assert escalation_of(None, template) is None
+    assert escalation_of(None, theirs) is theirs.escalation
+    assert escalation_of(TicketPolicy(escalation=mine), theirs) is mine
+    assert escalation_of(TicketPolicy(warn_percent=50), theirs) is theirs.escalation

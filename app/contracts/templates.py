@@ -10,6 +10,7 @@ from pydantic_core import PydanticCustomError
 
 from app.calendars.durations import Limit, parse_limit, parse_span
 from app.calendars.workdays import WEEKDAYS, hours_length, parse_hours
+from app.contracts.models import Escalation
 from app.contracts.params import param_value
 from app.contracts.types import (
     Attribution,
@@ -151,6 +152,7 @@ class Template(Strict):
     cap: CapRule | None = None
     termination: TerminationRule | None = None
     ledger: list[LedgerRule] = []
+    escalation: Escalation | None = None  # paging by deadline for every contract of it (a contract's own wins)
     notes: list[str] = []
 
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from app.auth.vault import Vault
 from app.calendars.base import CalendarError
-from app.live import ContractState, LiveState
+from app.live import ContractState, LiveState, escalation_of
 from app.oncall.rota import paged
 from app.pause import stopped_within
 from app.storage.locks import Leadership
@@ -82,17 +82,18 @@ class TicketLoop:
                         self.again.add(st.contract_id)  # the rest next round
                     events = [e for e in events if e.incident_id not in claims] + waiting[:1]
                 # held back while the contract could not be evaluated: filed now, once each (keys)
-                await file(db, st.row, [self._addressed(e, policy) for e in events], link)
+                await file(db, st.row, [self._addressed(e, policy, st.template) for e in events], link)
                 self.filed |= {e.key for e in events}  # filed now, or by another sender before
             default = sinks_from(self.settings)
             await deliver(db, lambda contract_id: self.sinks.get(contract_id, default), self.backoff)
 
-    def _addressed(self, e, policy):
+    def _addressed(self, e, policy, template):
         """A page (escalation, reminder) with the people the rota names now."""
         if e.kind not in ("escalation", "still_open"):
             return e
         rules = self.live.rules
-        team = policy.escalation.team if policy is not None and policy.escalation is not None else None
+        esc = escalation_of(policy, template)
+        team = esc.team if esc is not None else None
         try:
             people = paged(rules.oncall, rules.schedule, team, e.payload["to"], datetime.now(timezone.utc))
         except CalendarError:  # no schedule for the year: the channels' own mentions still apply
@@ -118,7 +119,7 @@ class TicketLoop:
                           "status": "resolved" if i.resolved_at is not None else "open"} for i in st.case.incidents]
             right = st.report.termination_right.to_json(st.report.tz)  # a ticket carries the report's words
             windows = st.windows_json()
-            escalation = policy.escalation if policy is not None else None
+            escalation = escalation_of(policy, st.template)
             cached = self.said[st.contract_id] = (
                 st, window_events(windows, st.warn) + major_events(incidents)
                 + termination_events(st.contract_id, right)
