@@ -317,3 +317,25 @@ def test_wecom_app_messages_the_people_paged_and_buys_a_new_token_when_one_expir
             asyncio.run(WeComApp(f"http://127.0.0.1:{server.server_address[1]}", "corp", 1, "wrong").send(page))
     finally:
         server.shutdown()
+
+
+def test_a_team_robot_from_the_rota_with_its_secret_from_the_environment(vendor):
+    import asyncio
+
+    from app.notify.registry import team_channels
+    from app.oncall.models import OnCall
+
+    rota = OnCall.model_validate({
+        "people": [{"id": "a", "name": "A"}],
+        "teams": [{"id": "noc", "shifts": [{"name": "all", "days": "every_day", "start": "00:00", "end": "24:00",
+                                            "people": ["a"]}],
+                   "channels": {"dingtalk": {"url": f"{vendor}/dingtalk?access_token=team",
+                                             "secret_env": "NOC_DINGTALK_SECRET"}}}]})
+    (robot,) = team_channels(rota, "noc", {"NOC_DINGTALK_SECRET": DING_SECRET})
+    assert robot.name == "dingtalk:noc"  # its own delivery record beside the global robot's
+    assert asyncio.run(robot.send(TICKET)) == "errcode=0 ok"  # signed with the secret from the environment
+    assert team_channels(rota, "other", {}) == [] and team_channels(None, "noc", {}) == []
+    with pytest.raises(ValueError, match="secret_env"):  # never the secret itself in the file: a name
+        OnCall.model_validate({**rota.model_dump(mode="json"), "teams": [{
+            **rota.teams[0].model_dump(mode="json"), "channels": {"dingtalk": {"url": "http://127.0.0.1:9/",
+                                                                            "secret_env": "SEC123abc"}}}]})

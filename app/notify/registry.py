@@ -29,3 +29,22 @@ def channels_from(settings) -> list:
         out.append(KannelPage(settings.notify_sms_url, settings.notify_sms_username,
                               _secret(settings.notify_sms_password)))
     return out
+
+
+def team_channels(oncall, team_id: str | None, environ) -> list:
+    """The robots of the escalation's team (``sla_rules/oncall.yaml``), secrets from the environment."""
+    if oncall is None:
+        return []
+    team = next((t for t in oncall.teams if t.id == team_id), None) if team_id else oncall.teams[0]
+    if team is None or team.channels is None:
+        return []
+    c, out = team.channels, []
+    if c.dingtalk:
+        out.append(DingTalk(c.dingtalk.url, environ.get(c.dingtalk.secret_env) if c.dingtalk.secret_env else None))
+    if c.wecom:
+        out.append(WeComRobot(c.wecom.url))
+    if c.feishu:
+        out.append(Feishu(c.feishu.url, environ.get(c.feishu.secret_env) if c.feishu.secret_env else None))
+    for sink in out:
+        sink.name = f"{sink.name}:{team.id}"  # its own delivery record beside the global robot's
+    return out

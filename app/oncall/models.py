@@ -58,11 +58,25 @@ class Shift(Strict):
         return self
 
 
+class Robot(Strict):
+    """A team's own robot. Its secret is never in this file: ``secret_env`` names the
+    environment variable that holds it (write-only, as every secret)."""
+    url: str = Field(pattern=r"^https?://")
+    secret_env: str | None = Field(None, pattern=r"^[A-Z][A-Z0-9_]{0,63}$")
+
+
+class TeamChannels(Strict):
+    dingtalk: Robot | None = None
+    wecom: Robot | None = None
+    feishu: Robot | None = None
+
+
 class Team(Strict):
     id: Ident
     shifts: list[Shift] = Field(min_length=1)
     lead: Ident | None = None  # escalation: the team lead
     manager: Ident | None = None  # escalation: the duty manager
+    channels: TeamChannels | None = None  # this team's robots: its contracts' tickets go there too
 
 
 class Override(Strict):

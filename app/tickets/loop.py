@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -12,6 +13,7 @@ from sqlmodel import select
 from app.auth.vault import Vault
 from app.calendars.base import CalendarError
 from app.live import ContractState, LiveState, escalation_of
+from app.notify.registry import team_channels
 from app.oncall.rota import paged
 from app.pause import stopped_within
 from app.storage.locks import Leadership
@@ -69,7 +71,7 @@ class TicketLoop:
             for st in todo:
                 self.seen[st.contract_id] = st
                 policy = self._policy(st.case.contract)
-                self.sinks[st.contract_id] = sinks_from(self.settings, policy)
+                self.sinks[st.contract_id] = sinks_from(self.settings, policy) + self._team_sinks(policy, st.template)
                 if st.error is not None:  # one contract never stops the others: it files why
                     events = evaluation_error_events(st.contract_id, *st.error)
                 else:
@@ -86,6 +88,13 @@ class TicketLoop:
                 self.filed |= {e.key for e in events}  # filed now, or by another sender before
             default = sinks_from(self.settings)
             await deliver(db, lambda contract_id: self.sinks.get(contract_id, default), self.backoff)
+
+    def _team_sinks(self, policy, template) -> list:
+        """The robots of the team this contract escalates to, when the rota gives it some."""
+        if self.live.rules.oncall is None:
+            return []
+        esc = escalation_of(policy, template)
+        return team_channels(self.live.rules.oncall, esc.team if esc else None, os.environ)
 
     def _addressed(self, e, policy, template):
         """A page (escalation, reminder) with the people the rota names now."""

@@ -150,7 +150,7 @@ async def deliver(db: AsyncSession, sinks_for, backoff: dict | None = None, batc
         db.add(row)
         # every on-duty message that went out is on the incident's timeline, with the channel's answer
         paged = {s.name: row.payload["_answers"][s.name] for s, task in sends
-                 if s.name in CHANNELS and task.result()[0] is None
+                 if s.name.split(":")[0] in CHANNELS and task.result()[0] is None
                  and not row.payload["_answers"][s.name].startswith("skipped:")}
         if paged and row.incident_id:
             await record_page(db, row.incident_id, "; ".join(f"{k}: {v}" for k, v in sorted(paged.items())),
