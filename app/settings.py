@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,12 +48,20 @@ class Settings(BaseSettings):
     notify_sms_url: str | None = None  # the provider's Kannel smsbox (http://host:13013): escalation SMS pages
     notify_sms_username: str = "slawatch"
     notify_sms_password: SecretStr | None = None
+    # or any HTTP SMS API: a URL with {to} and {text} (it may hold the API's key: a secret)
+    notify_sms_http_template: SecretStr | None = None
+    notify_sms_http_method: Literal["GET", "POST"] = "GET"
+    notify_sms_http_success: str = ".*"  # a regular expression the answer must match
 
     @model_validator(mode="after")
     def _channels(self):
         app = (self.notify_wecom_app_corpid, self.notify_wecom_app_agentid, self.notify_wecom_app_secret)
         if any(x is not None for x in app) and not all(x is not None for x in app):
             raise ValueError("notify_wecom_app_corpid: set corpid, agentid and secret together (a WeCom app)")
+        template = self.notify_sms_http_template.get_secret_value() if self.notify_sms_http_template else None
+        if template is not None and ("{to}" not in template or "{text}" not in template
+                                     or not template.startswith(("http://", "https://"))):
+            raise ValueError("notify_sms_http_template: an http(s) URL with {to} and {text} in it")
         if self.notify_sms_url is not None and self.notify_sms_password is None:
             raise ValueError("notify_sms_password: required with notify_sms_url (the sendsms user's password)")
         for name in ("notify_dingtalk_url", "notify_wecom_url", "notify_feishu_url", "notify_sms_url"):

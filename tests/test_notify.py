@@ -40,12 +40,22 @@ def test_signatures_match_the_documented_algorithms():
 
 
 class Vendor(BaseHTTPRequestHandler):
-    """DingTalk, WeCom and Feishu robots by path, as their documentation describes them."""
+    """DingTalk, WeCom and Feishu robots by path, as their documentation describes them
+    (and a plain HTTP SMS API at /sms that answers "OK" to its key)."""
     got: list = []
     too_fast = 0  # DingTalk answers "send too fast" this many times first
 
     def log_message(self, *args):
         pass
+
+    def do_GET(self):
+        q = parse_qs(urlsplit(self.path).query)
+        Vendor.got.append(("sms", q, None))
+        data = b"OK 1 queued" if q.get("key") == ["k1"] else b"ERR bad key"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -339,3 +349,18 @@ def test_a_team_robot_from_the_rota_with_its_secret_from_the_environment(vendor)
         OnCall.model_validate({**rota.model_dump(mode="json"), "teams": [{
             **rota.teams[0].model_dump(mode="json"), "channels": {"dingtalk": {"url": "http://127.0.0.1:9/",
                                                                             "secret_env": "SEC123abc"}}}]})
+
+
+def test_an_sms_page_through_a_plain_http_api(vendor):
+    import asyncio
+
+    from app.notify.sms import HttpSmsPage
+
+    page = {**TICKET, "kind": "escalation",
+            "payload": {**TICKET["payload"], "sms": True, "page_to": [{"id": "w", "name": "王芳", "mobile": "13800000003"}]}}
+    api = HttpSmsPage(f"{vendor}/sms?key=k1&to={{to}}&msg={{text}}", success_pattern=r"^OK")
+    assert asyncio.run(api.send(page)) == "1 paged: OK 1 queued"
+    (_, q, _), = Vendor.got
+    assert q["to"] == ["13800000003"] and q["msg"][0].startswith("【SLA】demo-ningbo-colo respond_1h")
+    with pytest.raises(RuntimeError, match="ERR bad key"):
+        asyncio.run(HttpSmsPage(f"{vendor}/sms?key=no&to={{to}}&msg={{text}}", success_pattern=r"^OK").send(page))

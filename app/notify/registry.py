@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from app.notify.dingtalk import DingTalk
 from app.notify.feishu import Feishu
-from app.notify.sms import KannelPage
+from app.notify.sms import HttpSmsPage, KannelPage
 from app.notify.wecom import WeComApp, WeComRobot
 
-CHANNELS = {"dingtalk": DingTalk, "wecom": WeComRobot, "wecom_app": WeComApp, "feishu": Feishu, "sms": KannelPage}
+CHANNELS = {"dingtalk": DingTalk, "wecom": WeComRobot, "wecom_app": WeComApp, "feishu": Feishu, "sms": KannelPage,
+            "sms_http": HttpSmsPage}
 
 
 def _secret(value) -> str | None:
@@ -28,6 +29,9 @@ def channels_from(settings) -> list:
     if settings.notify_sms_url:
         out.append(KannelPage(settings.notify_sms_url, settings.notify_sms_username,
                               _secret(settings.notify_sms_password)))
+    if settings.notify_sms_http_template:
+        out.append(HttpSmsPage(_secret(settings.notify_sms_http_template), settings.notify_sms_http_method,
+                               settings.notify_sms_http_success))
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from urllib.parse import quote
 
 import httpx
 
@@ -49,4 +50,27 @@ class KannelPage:
                 r = await client.get(f"{self.url}/cgi-bin/sendsms", params=params)
                 if r.status_code not in (200, 202):
                     raise RuntimeError(f"kannel answered {r.status_code} for a page: {r.text[:200]}")
+        return f"{len(mobiles)} paged: {r.text.strip()[:100]}"
+
+
+class HttpSmsPage:
+    """The same pages through any HTTP SMS API: ``url_template`` with ``{to}`` and
+    ``{text}`` (filled in URL-encoded; the template may hold the API's key, so it is
+    a secret), GET or POST, success when the answer matches ``success_pattern``."""
+    name = "sms_http"
+
+    def __init__(self, url_template: str, method: str = "GET", success_pattern: str = ".*"):
+        self.url_template, self.method, self.success = url_template, method, re.compile(success_pattern, re.S)
+
+    async def send(self, t: dict) -> str:
+        p = t["payload"]
+        mobiles = [x["mobile"] for x in p.get("page_to") or () if x.get("mobile")]
+        if not p.get("sms") or not mobiles:
+            return "skipped: nothing to page by SMS"
+        text = sms_text(t)
+        async with httpx.AsyncClient(timeout=10) as client:
+            for mobile in mobiles:
+                r = await client.request(self.method, self.url_template.format(to=quote(mobile), text=quote(text)))
+                if r.status_code >= 300 or not self.success.search(r.text[:10_000]):
+                    raise RuntimeError(f"SMS API answered {r.status_code}: {r.text[:200]}")
         return f"{len(mobiles)} paged: {r.text.strip()[:100]}"
