@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, quote_plus, urlsplit
 import httpx
 import pytest
 import yaml
-from conftest import ROOT
+from conftest import ROOT, TEST_SECRET_KEY
 
 from tests.peers.util import free_port, wait_port, wait_until
 
@@ -154,7 +154,7 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
            "SLAWATCH_PUBLIC_URL": base, "SLAWATCH_DATA_DIR": str(tmp_path / "data"),
            "SLAWATCH_TICKET_INTERVAL_SECONDS": "0.5", "SLAWATCH_TICKET_WARN_PERCENT": "0",
            "SLAWATCH_NOTIFY_DINGTALK_URL": f"{vendor}/dingtalk?access_token=t",
-           "SLAWATCH_NOTIFY_DINGTALK_SECRET": DING_SECRET}
+           "SLAWATCH_NOTIFY_DINGTALK_SECRET": DING_SECRET, "SLAWATCH_SECRET_KEY": TEST_SECRET_KEY}
     cli = [sys.executable, "-m", "app.cli"]
     token = subprocess.run([*cli, "tokens", "create", "--role", "admin"], cwd=ROOT, env=env, check=True,
                            capture_output=True, text=True).stdout.strip()
@@ -165,8 +165,14 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
         api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
         body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
         api.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
-        body["tickets"] = {"escalation": {"steps": [{"at": "breach", "to": "lead"}]}}  # sla_rules/oncall.yaml: lina
-        assert api.post("/v1/contracts", json=body).status_code == 201
+        body["tickets"] = {"escalation": {"steps": [{"at": "breach", "to": "lead"}]},  # sla_rules/oncall.yaml: lina
+                           # and the contract's own robot (its customer's group), its secret sealed
+                           "channels": {"dingtalk": {"url": f"{vendor}/dingtalk?access_token=contract",
+                                                     "secret": DING_SECRET}}}
+        made = api.post("/v1/contracts", json=body)
+        assert made.status_code == 201, made.text
+        shown = api.get(f"/v1/contracts/{body['id']}").json()["tickets"]["channels"]["dingtalk"]
+        assert shown["secret"] == "***set***"  # write-only
         started = (datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat()  # notify (5 min) breached
         iid = api.post("/v1/incidents", json={"contract_id": body["id"], "category": "server_fault",
                                               "started_at": started}).json()["id"]
@@ -190,8 +196,9 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
         assert pages and all(e["note"].startswith("dingtalk: errcode=0") for e in pages)
         assert httpx.post(link).status_code == 410  # used once
         sent = api.get("/v1/notifications").json()["items"]
-        assert any(n["channel"] == "dingtalk" and n["delivered"] and n["answer"].startswith("errcode=0")
-                   for n in sent)
+        for channel in ("dingtalk", "dingtalk:contract"):  # the global robot and the contract's own
+            assert any(n["channel"] == channel and n["delivered"] and n["answer"].startswith("errcode=0")
+                       for n in sent), channel
         customer = subprocess.run([*cli, "tokens", "create", "--role", "customer", "--customer", body["customer"]],
                                   cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout.strip()
         theirs = httpx.get(f"{base}/v1/tickets", headers={"Authorization": f"Bearer {customer}"}).json()["items"]

@@ -101,11 +101,24 @@ class Escalation(Strict):
     repeat_minutes: int | None = Field(None, ge=5, le=1440)  # "still open" reminders while unacknowledged
 
 
+class ContractRobot(Strict):
+    url: str = Field(pattern=r"^https?://")
+    secret: str | None = None  # sealed at rest and never shown, as every secret
+
+
+class ContractChannels(Strict):
+    """This contract's own robots (its customer's group, say), besides the global and the team's."""
+    dingtalk: ContractRobot | None = None
+    wecom: ContractRobot | None = None
+    feishu: ContractRobot | None = None
+
+
 class TicketPolicy(Strict):
     """Per-contract ticket settings; unset fields fall back to the global ones."""
 
     warn_percent: int | None = Field(None, ge=0, le=100)  # 0: no warning tickets for this contract
     escalation: Escalation | None = None  # paging by deadline (sla_rules/oncall.yaml says who)
+    channels: ContractChannels | None = None
     smtp_to: str | None = None  # this contract's support mailbox
     webhook_url: str | None = Field(None, pattern=r"^https?://")
     webhook_secret: str | None = None

@@ -38,7 +38,7 @@ async def save_contract(db: AsyncSession, contract: Contract, rules: Rules, vaul
     try:  # secrets sealed; "***set***" keeps the stored one
         body = vault.seal(contract.model_dump(mode="json"), row.body if row is not None else None)
     except VaultError as exc:
-        raise CaseError("/tickets/webhook_secret", str(exc).split(": ", 1)[-1]) from None
+        raise CaseError("/tickets", str(exc).split(": ", 1)[-1]) from None  # its webhook or robot secrets
     if row is None:
         row = ContractRow(id=contract.id, customer_id=contract.customer, template=contract.template, body=body)
     else:

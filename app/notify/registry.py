@@ -52,3 +52,15 @@ def team_channels(oncall, team_id: str | None, environ) -> list:
     for sink in out:
         sink.name = f"{sink.name}:{team.id}"  # its own delivery record beside the global robot's
     return out
+
+
+def contract_channels(policy) -> list:
+    """A contract's own robots (its ``tickets.channels``, secrets already unsealed)."""
+    c = policy.channels if policy is not None else None
+    if c is None:
+        return []
+    out = ([DingTalk(c.dingtalk.url, c.dingtalk.secret)] if c.dingtalk else []) + \
+        ([WeComRobot(c.wecom.url)] if c.wecom else []) + ([Feishu(c.feishu.url, c.feishu.secret)] if c.feishu else [])
+    for sink in out:
+        sink.name = f"{sink.name}:contract"
+    return out

@@ -13,7 +13,7 @@ from sqlmodel import select
 from app.auth.vault import Vault
 from app.calendars.base import CalendarError
 from app.live import ContractState, LiveState, escalation_of
-from app.notify.registry import team_channels
+from app.notify.registry import contract_channels, team_channels
 from app.oncall.rota import paged
 from app.pause import stopped_within
 from app.storage.locks import Leadership
@@ -46,10 +46,10 @@ class TicketLoop:
         self.again: set[str] = set()  # contracts with claims' tickets held back for the next round
 
     def _policy(self, contract):
+        """The contract's ticket settings with their secrets (webhook, robots) opened."""
         policy = contract.tickets
-        if policy is not None and policy.webhook_secret:
-            policy = policy.model_copy(update={"webhook_secret": self.vault.unseal(
-                {"webhook_secret": policy.webhook_secret})["webhook_secret"]})
+        if policy is not None and (policy.webhook_secret or policy.channels):
+            policy = type(policy).model_validate(self.vault.unseal(policy.model_dump(mode="json")))
         return policy
 
     async def once(self) -> None:
@@ -71,7 +71,8 @@ class TicketLoop:
             for st in todo:
                 self.seen[st.contract_id] = st
                 policy = self._policy(st.case.contract)
-                self.sinks[st.contract_id] = sinks_from(self.settings, policy) + self._team_sinks(policy, st.template)
+                self.sinks[st.contract_id] = (sinks_from(self.settings, policy) + self._team_sinks(policy, st.template)
+                                              + contract_channels(policy))
                 if st.error is not None:  # one contract never stops the others: it files why
                     events = evaluation_error_events(st.contract_id, *st.error)
                 else:
