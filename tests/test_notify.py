@@ -195,6 +195,14 @@ def test_a_breach_reaches_dingtalk_and_its_link_acknowledges_the_incident(vendor
         pages = [e for e in incident["timeline"] if e["kind"] == "paged"]  # every message sent, on the timeline
         assert pages and all(e["note"].startswith("dingtalk: errcode=0") for e in pages)
         assert httpx.post(link).status_code == 410  # used once
+        # no further escalation for it: a second incident's pages come, the first's stop
+        pages = lambda i: {t["id"] for t in api.get("/v1/tickets").json()["items"]
+                           if t["kind"] == "escalation" and t["incident_id"] == i}
+        before = pages(iid)
+        other = api.post("/v1/incidents", json={"contract_id": body["id"], "category": "server_fault",
+                                                "started_at": started}).json()["id"]
+        assert wait_until(lambda: pages(other), 30)
+        assert pages(iid) == before
         sent = api.get("/v1/notifications").json()["items"]
         for channel in ("dingtalk", "dingtalk:contract"):  # the global robot and the contract's own
             assert any(n["channel"] == channel and n["delivered"] and n["answer"].startswith("errcode=0")
