@@ -99,7 +99,7 @@ def test_the_token_form_needs_its_csrf_value_and_a_persons_token(tmp_path):
         token = make_token("customer", "acme")
         assert client.post("/portal/signin", data={"token": token, "csrf": "forged"}).status_code == 403
         scrape = client.post("/portal/signin", data={"token": make_token("scrape"), "csrf": csrf})
-        assert scrape.status_code == 401 and "scrape token cannot sign in" in scrape.text
+        assert scrape.status_code == 401 and "scrape or intake token cannot" in scrape.text
         ok = client.post("/portal/signin", data={"token": token, "csrf": csrf}, follow_redirects=False)
         assert ok.status_code == 303 and ok.headers["location"] == "/portal/"
         assert client.get("/portal/").status_code == 200

@@ -44,6 +44,8 @@ async def principal(p: Principal = Depends(bearer)) -> Principal:
     """A person's token (admin, noc, customer): the API's routes."""
     if p.role == "scrape":
         raise HTTPException(403, "a scrape token reads /metrics and /probe only")
+    if p.role == "intake":
+        raise HTTPException(403, "an intake token posts alerts to /v1/intake/… only")
     return p
 
 

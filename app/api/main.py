@@ -24,6 +24,7 @@ from app.api import (
     templates,
     tokens,
 )
+from app.api import intake as intake_api
 from app.api import metrics as metrics_api
 from app.api import oncall as oncall_api
 from app.api import tickets as tickets_api
@@ -75,7 +76,7 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.include_router(probe.router)
     app.include_router(tickets_api.notifications)
     for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
-                   metrics_api, admin, tokens, oncall_api, portal_links, portal_pages, portal_noc,
+                   metrics_api, admin, tokens, oncall_api, intake_api, portal_links, portal_pages, portal_noc,
                    portal_feeds, portal_ack):
         app.include_router(module.router)
 

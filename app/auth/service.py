@@ -1,7 +1,8 @@
 """Tokens are random, shown once, stored as SHA-256; a customer token is bound
 to one customer and sees only that customer's data. Roles: ``admin`` (every
 route), ``noc`` (staff: all customers, incident actions), ``customer`` (its own
-customer), ``scrape`` (Prometheus: ``/metrics`` and ``/probe`` only)."""
+customer), ``scrape`` (Prometheus: ``/metrics`` and ``/probe`` only), ``intake``
+(Alertmanager: ``POST /v1/intake/…`` only)."""
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.storage.tables import ApiToken, Customer
 
-ROLES = ("admin", "noc", "customer", "scrape")
+ROLES = ("admin", "noc", "customer", "scrape", "intake")
 PREFIX = "slw_"
 LAST_USED_EVERY = 60.0  # seconds: last use is written at most this often per token
 MAX_LIFE = timedelta(days=3650)  # a token's longest life: ten years (no date overflow, no "forever" by accident)

@@ -26,6 +26,7 @@ from app.evaluation.service import evaluate_case
 from app.incidents.cases import current_period, visible_case
 from app.incidents.service import events_of, state_of
 from app.portal.tokens import (
+    PORTAL_ROLES,
     SESSION_LIFE,
     PortalError,
     end_session,
@@ -64,8 +65,9 @@ async def signin(request: Request, token: Annotated[str, Form(max_length=200)],
     if not pre_csrf_ok(request, csrf):
         raise HTTPException(403, "csrf: the sign-in form's token does not match; reload the page")
     who = await authenticate(request.app.state.sessions, token.strip())
-    if who is None or who.role == "scrape":
-        return await signin_page(request, "unknown, expired or revoked token (a scrape token cannot sign in)")
+    if who is None or who.role not in PORTAL_ROLES:
+        return await signin_page(request, "unknown, expired or revoked token (a scrape or intake token cannot "
+                                          "sign in)")
     async with request.app.state.sessions() as db:
         session_token, s = await start_session(db, who)
     return _signed_in(request, session_token, s.principal.role)

@@ -1,0 +1,115 @@
+"""Incidents from the monitoring a NOC already runs: ``POST /v1/intake/alertmanager``
+takes Alertmanager's webhook (payload version 4) as Alertmanager sends it, with a
+token of the ``intake`` role. A firing alert opens an incident on the contract its
+``slawatch_contract`` label names (category from ``slawatch_category``, default
+``service_unavailable``, basis: policy), ``startsAt`` as its start; a resolved one
+resolves it at ``endsAt``. The incident's key is the alert's fingerprint and start,
+so Alertmanager's re-sends (``repeat_interval``, restarts) never duplicate; an alert
+that fired and resolved between two notifications is still opened and resolved.
+Alerts naming no known contract are answered as ``unknown_contract`` and logged."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+
+from app.api.contracts import now
+from app.api.deps import Db, require
+from app.auth.service import Principal
+from app.contracts.errors import CaseError
+from app.contracts.types import OUTAGE_CATEGORIES
+from app.incidents.service import add_event, events_of, open_incident, state_of
+from app.incidents.timeline import TransitionError
+from app.storage.tables import ContractRow, IncidentRow
+from app.writes import checked
+
+log = logging.getLogger("slawatch.intake")
+router = APIRouter(prefix="/v1/intake", tags=["intake"])
+DEFAULT_CATEGORY = "service_unavailable"
+ZERO_TIME = datetime(1, 1, 1, tzinfo=timezone.utc)  # Go's zero time: Alertmanager's "no end yet"
+
+
+class Alert(BaseModel):
+    """One alert as Alertmanager sends it (its own field names: startsAt, endsAt)."""
+    status: str = Field(pattern="^(firing|resolved)$")
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    startsAt: datetime
+    endsAt: datetime | None = None
+    fingerprint: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")
+
+
+class AlertmanagerWebhook(BaseModel):
+    """Alertmanager's webhook payload, version 4 (fields slawatch does not use are kept, not checked)."""
+    version: str = "4"
+    status: str = "firing"
+    alerts: list[Alert] = Field(max_length=1000)
+    model_config = {"extra": "allow"}
+
+
+class AlertOutcome(BaseModel):
+    fingerprint: str
+    contract_id: str | None
+    incident_id: str | None
+    outcome: str  # opened | resolved | opened_and_resolved | unchanged | unknown_contract | refused
+    detail: str = ""
+
+
+class IntakeAnswer(BaseModel):
+    alerts: list[AlertOutcome]
+
+
+def incident_key(a: Alert) -> str:
+    return f"alert-{a.fingerprint}-{a.startsAt.astimezone(timezone.utc):%Y%m%dT%H%M%S}"
+
+
+@router.post("/alertmanager", response_model=IntakeAnswer)
+async def alertmanager(body: AlertmanagerWebhook, request: Request, db: Db,
+                       who: Principal = Depends(require("intake", "admin"))) -> dict:
+    return {"alerts": [await _one(a, request, db, who) for a in body.alerts]}
+
+
+async def _one(a: Alert, request: Request, db, who: Principal) -> dict[str, Any]:
+    cid = a.labels.get("slawatch_contract")
+    out = {"fingerprint": a.fingerprint, "contract_id": cid, "incident_id": None, "outcome": "unknown_contract"}
+    contract = await db.get(ContractRow, cid) if cid else None
+    if contract is None:
+        log.warning("alert %s (%s) names no known contract (slawatch_contract=%r)", a.fingerprint,
+                    a.labels.get("alertname", "?"), cid)
+        return out
+    category = a.labels.get("slawatch_category", DEFAULT_CATEGORY)
+    if category not in OUTAGE_CATEGORIES:
+        return {**out, "outcome": "refused",
+                "detail": f"slawatch_category: expected one of {', '.join(sorted(OUTAGE_CATEGORIES))}"}
+    iid = incident_key(a)
+    out["incident_id"] = iid
+    ended = a.endsAt if a.status == "resolved" and a.endsAt and a.endsAt > ZERO_TIME else None
+    try:
+        async with checked(db, request.app.state.rules, contract, now(), a.startsAt, ended):
+            outcome = await _apply(db, a, iid, contract, category, ended, f"{who.role}:{who.token_id}")
+        await db.commit()
+    except (CaseError, TransitionError) as exc:
+        await db.rollback()
+        return {**out, "outcome": "refused", "detail": str(exc)}
+    request.app.state.live.invalidate(contract.id)
+    return {**out, "outcome": outcome}
+
+
+async def _apply(db, a: Alert, iid: str, contract: ContractRow, category: str, ended: datetime | None,
+                 actor: str) -> str:
+    row = await db.get(IncidentRow, iid)
+    opened = row is None
+    if opened:
+        note = a.annotations.get("summary") or a.labels.get("alertname", "")
+        row, events = await open_incident(db, incident_id=iid, contract_id=contract.id, category=category,
+                                          started_at=a.startsAt, reported_at=a.startsAt, actor=actor,
+                                          source="alert", note=f"Alertmanager: {note}"[:2000])
+    else:
+        events = (await events_of(db, [iid]))[iid]
+    if ended is None or state_of(events).status == "resolved":
+        return "opened" if opened else "unchanged"
+    await add_event(db, row, events, "resolved", ended, actor, "Alertmanager: resolved")
+    return "opened_and_resolved" if opened else "resolved"
