@@ -6,10 +6,10 @@
 set -euo pipefail
 
 PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd kannel kannel-extras prometheus prometheus-blackbox-exporter
-          chromium fonts-wqy-microhei poppler-utils)
+          chromium fonts-wqy-microhei poppler-utils prometheus-alertmanager)
 BINARIES=(/usr/sbin/dovecot /usr/sbin/bearerbox /usr/sbin/smsbox /usr/lib/kannel/test/fakesmsc
           /usr/bin/prometheus /usr/bin/promtool /usr/bin/prometheus-blackbox-exporter /usr/bin/chromium
-          /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/bin/pdftotext)
+          /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/bin/pdftotext /usr/bin/prometheus-alertmanager)
 
 missing=0
 for b in "${BINARIES[@]}"; do [ -e "$b" ] || missing=1; done
