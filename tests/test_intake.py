@@ -136,3 +136,24 @@ def test_real_alertmanager_sends_fired_and_resolved_alerts_and_a_restart_duplica
         app.terminate()
         app.wait(timeout=30)
         log.close()
+
+
+def test_grafana_alerting_webhook_opens_and_resolves(tmp_path):
+    import json
+
+    client, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path}/g.db")
+    with client:
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+        client.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
+        assert client.post("/v1/contracts", json=body).status_code == 201
+        intake = {"Authorization": f"Bearer {make_token('intake')}"}
+        doc = json.loads((ROOT / "tests/fixtures/grafana_webhook.json").read_text())
+        r = client.post("/v1/intake/grafana", json=doc, headers=intake)
+        assert r.status_code == 200 and r.json()["alerts"][0]["outcome"] == "opened"
+        iid = r.json()["alerts"][0]["incident_id"]
+        assert iid == "alert-57c6d9296de2ad39-20261130T010000"
+        doc["alerts"][0].update(status="resolved", endsAt="2026-11-30T01:20:00Z")
+        doc.update(status="resolved", title="[RESOLVED] SiteDown NOC", state="ok")
+        r = client.post("/v1/intake/grafana", json=doc, headers=intake)
+        assert r.json()["alerts"][0]["outcome"] == "resolved"
+        assert client.get(f"/v1/incidents/{iid}").json()["resolved_at"] == "2026-11-30T01:20:00+00:00"

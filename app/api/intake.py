@@ -72,6 +72,15 @@ async def alertmanager(body: AlertmanagerWebhook, request: Request, db: Db,
     return {"alerts": [await _one(a, request, db, who) for a in body.alerts]}
 
 
+@router.post("/grafana", response_model=IntakeAnswer)
+async def grafana(body: AlertmanagerWebhook, request: Request, db: Db,
+                  who: Principal = Depends(require("intake", "admin"))) -> dict:
+    """Grafana alerting's webhook contact point: its ``alerts`` are Alertmanager's
+    (status, labels, annotations, startsAt, endsAt, fingerprint), beside its own
+    ``title``, ``state`` and ``message``; the same labels map them to contracts."""
+    return {"alerts": [await _one(a, request, db, who) for a in body.alerts]}
+
+
 async def _one(a: Alert, request: Request, db, who: Principal) -> dict[str, Any]:
     cid = a.labels.get("slawatch_contract")
     out = {"fingerprint": a.fingerprint, "contract_id": cid, "incident_id": None, "outcome": "unknown_contract"}
