@@ -157,3 +157,33 @@ def test_grafana_alerting_webhook_opens_and_resolves(tmp_path):
         r = client.post("/v1/intake/grafana", json=doc, headers=intake)
         assert r.json()["alerts"][0]["outcome"] == "resolved"
         assert client.get(f"/v1/incidents/{iid}").json()["resolved_at"] == "2026-11-30T01:20:00+00:00"
+
+
+def test_uptime_kuma_webhook_opens_one_incident_per_outage_and_resolves_it(tmp_path):
+    import json
+
+    client, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path}/k.db")
+    with client:
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+        client.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
+        assert client.post("/v1/contracts", json=body).status_code == 201
+        intake = {"Authorization": f"Bearer {make_token('intake')}"}
+        down = json.loads((ROOT / "tests/fixtures/kuma_down.json").read_text())
+
+        def post(doc, **params):
+            r = client.post("/v1/intake/kuma", json=doc, headers=intake, params=params)
+            assert r.status_code == 200, r.text
+            return [(a["outcome"], a["incident_id"]) for a in r.json()["alerts"]]
+        ((outcome, iid),) = post(down)
+        assert outcome == "opened" and iid == "alert-kuma29-20261130T010000"  # the monitor's tag names the contract
+        again = {**down, "heartbeat": {**down["heartbeat"], "time": "2026-11-30 01:05:00.100"}}
+        assert post(again) == [("unchanged", iid)]  # Kuma's re-send while it stays down: the same outage
+        up = {**down, "heartbeat": {**down["heartbeat"], "status": 1, "time": "2026-11-30 01:20:00.000"}}
+        assert post(up) == [("resolved", iid)]
+        assert client.get(f"/v1/incidents/{iid}").json()["resolved_at"] == "2026-11-30T01:20:00+00:00"
+        assert post(up) == []  # up again, nothing open
+        assert post({"msg": "Uptime Kuma test"}) == []  # the "test" notification: no heartbeat
+        untagged = {**down, "monitor": {**down["monitor"], "id": 30, "tags": []}}
+        ((outcome, _),) = post(untagged, contract=body["id"], category="server_fault")  # ?contract= on the URL
+        assert outcome == "opened"
+        assert post({**untagged, "monitor": {**untagged["monitor"], "id": 31}})[0][0] == "unknown_contract"

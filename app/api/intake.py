@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
+from sqlmodel import select
 
 from app.api.contracts import now
 from app.api.deps import Db, require
@@ -122,3 +123,54 @@ async def _apply(db, a: Alert, iid: str, contract: ContractRow, category: str, e
         return "opened" if opened else "unchanged"
     await add_event(db, row, events, "resolved", ended, actor, "Alertmanager: resolved")
     return "opened_and_resolved" if opened else "resolved"
+
+
+class KumaHeartbeat(BaseModel):
+    monitorID: int
+    status: int  # 0 down, 1 up, 2 pending, 3 maintenance
+    time: str  # UTC, "YYYY-MM-DD HH:MM:SS.mmm"
+    msg: str = ""
+    model_config = {"extra": "allow"}
+
+
+class KumaMonitor(BaseModel):
+    id: int
+    name: str = ""
+    tags: list[dict] = []
+    model_config = {"extra": "allow"}
+
+
+class KumaWebhook(BaseModel):
+    """Uptime Kuma's webhook notification (its JSON body: heartbeat, monitor, msg)."""
+    heartbeat: KumaHeartbeat | None = None  # absent in Kuma's "test" notification
+    monitor: KumaMonitor | None = None
+    msg: str = ""
+    model_config = {"extra": "allow"}
+
+
+@router.post("/kuma", response_model=IntakeAnswer)
+async def kuma(body: KumaWebhook, request: Request, db: Db, contract: str | None = None,
+               category: str | None = None, who: Principal = Depends(require("intake", "admin"))) -> dict:
+    """A monitor going down opens an incident (one per outage: Kuma's re-sends while it
+    stays down change nothing), coming up resolves it. The contract is the monitor's
+    ``slawatch_contract`` tag, else ``?contract=`` on the webhook URL."""
+    hb, mon = body.heartbeat, body.monitor
+    if hb is None or mon is None or hb.status not in (0, 1):
+        return {"alerts": []}  # a test message, pending or maintenance: nothing to record
+    tags = {t.get("name"): t.get("value") for t in mon.tags if isinstance(t, dict)}
+    labels = {"alertname": mon.name, "slawatch_contract": tags.get("slawatch_contract") or contract or "",
+              "slawatch_category": tags.get("slawatch_category") or category or DEFAULT_CATEGORY}
+    at = datetime.fromisoformat(hb.time.replace(" ", "T")).replace(tzinfo=timezone.utc)
+    key = f"kuma{mon.id}"
+    row = (await db.exec(select(IncidentRow).where(IncidentRow.id.startswith(f"alert-{key}-"),
+                                                   IncidentRow.source == "alert")
+                         .order_by(IncidentRow.started_at.desc()).limit(1))).first()
+    still_open = row is not None and state_of((await events_of(db, [row.id]))[row.id]).status != "resolved"
+    if hb.status == 0:
+        starts = row.started_at if still_open else at  # a re-send while down: the same outage
+        a = Alert(status="firing", labels=labels, annotations={"summary": hb.msg}, startsAt=starts, fingerprint=key)
+    elif still_open:
+        a = Alert(status="resolved", labels=labels, startsAt=row.started_at, endsAt=at, fingerprint=key)
+    else:
+        return {"alerts": []}  # up, and nothing open: nothing to resolve
+    return {"alerts": [await _one(a, request, db, who)]}
