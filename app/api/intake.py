@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
 from sqlmodel import select
 
 from app.api.contracts import now
 from app.api.deps import Db, require
 from app.auth.service import Principal
 from app.contracts.errors import CaseError
-from app.contracts.types import OUTAGE_CATEGORIES
+from app.contracts.types import OUTAGE_CATEGORIES, Instant
 from app.incidents.service import add_event, events_of, open_incident, state_of
 from app.incidents.timeline import TransitionError
 from app.storage.tables import ContractRow, IncidentRow
@@ -30,7 +30,14 @@ from app.writes import checked
 log = logging.getLogger("slawatch.intake")
 router = APIRouter(prefix="/v1/intake", tags=["intake"])
 DEFAULT_CATEGORY = "service_unavailable"
-ZERO_TIME = datetime(1, 1, 1, tzinfo=timezone.utc)  # Go's zero time: Alertmanager's "no end yet"
+
+
+def _go_zero(v: Any) -> Any:
+    """Go's zero time (``0001-01-01T00:00:00Z``) is Alertmanager's "no end yet"."""
+    return None if isinstance(v, str) and v.startswith("0001-01-01T00:00:00") else v
+
+
+AlertEnd = Annotated[Instant | None, BeforeValidator(_go_zero)]
 
 
 class Alert(BaseModel):
@@ -38,8 +45,8 @@ class Alert(BaseModel):
     status: str = Field(pattern="^(firing|resolved)$")
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
-    startsAt: datetime
-    endsAt: datetime | None = None
+    startsAt: Instant
+    endsAt: AlertEnd = None
     fingerprint: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")
 
 
@@ -96,7 +103,7 @@ async def _one(a: Alert, request: Request, db, who: Principal) -> dict[str, Any]
                 "detail": f"slawatch_category: expected one of {', '.join(sorted(OUTAGE_CATEGORIES))}"}
     iid = incident_key(a)
     out["incident_id"] = iid
-    ended = a.endsAt if a.status == "resolved" and a.endsAt and a.endsAt > ZERO_TIME else None
+    ended = a.endsAt if a.status == "resolved" else None
     try:
         async with checked(db, request.app.state.rules, contract, now(), a.startsAt, ended):
             outcome = await _apply(db, a, iid, contract, category, ended, f"{who.role}:{who.token_id}")
@@ -132,12 +139,21 @@ class KumaHeartbeat(BaseModel):
     msg: str = ""
     model_config = {"extra": "allow"}
 
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, v: str) -> str:
+        try:
+            datetime.fromisoformat(v.replace(" ", "T"))
+        except ValueError:
+            raise ValueError("expected Uptime Kuma's UTC time, e.g. 2026-11-30 01:00:00.527") from None
+        return v
+
 
 class KumaMonitor(BaseModel):
     id: int
     name: str = ""
     tags: list[dict] = []
-    model_config = {"extra": "allow"}
+    model_config = {"extra": "allow", "strict": True}
 
 
 class KumaWebhook(BaseModel):
@@ -160,7 +176,8 @@ async def kuma(body: KumaWebhook, request: Request, db: Db, contract: str | None
     tags = {t.get("name"): t.get("value") for t in mon.tags if isinstance(t, dict)}
     labels = {"alertname": mon.name, "slawatch_contract": tags.get("slawatch_contract") or contract or "",
               "slawatch_category": tags.get("slawatch_category") or category or DEFAULT_CATEGORY}
-    at = datetime.fromisoformat(hb.time.replace(" ", "T")).replace(tzinfo=timezone.utc)
+    at = datetime.fromisoformat(hb.time.replace(" ", "T"))
+    at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
     key = f"kuma{mon.id}"
     row = (await db.exec(select(IncidentRow).where(IncidentRow.id.startswith(f"alert-{key}-"),
                                                    IncidentRow.source == "alert")
