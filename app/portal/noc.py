@@ -21,7 +21,24 @@ ACTIONS = ("acknowledge", "notify", "pause", "resume", "classify", "resolve")
 WARN = 0.8  # the share of a window's limit at which the board turns amber (the warning ticket's default)
 
 
+ROWS = 100  # basis: policy — the soonest deadlines a board shows (and how many more there are)
+_BUILT: dict = {}  # the last snapshot's board, by the snapshot itself: built once, read by every poll
+
+
 def board(snapshot, at) -> dict:
+    """The board at ``at``: the snapshot's rows (built once per snapshot) with the time
+    left of each, the soonest ``ROWS`` of them."""
+    built = _BUILT.get("board") if _BUILT.get("snapshot") is snapshot else None
+    if built is None:
+        built = _board(snapshot)
+        _BUILT.update(snapshot=snapshot, board=built)
+    now_ts = at.timestamp()
+    rows = [{**r, "left": r["deadline_ts"] - now_ts if r["deadline_ts"] is not None else None}
+            for r in built["rows"][:ROWS]]
+    return {**built, "at": now_ts, "rows": rows, "more": max(len(built["rows"]) - ROWS, 0)}
+
+
+def _board(snapshot) -> dict:
     """The board's rows (pure): open incidents' windows that run or have breached, soonest
     deadline first; claims whose attribution is still unknown; evaluation errors."""
     rows, claims, errors = [], [], []
@@ -35,13 +52,12 @@ def board(snapshot, at) -> dict:
             inc = incidents.get(w.incident_id)
             if inc is None or inc.resolved_at is not None or w.status not in ("running", "breached"):
                 continue
-            left = (w.deadline - at).total_seconds() if w.deadline is not None else None
             used = w.elapsed.total_seconds() / w.limit_seconds if w.limit_seconds else 0
             rows.append({"contract_id": st.contract_id, "customer_id": st.row.customer_id,
                          "incident_id": w.incident_id, "title": views.title(inc.category, inc.started_at, tz),
                          "window": w.window, "clause": w.cited.get("clause"), "original": w.cited.get("original"),
                          "deadline": local_time(w.deadline, tz), "deadline_ts": w.deadline.timestamp() if w.deadline
-                         else None, "left": left, "used": round(used, 4), "status": w.status,
+                         else None, "used": round(used, 4), "status": w.status,
                          "level": "breached" if w.status == "breached" else "warn" if used >= WARN else "ok",
                          "acknowledged": inc.acknowledged_at is not None, "paused": bool(inc.pauses and
                                                                                         inc.pauses[-1].end is None)})
@@ -49,7 +65,7 @@ def board(snapshot, at) -> dict:
                 claims.append({"contract_id": st.contract_id, "incident_id": inc.id,
                                "title": views.title(inc.category, inc.started_at, tz)})
     rows.sort(key=lambda r: (r["deadline_ts"] is None, r["deadline_ts"] or 0))
-    return {"at": at.timestamp(), "rows": rows, "unconfirmed": claims, "errors": errors}
+    return {"rows": rows, "unconfirmed": claims, "errors": errors}
 
 
 @router.get("")

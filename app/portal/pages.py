@@ -19,7 +19,6 @@ from app.api.statement import statement_response
 from app.auth.service import Principal, authenticate
 from app.calendars.periods import month_bounds
 from app.contracts.errors import CaseError
-from app.contracts.service import contract_of, visible_contracts
 from app.contracts.types import parse_month
 from app.evaluation.health import describe
 from app.evaluation.service import evaluate_case
@@ -99,18 +98,22 @@ async def signout(request: Request, s: Poster) -> Response:
     return response
 
 
-async def _contracts(db, s) -> list[dict]:
-    at = now()
-    return [{"id": r.id, "title": r.body.get("title") or r.template, "template": r.template,
-             "fee": r.body.get("month_fee"), "customer": r.customer_id, "billing": r.body.get("billing"),
-             "period": current_period(contract_of(r), at)} for r in await visible_contracts(db, s.principal)]
+async def _contracts(request: Request, s) -> list[dict]:
+    """The contracts this session sees, from the shared live state (no query, no parse)."""
+    snapshot = await request.app.state.live.current()
+    out = []
+    for st in snapshot.states.values():
+        if s.principal.sees(st.row.customer_id):
+            c = st.case.contract
+            out.append({"id": st.contract_id, "title": c.title or st.row.template, "template": st.row.template,
+                        "fee": c.month_fee, "customer": st.row.customer_id, "billing": c.billing,
+                        "period": st.case.period})
+    return sorted(out, key=lambda x: x["id"])
 
 
 @router.get("/portal/")
 async def home(request: Request, s: Viewer) -> Response:
-    async with request.app.state.sessions() as db:
-        contracts = await _contracts(db, s)
-    return page(request, "home.html", s=s, contracts=contracts, feed=None)
+    return page(request, "home.html", s=s, contracts=await _contracts(request, s), feed=None)
 
 
 @router.post("/portal/feed")
@@ -120,7 +123,7 @@ async def new_feed(request: Request, s: Poster) -> Response:
         raise HTTPException(403, "feeds are a customer's: sign in with a customer link")
     async with request.app.state.sessions() as db:
         token = await feed_token(db, s.principal.customer_id)
-        contracts = await _contracts(db, s)
+    contracts = await _contracts(request, s)
     base = f"{request.app.state.settings.public_url.rstrip('/')}/portal/feeds/{token}"
     return page(request, "home.html", s=s, contracts=contracts,
                 feed={"atom": f"{base}/atom.xml", "ics": f"{base}/calendar.ics"})

@@ -92,7 +92,8 @@
       if (!lis.length) { const li = document.createElement("li"); li.textContent = "—"; lis.push(li); }
       list.replaceChildren(...lis);
     }
-    document.getElementById("updated").textContent = `${board.rows.length} windows · ${new Date().toLocaleTimeString()}`;
+    const more = board.more ? ` (+${board.more} later)` : "";
+    document.getElementById("updated").textContent = `${board.rows.length} windows${more} · ${new Date().toLocaleTimeString()}`;
     tick();
   }
 
