@@ -5,6 +5,7 @@ that fired and resolved between two notifications, and the intake role's limits.
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -13,6 +14,17 @@ import yaml
 from conftest import ROOT, service_client
 
 from tests.peers.util import free_port, wait_port, wait_until
+
+
+@contextmanager
+def with_contract(tmp_path):
+    """A service with demo-ningbo-colo stored, and an intake token's header."""
+    client, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path}/in.db")
+    with client:
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+        client.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
+        assert client.post("/v1/contracts", json=body).status_code == 201
+        yield client, body, {"Authorization": f"Bearer {make_token('intake')}"}, make_token
 
 
 def payload(status: str, *alerts: dict) -> dict:
@@ -32,12 +44,7 @@ def alert(status: str, fingerprint: str, contract: str, starts: datetime, ends: 
 
 
 def test_alerts_open_and_resolve_incidents_once(tmp_path):
-    client, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path}/i.db")
-    with client:
-        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
-        client.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
-        assert client.post("/v1/contracts", json=body).status_code == 201
-        intake = {"Authorization": f"Bearer {make_token('intake')}"}
+    with with_contract(tmp_path) as (client, body, intake, make_token):
         t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=20)
         url = "/v1/intake/alertmanager"
 
@@ -68,6 +75,7 @@ def test_alerts_open_and_resolve_incidents_once(tmp_path):
         assert post(payload("firing", bad))[0][0] == "refused"
 
         assert client.get("/v1/contracts", headers=intake).status_code == 403  # it posts alerts, nothing more
+        assert client.post(url, json=firing, headers={"Authorization": ""}).status_code == 401
         customer = {"Authorization": f"Bearer {make_token('customer', body['customer'])}"}
         assert client.post(url, json=firing, headers=customer).status_code == 403
         r = client.post(url, json={"alerts": [{"status": "weird"}]}, headers=intake)
@@ -141,12 +149,7 @@ def test_real_alertmanager_sends_fired_and_resolved_alerts_and_a_restart_duplica
 def test_grafana_alerting_webhook_opens_and_resolves(tmp_path):
     import json
 
-    client, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path}/g.db")
-    with client:
-        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
-        client.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
-        assert client.post("/v1/contracts", json=body).status_code == 201
-        intake = {"Authorization": f"Bearer {make_token('intake')}"}
+    with with_contract(tmp_path) as (client, body, intake, _):
         doc = json.loads((ROOT / "tests/fixtures/grafana_webhook.json").read_text())
         r = client.post("/v1/intake/grafana", json=doc, headers=intake)
         assert r.status_code == 200 and r.json()["alerts"][0]["outcome"] == "opened"
@@ -162,12 +165,7 @@ def test_grafana_alerting_webhook_opens_and_resolves(tmp_path):
 def test_uptime_kuma_webhook_opens_one_incident_per_outage_and_resolves_it(tmp_path):
     import json
 
-    client, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path}/k.db")
-    with client:
-        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
-        client.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
-        assert client.post("/v1/contracts", json=body).status_code == 201
-        intake = {"Authorization": f"Bearer {make_token('intake')}"}
+    with with_contract(tmp_path) as (client, body, intake, _):
         down = json.loads((ROOT / "tests/fixtures/kuma_down.json").read_text())
 
         def post(doc, **params):

@@ -39,6 +39,16 @@ def test_signatures_match_the_documented_algorithms():
     assert feishu(FEISHU_SECRET, 1700000000) == "RpXbw7bncheMXKEHLeETmnhcqsBrZOUBOwyPTuLV4ic="
 
 
+def reply(handler: BaseHTTPRequestHandler, answer: dict) -> None:
+    """A JSON answer, as the vendors send theirs."""
+    data = json.dumps(answer).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class Vendor(BaseHTTPRequestHandler):
     """DingTalk, WeCom and Feishu robots by path, as their documentation describes them
     (and a plain HTTP SMS API at /sms that answers "OK" to its key)."""
@@ -63,12 +73,7 @@ class Vendor(BaseHTTPRequestHandler):
         q = parse_qs(url.query)
         answer = {"dingtalk": self.dingtalk, "wecom": self.wecom, "feishu": self.feishu}[url.path.strip("/")](q, body)
         Vendor.got.append((url.path.strip("/"), body, answer))
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, answer)
 
     def dingtalk(self, q, body):
         ts = q["timestamp"][0]
@@ -293,12 +298,7 @@ class WeComApi(BaseHTTPRequestHandler):
         pass
 
     def _answer(self, answer: dict) -> None:
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, answer)
 
     def do_GET(self):
         q = parse_qs(urlsplit(self.path).query)
