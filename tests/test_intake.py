@@ -185,3 +185,48 @@ def test_uptime_kuma_webhook_opens_one_incident_per_outage_and_resolves_it(tmp_p
         ((outcome, _),) = post(untagged, contract=body["id"], category="server_fault")  # ?contract= on the URL
         assert outcome == "opened"
         assert post({**untagged, "monitor": {**untagged["monitor"], "id": 31}})[0][0] == "unknown_contract"
+
+
+INVALID = ROOT / "tests" / "sla_rules" / "invalid" / "intake"
+BAD_ROUTES = {
+    "bad_category": "4: routes[0].category: expected one of mail_send_receive, server_fault, service_unavailable, "
+                    "sms_delivery",
+    "bad_regex": "4: routes[1].match_re: instance: not a regular expression (unterminated character set at "
+                 "position 8)",
+}
+
+
+@pytest.mark.parametrize("reason", sorted(BAD_ROUTES))
+def test_a_bad_intake_file_names_file_line_and_field(reason):
+    from app.contracts.rules import load_intake
+    from app.contracts.yamlfile import RulesError
+
+    assert {p.stem for p in INVALID.glob("*.yaml")} == set(BAD_ROUTES)
+    with pytest.raises(RulesError) as e:
+        load_intake(INVALID / f"{reason}.yaml", ROOT)
+    assert str(e.value) == f"tests/sla_rules/invalid/intake/{reason}.yaml:{BAD_ROUTES[reason]}"
+
+
+def test_alerts_without_slawatch_labels_are_routed_by_sla_rules_intake_yaml(tmp_path):
+    import shutil
+
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "sla_rules", rules)
+    (rules / "intake.yaml").write_text(yaml.safe_dump({"routes": [
+        {"match": {"job": "colo-web"}, "match_re": {"instance": r"10\.0\.0\.\d+:80"},
+         "contract": "demo-ningbo-colo", "category": "server_fault"}]}))
+    client, make_token = service_client(f"sqlite+aiosqlite:///{tmp_path}/r.db", rules_dir=rules)
+    with client:
+        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+        client.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
+        assert client.post("/v1/contracts", json=body).status_code == 201
+        intake = {"Authorization": f"Bearer {make_token('intake')}"}
+        t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+        routed = alert("firing", "r1", "", t0)
+        routed["labels"] = {"alertname": "SiteDown", "job": "colo-web", "instance": "10.0.0.7:80"}
+        other = {**routed, "fingerprint": "r2", "labels": {**routed["labels"], "instance": "10.0.1.7:80"}}
+        r = client.post("/v1/intake/alertmanager", json=payload("firing", routed, other), headers=intake)
+        (first, second) = r.json()["alerts"]
+        assert (first["outcome"], first["contract_id"]) == ("opened", "demo-ningbo-colo")
+        assert client.get(f"/v1/incidents/{first['incident_id']}").json()["category"] == "server_fault"
+        assert second["outcome"] == "unknown_contract"  # no route matches: named, not guessed

@@ -90,6 +90,11 @@ async def grafana(body: AlertmanagerWebhook, request: Request, db: Db,
 
 
 async def _one(a: Alert, request: Request, db, who: Principal) -> dict[str, Any]:
+    rules = request.app.state.rules
+    route = rules.intake.route(a.labels) if rules.intake is not None and "slawatch_contract" not in a.labels else None
+    if route is not None:  # sla_rules/intake.yaml says which contract the labels are about
+        a = a.model_copy(update={"labels": {"slawatch_contract": route.contract, "slawatch_category": route.category,
+                                            **a.labels}})
     cid = a.labels.get("slawatch_contract")
     out = {"fingerprint": a.fingerprint, "contract_id": cid, "incident_id": None, "outcome": "unknown_contract"}
     contract = await db.get(ContractRow, cid) if cid else None

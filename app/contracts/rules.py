@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from app.calendars.schedule import WorkdaySchedule, YearOverride
+from app.contracts.intake import IntakeRules
 from app.contracts.models import Contract
 from app.contracts.params import ParamError, resolve_params
 from app.contracts.templates import Template, check_template
@@ -39,6 +40,7 @@ class Rules:
     contracts: dict[str, Contract] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
     oncall: OnCall | None = None  # sla_rules/oncall.yaml: who is on duty (app.oncall)
+    intake: IntakeRules | None = None  # sla_rules/intake.yaml: alerts' labels → contract and category
 
     def replace_with(self, other: Rules) -> None:
         """Swap in a newly loaded set. Every holder of this object (the API, the
@@ -46,6 +48,7 @@ class Rules:
         is ever visible, since ``other`` was validated whole before."""
         self.templates, self.schedule, self.contracts, self.files, self.oncall = (
             other.templates, other.schedule, other.contracts, other.files, other.oncall)
+        self.intake = other.intake
 
 
 def reload_rules(rules: Rules) -> Rules:
@@ -135,7 +138,15 @@ def load_rules(root: str | Path) -> Rules:
     if (root / "oncall.yaml").is_file():
         rules.oncall = load_oncall(root / "oncall.yaml", base)
         rules.files.append(_display(base, root / "oncall.yaml"))
+    if (root / "intake.yaml").is_file():
+        rules.intake = load_intake(root / "intake.yaml", base)
+        rules.files.append(_display(base, root / "intake.yaml"))
     return rules
+
+
+def load_intake(path: Path, base: Path) -> IntakeRules:
+    """The alert routes (``sla_rules/intake.yaml``); a bad one raises ``RulesError`` (file:line)."""
+    return YamlDoc(path, _display(base, path)).validate(IntakeRules)
 
 
 def load_oncall(path: Path, base: Path) -> OnCall:
