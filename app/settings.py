@@ -1,6 +1,7 @@
 """Settings, validated at start: only ``SLAWATCH_*`` environment variables."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
         if template is not None and ("{to}" not in template or "{text}" not in template
                                      or not template.startswith(("http://", "https://"))):
             raise ValueError("notify_sms_http_template: an http(s) URL with {to} and {text} in it")
+        try:
+            re.compile(self.notify_sms_http_success)
+        except re.error as exc:
+            raise ValueError(f"notify_sms_http_success: not a regular expression ({exc})") from None
         if self.notify_sms_url is not None and self.notify_sms_password is None:
             raise ValueError("notify_sms_password: required with notify_sms_url (the sendsms user's password)")
         for name in ("notify_dingtalk_url", "notify_wecom_url", "notify_feishu_url", "notify_sms_url"):

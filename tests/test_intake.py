@@ -187,26 +187,6 @@ def test_uptime_kuma_webhook_opens_one_incident_per_outage_and_resolves_it(tmp_p
         assert post({**untagged, "monitor": {**untagged["monitor"], "id": 31}})[0][0] == "unknown_contract"
 
 
-INVALID = ROOT / "tests" / "sla_rules" / "invalid" / "intake"
-BAD_ROUTES = {
-    "bad_category": "4: routes[0].category: expected one of mail_send_receive, server_fault, service_unavailable, "
-                    "sms_delivery",
-    "bad_regex": "4: routes[1].match_re: instance: not a regular expression (unterminated character set at "
-                 "position 8)",
-}
-
-
-@pytest.mark.parametrize("reason", sorted(BAD_ROUTES))
-def test_a_bad_intake_file_names_file_line_and_field(reason):
-    from app.contracts.rules import load_intake
-    from app.contracts.yamlfile import RulesError
-
-    assert {p.stem for p in INVALID.glob("*.yaml")} == set(BAD_ROUTES)
-    with pytest.raises(RulesError) as e:
-        load_intake(INVALID / f"{reason}.yaml", ROOT)
-    assert str(e.value) == f"tests/sla_rules/invalid/intake/{reason}.yaml:{BAD_ROUTES[reason]}"
-
-
 def test_alerts_without_slawatch_labels_are_routed_by_sla_rules_intake_yaml(tmp_path):
     import shutil
 

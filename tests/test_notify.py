@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -379,3 +380,16 @@ def test_an_sms_page_through_a_plain_http_api(vendor):
     assert q["to"] == ["13800000003"] and q["msg"][0].startswith("【SLA】demo-ningbo-colo respond_1h")
     with pytest.raises(RuntimeError, match="ERR bad key"):
         asyncio.run(HttpSmsPage(f"{vendor}/sms?key=no&to={{to}}&msg={{text}}", success_pattern=r"^OK").send(page))
+
+
+def test_a_bad_channel_setting_names_itself():
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    for bad, name in (({"notify_sms_http_template": "http://127.0.0.1:9/?to={to}&t={text}",
+                        "notify_sms_http_success": "(ok"}, "notify_sms_http_success: not a regular expression"),
+                      ({"notify_feishu_secret": "s"}, "notify_feishu_secret: set notify_feishu_url too"),
+                      ({"notify_sms_http_template": "http://127.0.0.1:9/"}, "notify_sms_http_template: an http(s) URL")):
+        with pytest.raises(ValidationError, match=re.escape(name)):
+            Settings(database_url="sqlite+aiosqlite:///:memory:", **bad)

@@ -4,7 +4,7 @@ message: file, line, field. And the shipped rules all load."""
 import pytest
 from conftest import ROOT, RULES_DIR
 
-from app.contracts.rules import load_calendar, load_contract, load_rules, load_template
+from app.contracts.rules import load_calendar, load_contract, load_intake, load_oncall, load_rules, load_template
 from app.contracts.yamlfile import RulesError
 
 INVALID = ROOT / "tests" / "sla_rules" / "invalid"
@@ -39,6 +39,20 @@ CONTRACTS = {
                         "ningbo-colo, shengjing-crm, xiamen-mail)",
 }
 
+ONCALL = {  # sla_rules/oncall.yaml
+    "bad_clock": "6: teams[0].shifts[0].start: expected a time like 09:00",
+    "rotate_without_since": "7: teams[0].shifts[0].since: required when the shift rotates (the first person's day)",
+    "unknown_person": "10: teams[0].shifts[0].people[1]: unknown person 'lina'",
+    "yaml_on_key": "7: teams[0].shifts[0].on: YAML reads the key 'on' as a yes/no; quote it or use another name",
+}
+
+INTAKE = {  # sla_rules/intake.yaml
+    "bad_category": "4: routes[0].category: expected one of mail_send_receive, server_fault, service_unavailable, "
+                    "sms_delivery",
+    "bad_regex": "4: routes[1].match_re: instance: not a regular expression (unterminated character set at "
+                 "position 8)",
+}
+
 CALENDARS = {
     "date_outside_year": "4: holidays[1]: 2026-12-31 is not in 2027",
     "year_mismatch": "1: year: year 2028 does not match the file name",
@@ -50,6 +64,16 @@ def test_every_fixture_has_an_expected_message():
     assert on_disk == set(TEMPLATES)
     assert {p.stem for p in (INVALID / "contracts").glob("*.yaml")} == set(CONTRACTS)
     assert {p.name for p in (INVALID / "calendars").iterdir()} == set(CALENDARS)
+    assert {p.stem for p in (INVALID / "oncall").glob("*.yaml")} == set(ONCALL)
+    assert {p.stem for p in (INVALID / "intake").glob("*.yaml")} == set(INTAKE)
+
+
+@pytest.mark.parametrize("kind, reason", [("oncall", r) for r in sorted(ONCALL)] + [("intake", r) for r in sorted(INTAKE)])
+def test_invalid_rota_or_intake_file(kind, reason):
+    load, expected = {"oncall": (load_oncall, ONCALL), "intake": (load_intake, INTAKE)}[kind]
+    with pytest.raises(RulesError) as e:
+        load(INVALID / kind / f"{reason}.yaml", ROOT)
+    assert str(e.value) == f"{P}{kind}/{reason}.yaml:{expected[reason]}"
 
 
 @pytest.mark.parametrize("reason", sorted(TEMPLATES))

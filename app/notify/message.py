@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from app.reports.views import duration
+
 BEIJING = ZoneInfo("Asia/Shanghai")
 KIND = {"window_breached": "超时 BREACHED", "window_warning": "即将超时 close to its deadline",
         "major_incident": "重大故障 major incident", "termination_right": "终止权 termination right",
@@ -28,10 +30,8 @@ def _left(deadline: str | None, now: datetime) -> str | None:
     if not deadline:
         return None
     due = datetime.fromisoformat(deadline)
-    s = int((due - now).total_seconds())
-    word = "剩余 left" if s >= 0 else "已超时 overdue"
-    s = abs(s)
-    return f"{word} {s // 3600} h {s % 3600 // 60:02d} min"
+    s = (due - now).total_seconds()
+    return f"{'剩余 left' if s >= 0 else '已超时 overdue'} {duration(abs(s))}"
 
 
 def page_of(t: dict, now: datetime | None = None) -> Page:

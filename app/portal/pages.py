@@ -27,7 +27,6 @@ from app.incidents.service import events_of, state_of
 from app.portal.tokens import (
     PORTAL_ROLES,
     SESSION_LIFE,
-    PortalError,
     end_session,
     feed_token,
     redeem_link,
@@ -200,7 +199,7 @@ async def report_fault(request: Request, contract_id: str, s: Poster,
         body = IncidentCreate(contract_id=contract_id, category=category, started_at=local, note=note)
         async with request.app.state.sessions() as db:
             await create_incident(body=body, request=request, who=s.principal, db=db)
-    except (ValueError, CaseError, PortalError, HTTPException) as exc:
+    except (ValueError, CaseError, HTTPException) as exc:
         status = exc.status_code if isinstance(exc, HTTPException) else 422
         message = exc.detail if isinstance(exc, HTTPException) else str(exc)
         return page(request, "contract.html", status, s=s, claim_error=message, **view)
