@@ -51,15 +51,9 @@ def test_each_hostile_target_gets_its_stable_error_in_time(hostile, name):
     if name.startswith(SPEAKS_FIRST):
         assert greeting(config["port"])
     timeout = 2.0
-    for _ in range(2):
-        t0 = time.monotonic()
-        r = asyncio.run(PROBES[protocol](TARGETS[protocol].model_validate(config), timeout))
-        took = time.monotonic() - t0
-        # a greeting server starved by a loaded machine (it feeds a dozen endless streams) may not
-        # greet this connection in time: one more try tells that apart from a probe that hangs
-        if not (r.error or "").startswith("timeout:") or "timeout" in " ".join(errors) or \
-                not name.startswith(SPEAKS_FIRST):
-            break
+    t0 = time.monotonic()
+    r = asyncio.run(PROBES[protocol](TARGETS[protocol].model_validate(config), timeout))
+    took = time.monotonic() - t0
     assert not r.ok and r.error in errors, (r.error, r.detail)
     assert took < timeout + 0.5, took  # the whole probe is bounded by its timeout, not each read
 
