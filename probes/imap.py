@@ -94,6 +94,11 @@ async def bounded(client: aioimaplib.IMAP4, work) -> None:
         return task.result()
     finally:
         if not task.done():
+            # the greeting's handler holds aioimaplib's state lock while it waits for CAPABILITY;
+            # a cancelled hello wait must take that lock back before it ends, so it goes first
+            # (else the cancel waits out the probe's timeout: timeout:banner, not the overflow)
+            for welcome in list(client.protocol.tasks):
+                welcome.cancel()
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
 

@@ -1,7 +1,7 @@
 """Hostile probe targets (tests/peers/hostile.py, a process of its own on
 loopback): endless and slow bodies, endless headers, banners and greetings, a
 chunk declared as 2**60 bytes, a TLS handshake that never comes, a 64 KB DNS
-reply. Each gets its stable error within its timeout; together, thirteen of
+reply. Each gets its stable error within its timeout; together, fourteen of
 them running beside 200 ordinary targets cost under 50 MB. (How late other
 targets start meanwhile is measured by benchmarks/hostile.py.)"""
 import asyncio
@@ -22,6 +22,7 @@ from tests.peers.hostile_run import (
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
 MODES = ["http_endless_chunked", "http_huge_chunk", "http_endless_body", "http_endless_headers",
          "http_endless_header_line", "http_slow_body", "imap_endless_greeting", "imap_endless_lines",
+         "imap_lines_after_greeting",
          "pop3_endless_banner", "smtp_endless_banner", "tcp_endless_banner", "tls_stall", "dns_huge"]
 
 
@@ -58,7 +59,7 @@ def test_each_hostile_target_gets_its_stable_error_in_time(hostile, name):
     assert took < timeout + 0.5, took  # the whole probe is bounded by its timeout, not each read
 
 
-def test_thirteen_hostile_targets_beside_200_ordinary_ones(hostile):
+def test_fourteen_hostile_targets_beside_200_ordinary_ones(hostile):
     listener = ordinary_server()
     try:
         outcomes, stats, grown = asyncio.run(run_beside(hostile, listener.getsockname()[1]))

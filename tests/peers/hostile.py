@@ -25,6 +25,15 @@ async def endless(writer: asyncio.StreamWriter, head: bytes, piece: bytes = CHUN
             await asyncio.sleep(pause)
 
 
+async def greeting_then(writer: asyncio.StreamWriter, head: bytes, piece: bytes) -> None:
+    """The greeting in a read of its own, then the flood: the client has begun its
+    session (handed the greeting on) before the flood overflows a bound."""
+    writer.write(head)
+    await writer.drain()
+    await asyncio.sleep(0.2)
+    await endless(writer, b"", piece)
+
+
 def chunked_piece() -> bytes:
     return f"{len(CHUNK):x}\r\n".encode() + CHUNK + b"\r\n"
 
@@ -40,6 +49,7 @@ MODES = {
     "http_slow_body": lambda w: endless(w, b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b"a", 0.2),
     "imap_endless_greeting": lambda w: endless(w, b"* OK "),
     "imap_endless_lines": lambda w: endless(w, b"* OK hostile\r\n", b"* 1 EXISTS\r\n" * 4096),
+    "imap_lines_after_greeting": lambda w: greeting_then(w, b"* OK hostile\r\n", b"* 1 EXISTS\r\n" * 4096),
     "pop3_endless_banner": lambda w: endless(w, b"+OK "),
     "smtp_endless_banner": lambda w: endless(w, b"220 "),
     "tcp_endless_banner": lambda w: endless(w, b""),

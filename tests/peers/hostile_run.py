@@ -46,6 +46,8 @@ def cases(ports: dict) -> dict[str, tuple[str, dict, set[str]]]:
                                            "username": "u", "password": "p"}, {"line_too_long"}),
         "imap_endless_lines": ("imap", {"host": "127.0.0.1", "port": ports["imap_endless_lines"],
                                         "username": "u", "password": "p"}, {"too_large:response"}),
+        "imap_lines_after_greeting": ("imap", {"host": "127.0.0.1", "port": ports["imap_lines_after_greeting"],
+                                               "username": "u", "password": "p"}, {"too_large:response"}),
         "pop3_endless_banner": ("pop3", {"host": "127.0.0.1", "port": ports["pop3_endless_banner"],
                                          "username": "u", "password": "p"}, {"line_too_long"}),
         "smtp_endless_banner": ("smtp", {"host": "127.0.0.1", "port": ports["smtp_endless_banner"]},
