@@ -166,6 +166,7 @@ class Pause(Strict):
 class Incident(Strict):
     id: Label
     category: Category
+    target: str | None = Field(None, max_length=64)  # the probe target it was detected on, if any
     attribution: Attribution = "unknown"
     severity: Literal["minor", "major"] = "minor"
     started_at: Instant
@@ -189,18 +190,33 @@ class Incident(Strict):
         return self.reported_at or self.started_at
 
 
+class Maintenance(Interval):
+    """Planned maintenance, one occurrence ``[start, end)`` (a recurring window is
+    expanded before it reaches a case): when and how the customer was told, and the
+    target it is limited to (else the whole contract)."""
+
+    id: Label
+    announced_at: Instant | None = None
+    channel: str | None = Field(None, max_length=64)  # how it was announced: portal, e-mail, 公告, …
+    note: str | None = Field(None, max_length=2000)
+    target: str | None = Field(None, max_length=64)
+
+
 class Case(Strict):
     contract: Contract
     incidents: list[Incident] = []
+    maintenance: list[Maintenance] = Field([], max_length=1000)
     period: Period
     at: Instant
 
     @model_validator(mode="after")
     def _unique_ids(self):
-        seen: set[str] = set()
-        for i, inc in enumerate(self.incidents):
-            if inc.id in seen:
-                raise PydanticCustomError("duplicate", f"incident id {inc.id!r} appears twice",
-                                          {"field": f"incidents/{i}/id"})
-            seen.add(inc.id)
+        for name, field, items in (("incident", "incidents", self.incidents),
+                                   ("maintenance", "maintenance", self.maintenance)):
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    raise PydanticCustomError("duplicate", f"{name} id {item.id!r} appears twice",
+                                              {"field": f"{field}/{i}/id"})
+                seen.add(item.id)
         return self

@@ -17,6 +17,7 @@ from app.contracts.templates import Template
 from app.contracts.types import parse_month
 from app.evaluation import caps, credits
 from app.evaluation.incidents import occurrences
+from app.evaluation.maintenance import MAINTENANCE, maintenance_rows
 from app.evaluation.outage import (
     affected_days,
     clip,
@@ -53,7 +54,8 @@ def report(case: Case, template: Template, schedule: WorkdaySchedule) -> Report:
     period = Period.of(*parse_month(case.period), tz)
     p0, p1 = period.start, period.end
 
-    occs = occurrences(case.incidents, terms.params.get("maintenance_max"), at)
+    maintenance_max = terms.params.get("maintenance_max")
+    occs = occurrences(case.incidents, maintenance_max, at, case.maintenance)
     rows = window_rows(occs, terms.windows, p0, p1, at)
 
     min_day = terms.params.get("min_outage_per_day") or timedelta(0)
@@ -78,13 +80,27 @@ def report(case: Case, template: Template, schedule: WorkdaySchedule) -> Report:
     else:
         confirmed, confirmed_right = credit, termination
     availability = (1 - Fraction(outage // _US, period.length // _US)) * 100
+    maintenance = ()
+    if case.maintenance:  # the outage as if there were none: how much each window took out
+        raw = provider_outage(occurrences(case.incidents, maintenance_max, at), at)[0]
+        maintenance = maintenance_rows(case.maintenance, maintenance_max, _maintenance_clause(terms),
+                                       (raw, provider_outage(occs, at)[0]), p0, p1)
     return Report(
         contract_id=contract.id, template=template.id, period=case.period, timezone=contract.timezone, tz=tz,
         at=at, windows=tuple(rows),
         outage=Outage(outage, tuple(days), round_half_up(availability, 4)),
         credit=replace(credit, owed=confirmed.amount, owed_provisional=credit.amount - confirmed.amount),
         termination_right=replace(termination, provisional=termination.granted and not confirmed_right.granted),
+        maintenance=maintenance,
     )
+
+
+def _maintenance_clause(terms: Terms) -> dict:
+    """The template's exclusion for announced maintenance (its clause and words)."""
+    for x in terms.template.excluded_attributions:
+        if x.attribution == MAINTENANCE:
+            return {"clause": x.clause, "original": x.original, "basis": x.basis}
+    return {"clause": None, "original": None, "basis": "policy"}
 
 
 def _credit_lines(terms: Terms, x: credits.Inputs, outage: timedelta) -> list[CreditLine]:
@@ -119,6 +135,6 @@ def live_rows(case: Case, template: Template, schedule: WorkdaySchedule) -> list
     from app.calendars.base import FAR_FUTURE
 
     terms = bind(template, case.contract.timezone, case.contract.params, schedule)
-    occs = occurrences(case.incidents, terms.params.get("maintenance_max"), case.at)
+    occs = occurrences(case.incidents, terms.params.get("maintenance_max"), case.at, case.maintenance)
     past = min((o.reported for o in occs), default=case.at)
     return window_rows(occs, terms.windows, past, FAR_FUTURE, case.at)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.contracts.models import Incident
+from app.contracts.models import Incident, Maintenance
 from app.contracts.types import COUNTING_ATTRIBUTIONS
+from app.evaluation.maintenance import MAINTENANCE, covered, why_counted
 
 Span = tuple[datetime, datetime]
 
@@ -25,7 +26,8 @@ class Occurrence:
     counts: bool  # counts against the provider (unknown counts until classified)
 
     def paused(self, reasons: frozenset[str]) -> list[Span]:
-        return [(s, e) for s, e, r in self.pauses if r in reasons and e > s]
+        """Pauses for ``reasons``; announced maintenance stops every clock (issue 19)."""
+        return [(s, e) for s, e, r in self.pauses if (r in reasons or r == MAINTENANCE) and e > s]
 
 
 def _stops(inc: Incident, resolved: datetime | None, at: datetime) -> dict[str, datetime | None]:
@@ -55,7 +57,12 @@ def effective_attribution(inc: Incident, maintenance_max: timedelta | None, at: 
     return "announced_maintenance"
 
 
-def occurrences(incidents: list[Incident], maintenance_max: timedelta | None, at: datetime) -> list[Occurrence]:
+def occurrences(incidents: list[Incident], maintenance_max: timedelta | None, at: datetime,
+                maintenance: list[Maintenance] = ()) -> list[Occurrence]:
+    """``maintenance``: the case's windows; those that exclude (``why_counted``) take
+    out the part of each counting incident that overlaps them — all of it when the
+    incident lies wholly inside (then it is ``announced_maintenance``), else as a pause."""
+    excluding = [m for m in maintenance if why_counted(m, maintenance_max) is None]
     out = []
     for i, inc in enumerate(incidents):
         # instants arrive in UTC (the case models normalise them)
@@ -65,6 +72,13 @@ def occurrences(incidents: list[Incident], maintenance_max: timedelta | None, at
         pauses = tuple((p.start, min(p.end, at) if p.end is not None else at, p.reason)
                        for p in inc.pauses) if inc.pauses else ()
         attribution = effective_attribution(inc, maintenance_max, at)
+        if excluding and attribution in COUNTING_ATTRIBUTIONS:
+            end = resolved if resolved is not None else at
+            inside = covered(inc, excluding, end)
+            if inside == [(inc.started_at, end)]:
+                attribution = MAINTENANCE
+            elif inside:
+                pauses += tuple((s, e, MAINTENANCE) for s, e in inside)
         out.append(Occurrence(i, inc, attribution, inc.started_at, inc.clock_start, resolved, pauses,
                               _stops(inc, resolved, at), attribution in COUNTING_ATTRIBUTIONS))
     return out

@@ -9,18 +9,20 @@ from app.calendars import merge
 from app.calendars.periods import local_days
 from app.contracts.types import OUTAGE_CATEGORIES
 from app.evaluation.incidents import Occurrence, Span
+from app.evaluation.maintenance import MAINTENANCE
 
 CUSTOMER_WAIT = "waiting_on_customer"
+NOT_OUTAGE = frozenset({CUSTOMER_WAIT, MAINTENANCE})
 
 
 def outage_pieces(occ: Occurrence, at: datetime) -> list[Span]:
     """One incident's outage: ``[started, resolved or at)`` minus its
-    waiting-on-customer pauses (ningbo-colo 六.5)."""
+    waiting-on-customer pauses (ningbo-colo 六.5) and announced maintenance."""
     end = occ.resolved if occ.resolved is not None else at
     if end <= occ.started:
         return []
     pieces = [(occ.started, end)]
-    for ps, pe in merge(occ.paused(frozenset({CUSTOMER_WAIT}))):
+    for ps, pe in merge(occ.paused(NOT_OUTAGE)):
         nxt = []
         for s, e in pieces:
             if pe <= s or ps >= e:

@@ -127,6 +127,28 @@ class Outage:
 
 
 @dataclass(frozen=True, slots=True)
+class MaintenanceRow:
+    """A planned-maintenance window of the period and what it did (issue 19)."""
+    id: str
+    start: datetime
+    end: datetime
+    announced_at: datetime | None
+    channel: str | None
+    note: str | None
+    target: str | None
+    excluded: bool
+    why_counted: str | None  # why it excludes nothing (announced late, too long)
+    cited: dict  # the template's clause for announced maintenance
+    outage_excluded: timedelta  # provider outage of the period it took out
+
+    def to_json(self, local: LocalTime) -> dict:
+        return {"id": self.id, "start": local(self.start), "end": local(self.end),
+                "announced_at": local(self.announced_at), "channel": self.channel, "note": self.note,
+                "target": self.target, "excluded": self.excluded, "why_counted": self.why_counted, **self.cited,
+                "outage_excluded_seconds": seconds(self.outage_excluded)}
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """One contract-month (SEMANTICS §11)."""
     contract_id: str
@@ -139,6 +161,7 @@ class Report:
     outage: Outage
     credit: Credit
     termination_right: TerminationRight
+    maintenance: tuple[MaintenanceRow, ...] = ()
 
     def to_json(self) -> dict:
         local = LocalTime(self.tz)
@@ -152,4 +175,5 @@ class Report:
             "outage": self.outage.to_json(),
             "credit": self.credit.to_json(self.tz),
             "termination_right": self.termination_right.to_json(self.tz),
+            "maintenance": [m.to_json(local) for m in self.maintenance],
         }
