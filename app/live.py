@@ -113,6 +113,8 @@ class ContractState:
         if running or any(i.resolved_at is None for i in self.case.incidents):
             # spread by contract: 10,000 contracts evaluated in one round are not all due again together
             instants.append(at + REFRESH * (1 + zlib.crc32(self.row.id.encode()) / 2**33))
+            # planned maintenance beginning or ending stops or restarts an open incident's clocks
+            instants += [t for m in self.case.maintenance for t in (m.start, m.end) if t > at]
         # the first instant a running window is breached: the one after its deadline (at it, it still runs)
         instants += [w.deadline + BREACH_STEP for w in running if w.deadline is not None]
         for share in self.shares:  # a warning or a page: no sooner than its clock could get there (1 s a second)
@@ -193,19 +195,19 @@ async def contract_states(db, rules: Rules, at: datetime, errors: EvaluationErro
     contract; the evaluation itself runs in a worker thread, so the probes' event
     loop is never held for a whole round (at 10,000 contracts, seconds)."""
     rows = await contract_refs(await db.connection())
-    incidents = await case_rows(await db.connection(), rows)
+    incidents, planned = await case_rows(await db.connection(), rows)
     billing = await all_billing(db)
     errors.keep_only({r.id for r in rows})
 
     return await asyncio.to_thread(evaluate, [(r, incidents.get(r.id, []), billing[r.id]) for r in rows], at, rules,
-                                   errors, warn_percent)
+                                   errors, warn_percent, planned)
 
 
 GIL_EVERY = 4  # contracts evaluated between two yields of the GIL (a few ms at most)
 
 
 def evaluate(loaded: list[tuple], at: datetime, rules: Rules, errors: EvaluationErrors,
-             warn_percent: int | None) -> dict[str, ContractState]:
+             warn_percent: int | None, planned: list) -> dict[str, ContractState]:
     """In a worker thread: each contract's state, with its next due instant. The GIL is
     given up every few contracts: the probes' loop takes it back at every I/O, and a
     thread that held it for its whole 5 ms switch interval each time delayed probe
@@ -214,7 +216,7 @@ def evaluate(loaded: list[tuple], at: datetime, rules: Rules, errors: Evaluation
     for i, (row, incidents, bills) in enumerate(loaded):
         if i % GIL_EVERY == 0:
             time.sleep(0)
-        case = cases_from([row], {row.id: incidents}, at)[row.id]
+        case = cases_from([row], ({row.id: incidents}, planned), at)[row.id]
         st = out[row.id] = contract_state(row, case, bills, rules, errors, warn_percent)
         _ = st.due  # computed here, not on the loop when the next round asks
     return out
@@ -296,18 +298,19 @@ class LiveState:
         todo, self.stale = sorted(self.stale | more), set()
         states = dict(self.snapshot.states)
         at = self.clock()  # the ones looked at as of now; the rest as of when they last changed
-        loaded = []
+        loaded, planned = [], []
         async with self.sessions() as db:
             for i in range(0, len(todo), CHUNK):  # a handful of statements per chunk, not three per contract
                 ids = todo[i:i + CHUNK]
                 rows = await contract_refs(await db.connection(), ids)
-                incidents = await case_rows(await db.connection(), rows, every=False)
+                incidents, planned = await case_rows(await db.connection(), rows, every=False)
                 billing = await all_billing(db, ids)
                 loaded += [(row, incidents.get(row.id, []), billing[row.id]) for row in rows]
         for cid in set(todo) - {row.id for row, _, _ in loaded}:
             states.pop(cid, None)  # deleted
 
         if loaded:  # off the probes' loop, as a full round is
-            states.update(await asyncio.to_thread(evaluate, loaded, at, self.rules, self.errors, self.warn_percent))
+            states.update(await asyncio.to_thread(evaluate, loaded, at, self.rules, self.errors, self.warn_percent,
+                                                  planned))
         self.evaluated += len(todo)
         self.snapshot = Snapshot(at, states)

@@ -54,7 +54,8 @@ class Service:
         self.stop = asyncio.Event()
         self.tasks = [asyncio.create_task(self.sla_metrics.run(self.stop)),
                       asyncio.create_task(announce_missing_year(self.rules, self.stop))]
-        on_sighup(self.rules, self.live.invalidate)  # every state under the new rules
+        await self.rules_changed()
+        on_sighup(self.rules, lambda: self.tasks.append(asyncio.create_task(self.rules_changed())))
         if self.settings.demo:  # before the worker: it loads the demo targets this installs
             from app.demo.services import DemoServices
             self.demo = await DemoServices.start(self.settings, self.sessions, self.rules, self.vault)
@@ -80,6 +81,14 @@ class Service:
         # keep it out of the collector's full passes, which otherwise show as tail latency
         gc.collect()
         gc.freeze()
+
+    async def rules_changed(self) -> None:
+        """After the rules are (re)loaded: the files' maintenance windows stored, every
+        contract's state recomputed under the new rules."""
+        from app.maintenance.store import sync_files
+
+        await sync_files(self.sessions, self.rules.maintenance)
+        self.live.invalidate()
 
     async def _purge_portal(self) -> None:
         from app.portal.tokens import purge_expired

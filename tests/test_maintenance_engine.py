@@ -90,3 +90,21 @@ def test_an_unknown_incident_in_a_window_is_maintenance_too_and_customer_attribu
     assert {w["incident_id"]: w["attribution"] for w in r["windows"]} == \
         {"u": "announced_maintenance", "c": "customer"}
     assert r["credit"]["owed_provisional"] == "0.00"
+
+
+def test_slawatch_evaluate_and_the_evaluations_route_take_the_cases_maintenance(client):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    case = json.dumps(mail_case([window()])).encode()
+    cli = subprocess.run([sys.executable, "-m", "app.cli", "evaluate", "-"], input=case, capture_output=True,
+                         cwd=ROOT, timeout=60, check=True)
+    api = client.post("/v1/evaluations", content=case)
+    assert api.status_code == 200 and json.loads(cli.stdout) == api.json()
+    assert api.json()["outage"]["seconds"] == 2 * 3600 and api.json()["maintenance"][0]["excluded"] is True
+    bad = json.loads(case)
+    bad["maintenance"][0]["end"] = bad["maintenance"][0]["start"]
+    res = client.post("/v1/evaluations", json=bad)
+    assert res.status_code == 422 and "/maintenance/0/end" in res.text, res.text

@@ -4,7 +4,15 @@ message: file, line, field. And the shipped rules all load."""
 import pytest
 from conftest import ROOT, RULES_DIR
 
-from app.contracts.rules import load_calendar, load_contract, load_intake, load_oncall, load_rules, load_template
+from app.contracts.rules import (
+    load_calendar,
+    load_contract,
+    load_intake,
+    load_maintenance,
+    load_oncall,
+    load_rules,
+    load_template,
+)
 from app.contracts.yamlfile import RulesError
 
 INVALID = ROOT / "tests" / "sla_rules" / "invalid"
@@ -53,6 +61,14 @@ INTAKE = {  # sla_rules/intake.yaml
                  "position 8)",
 }
 
+MAINTENANCE = {  # sla_rules/maintenance/*.yaml
+    "bad_rrule": "6: windows[0].rrule: FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY",
+    "duplicate_id": "6: windows[1].id: window id 'm-one' is already used in "
+                    "tests/sla_rules/invalid/maintenance/duplicate_id.yaml",
+    "naive_time": "4: windows[0].starts_at: datetime has no UTC offset",
+    "two_scopes": "7: windows[1].contract_id: give exactly one of contract_id, target_id, customer_id",
+}
+
 CALENDARS = {
     "date_outside_year": "4: holidays[1]: 2026-12-31 is not in 2027",
     "year_mismatch": "1: year: year 2028 does not match the file name",
@@ -66,11 +82,14 @@ def test_every_fixture_has_an_expected_message():
     assert {p.name for p in (INVALID / "calendars").iterdir()} == set(CALENDARS)
     assert {p.stem for p in (INVALID / "oncall").glob("*.yaml")} == set(ONCALL)
     assert {p.stem for p in (INVALID / "intake").glob("*.yaml")} == set(INTAKE)
+    assert {p.stem for p in (INVALID / "maintenance").glob("*.yaml")} == set(MAINTENANCE)
 
 
-@pytest.mark.parametrize("kind, reason", [("oncall", r) for r in sorted(ONCALL)] + [("intake", r) for r in sorted(INTAKE)])
-def test_invalid_rota_or_intake_file(kind, reason):
-    load, expected = {"oncall": (load_oncall, ONCALL), "intake": (load_intake, INTAKE)}[kind]
+@pytest.mark.parametrize("kind, reason", [("oncall", r) for r in sorted(ONCALL)] + [("intake", r) for r in sorted(INTAKE)]
+                         + [("maintenance", r) for r in sorted(MAINTENANCE)])
+def test_invalid_rota_intake_or_maintenance_file(kind, reason):
+    load, expected = {"oncall": (load_oncall, ONCALL), "intake": (load_intake, INTAKE),
+                      "maintenance": (load_maintenance, MAINTENANCE)}[kind]
     with pytest.raises(RulesError) as e:
         load(INVALID / kind / f"{reason}.yaml", ROOT)
     assert str(e.value) == f"{P}{kind}/{reason}.yaml:{expected[reason]}"

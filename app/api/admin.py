@@ -26,5 +26,5 @@ async def reload(request: Request) -> Reloaded:
         reloaded = Reloaded(**reload_and_report(request.app.state.rules))
     except RulesError as exc:
         raise HTTPException(422, str(exc)) from None
-    request.app.state.live.invalidate()  # every contract's state under the new rules
+    await request.app.state.service.rules_changed()  # maintenance files stored, every state recomputed
     return reloaded

@@ -25,6 +25,7 @@ from app.api import (
     tokens,
 )
 from app.api import intake as intake_api
+from app.api import maintenance as maintenance_api
 from app.api import metrics as metrics_api
 from app.api import oncall as oncall_api
 from app.api import tickets as tickets_api
@@ -76,8 +77,8 @@ def create_app(settings: Settings | None = None, worker: bool = False, tickets: 
     app.include_router(probe.router)
     app.include_router(tickets_api.notifications)
     for module in (customers, contracts, statement, ledger, targets, incidents, tickets_api, sms, health,
-                   metrics_api, admin, tokens, oncall_api, intake_api, portal_links, portal_pages, portal_noc,
-                   portal_feeds, portal_ack):
+                   metrics_api, admin, tokens, oncall_api, intake_api, maintenance_api, portal_links, portal_pages,
+                   portal_noc, portal_feeds, portal_ack):
         app.include_router(module.router)
 
     def openapi() -> dict:

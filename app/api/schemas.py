@@ -76,6 +76,23 @@ class TerminationRight(Out):
     provisional: bool
 
 
+class PlannedMaintenance(Out):
+    """A planned-maintenance window of the period: whether it excluded, and why not."""
+    id: str
+    start: Instant
+    end: Instant
+    announced_at: Instant | None
+    channel: str | None
+    note: str | None
+    target: str | None
+    excluded: bool
+    why_counted: str | None
+    clause: str | None
+    original: str | None
+    basis: str
+    outage_excluded_seconds: int | float
+
+
 class Report(Out):
     """One contract-month (SEMANTICS §11)."""
     contract_id: str
@@ -87,6 +104,7 @@ class Report(Out):
     outage: Outage
     credit: Credit
     termination_right: TerminationRight
+    maintenance: list[PlannedMaintenance] = []
 
 
 class EvaluationError(Out):

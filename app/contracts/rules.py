@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from pydantic import Field
+
 from app.calendars.schedule import WorkdaySchedule, YearOverride
 from app.contracts.intake import IntakeRules
 from app.contracts.models import Contract
@@ -17,6 +19,7 @@ from app.contracts.params import ParamError, resolve_params
 from app.contracts.templates import Template, check_template
 from app.contracts.types import Strict
 from app.contracts.yamlfile import RulesError, YamlDoc
+from app.maintenance.schema import MaintenanceIn
 from app.oncall.models import OnCall
 
 _CAL_FILE = re.compile(r"^cn-(\d{4})\.ya?ml$")
@@ -41,6 +44,7 @@ class Rules:
     files: list[str] = field(default_factory=list)
     oncall: OnCall | None = None  # sla_rules/oncall.yaml: who is on duty (app.oncall)
     intake: IntakeRules | None = None  # sla_rules/intake.yaml: alerts' labels → contract and category
+    maintenance: list[MaintenanceIn] = field(default_factory=list)  # sla_rules/maintenance/*.yaml
 
     def replace_with(self, other: Rules) -> None:
         """Swap in a newly loaded set. Every holder of this object (the API, the
@@ -48,7 +52,7 @@ class Rules:
         is ever visible, since ``other`` was validated whole before."""
         self.templates, self.schedule, self.contracts, self.files, self.oncall = (
             other.templates, other.schedule, other.contracts, other.files, other.oncall)
-        self.intake = other.intake
+        self.intake, self.maintenance = other.intake, other.maintenance
 
 
 def reload_rules(rules: Rules) -> Rules:
@@ -141,7 +145,29 @@ def load_rules(root: str | Path) -> Rules:
     if (root / "intake.yaml").is_file():
         rules.intake = load_intake(root / "intake.yaml", base)
         rules.files.append(_display(base, root / "intake.yaml"))
+    seen: dict[str, str] = {}
+    for path in _yaml_files(root / "maintenance"):
+        rules.maintenance += load_maintenance(path, base, seen)
+        rules.files.append(_display(base, path))
     return rules
+
+
+class MaintenanceFile(Strict):
+    """``sla_rules/maintenance/*.yaml``: planned maintenance, the API's fields."""
+    windows: list[MaintenanceIn] = Field(max_length=1000)
+
+
+def load_maintenance(path: Path, base: Path, seen: dict[str, str] | None = None) -> list[MaintenanceIn]:
+    """One maintenance file; ``seen`` (id → file) spans the files: an id used twice is an error."""
+    seen = {} if seen is None else seen
+    shown = _display(base, path)
+    doc = YamlDoc(path, shown)
+    windows = doc.validate(MaintenanceFile).windows
+    for i, w in enumerate(windows):
+        if w.id in seen:
+            raise doc.error(("windows", i, "id"), f"window id {w.id!r} is already used in {seen[w.id]}")
+        seen[w.id] = shown
+    return windows
 
 
 def load_intake(path: Path, base: Path) -> IntakeRules:

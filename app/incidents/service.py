@@ -52,7 +52,7 @@ def case_incident(row: IncidentRow, state: State) -> Incident:
     re-validation: every value was validated when it was written, and instants
     come back from the database as aware UTC."""
     return Incident.model_construct(
-        id=row.id, category=row.category, attribution=state.attribution, severity=state.severity,
+        id=row.id, category=row.category, target=row.target_id, attribution=state.attribution, severity=state.severity,
         started_at=row.started_at, reported_at=row.reported_at, acknowledged_at=state.acknowledged_at,
         notified_at=state.notified_at, resolved_at=state.resolved_at, announced_at=state.announced_at,
         pauses=[Pause.model_construct(start=p["start"], end=p["end"], reason=p["reason"]) for p in state.pauses])

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 
 from app.portal.tokens import PortalSession, session_of
 from app.reports.views import duration, local
@@ -19,7 +19,10 @@ PRE_COOKIE = "slw_signin"  # the sign-in form's CSRF value before there is a ses
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
-env = Environment(loader=PackageLoader("app.portal", "templates"), autoescape=select_autoescape(["html", "xml"]))
+# the statement's parts (planned maintenance) are the portal's too: one template each
+env = Environment(loader=ChoiceLoader([PackageLoader("app.portal", "templates"),
+                                      PackageLoader("app.reports", "templates")]),
+                  autoescape=select_autoescape(["html", "xml"]))
 
 
 env.filters.update(local=local, duration=duration)

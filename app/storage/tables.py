@@ -205,3 +205,25 @@ class TicketRow(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class MaintenanceWindowRow(SQLModel, table=True):
+    """Planned maintenance as announced (issue 19): one contract's, one target's
+    (``contract_id`` is the target's contract) or every contract of a customer;
+    one-off or recurring (``rrule``, RFC 5545, from ``starts_at``). ``source`` says
+    where it came from: the API, ``sla_rules/maintenance/*.yaml`` or an .ics import."""
+
+    __tablename__ = "maintenance_windows"
+    id: str = Field(primary_key=True, max_length=64)
+    contract_id: str | None = Field(default=None, index=True, max_length=64)
+    target_id: str | None = Field(default=None, max_length=64)
+    customer_id: str | None = Field(default=None, index=True, max_length=64)
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ends_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    rrule: str | None = Field(default=None, max_length=500)
+    announced_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    channel: str | None = Field(default=None, max_length=64)
+    note: str | None = Field(default=None, max_length=2000)
+    source: str = Field(default="api", max_length=16)  # api | yaml | ics
+    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    created_by: str = Field(default="", max_length=100)

@@ -1,0 +1,1 @@
+"""Planned maintenance as announced to customers (issue 19)."""
