@@ -132,6 +132,10 @@ def test_escalation_pages_step_by_step_until_someone_acknowledges():
     acked = [{**open_[0], "acknowledged": True}]
     assert escalation_events(windows, acked, esc, now.timestamp()) == []  # someone has it: nobody more is paged
     assert escalation_events(windows, open_, None, now.timestamp()) == []
+    # wholly inside announced maintenance: its windows are excluded, nobody is paged, no reminder either
+    planned = [{**w, "status": "excluded", "elapsed_seconds": 0, "attribution": "announced_maintenance"}
+               for w in windows]
+    assert escalation_events(planned, open_, esc, now.timestamp()) == []
 
 
 def test_a_page_on_the_timeline_changes_no_state_and_no_order():

@@ -78,7 +78,10 @@ def escalation_events(windows: list[dict], incidents: list[dict], escalation, no
     ``repeat_minutes``. Who is paged is resolved when the ticket is filed (the rota)."""
     if escalation is None:
         return []
-    waiting = {i["id"]: i for i in incidents if i["status"] != "resolved" and not i.get("acknowledged")}
+    # an incident wholly inside announced maintenance pages nobody (its windows are excluded)
+    maintained = {w["incident_id"] for w in windows if w.get("attribution") == "announced_maintenance"}
+    waiting = {i["id"]: i for i in incidents
+               if i["status"] != "resolved" and not i.get("acknowledged") and i["id"] not in maintained}
     out = []
     for w in windows:
         if w["incident_id"] not in waiting or w["status"] not in ("running", "breached") or not w["limit_seconds"]:
