@@ -82,6 +82,37 @@ def test_alerts_open_and_resolve_incidents_once(tmp_path):
         assert r.status_code == 422 and r.json()["errors"][0]["pointer"].startswith("/alerts/0/")
 
 
+def test_alerts_for_unknown_contracts_are_kept_listed_and_tell_the_operator_once_per_name(tmp_path):
+    from app.tickets.senders import subject
+
+    with with_contract(tmp_path) as (client, body, intake, make_token):
+        t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+        url = "/v1/intake/alertmanager"
+        for doc in (payload("firing", alert("firing", "e1", "acme-mail", t0)),
+                    payload("firing", alert("firing", "e1", "acme-mail", t0)),  # a re-send
+                    payload("firing", alert("firing", "e2", "acme-mail", t0), alert("firing", "e3", "beta", t0))):
+            assert {a["outcome"] for a in client.post(url, json=doc, headers=intake).json()["alerts"]} == \
+                {"unknown_contract"}
+        kept = {a["fingerprint"]: a for a in client.get("/v1/intake/unrouted").json()}
+        assert set(kept) == {"e1", "e2", "e3"}
+        assert (kept["e1"]["times"], kept["e1"]["contract_label"], kept["e1"]["labels"]["instance"]) == \
+            (2, "acme-mail", "127.0.0.1:8080")
+        tickets = [t for t in client.get("/v1/tickets").json()["items"] if t["kind"] == "unrouted_alert"]
+        assert sorted(t["payload"]["contract_label"] for t in tickets) == ["acme-mail", "beta"]
+        assert {(t["contract_id"], t["customer_id"], t["state"]) for t in tickets} == {(None, None, "pending")}
+        assert subject({**tickets[0], "id": tickets[0]["id"]}).startswith("[slawatch] operator: alerts name no known")
+        # staff only: a customer or an intake token does not list them
+        customer = {"Authorization": f"Bearer {make_token('customer', body['customer'])}"}
+        assert client.get("/v1/intake/unrouted", headers=customer).status_code == 403
+        assert client.get("/v1/intake/unrouted", headers=intake).status_code == 403
+        assert all(t["kind"] != "unrouted_alert" for t in client.get("/v1/tickets", headers=customer).json()["items"])
+        # an alert's labels are bounded: what is kept cannot grow without limit
+        huge = alert("firing", "e4", "x", t0)
+        huge["labels"] = {f"l{i}": "v" for i in range(100)}
+        r = client.post(url, json=payload("firing", huge), headers=intake)
+        assert r.status_code == 422 and "/alerts/0/labels" in r.text
+
+
 @pytest.mark.peers
 def test_real_alertmanager_sends_fired_and_resolved_alerts_and_a_restart_duplicates_nothing(tmp_path):
     """Debian's Alertmanager on loopback, its webhook receiver pointed at a running

@@ -14,7 +14,8 @@ OTHERS = {"customer_id": "other", "contract_id": "c-other", "target_id": "t-othe
 PUBLIC = {"/v1/templates/{template_id}"}  # the templates are no customer's data
 # the provider's own administration: no customer's data, refused to every customer alike
 ADMIN_ONLY = {"/v1/tokens", "/v1/tokens/{token_id}", "/v1/admin/rules/reload",
-              "/v1/oncall", "/v1/portal/links", "/v1/notifications"}  # staff only: 403 to any customer
+              "/v1/oncall", "/v1/portal/links", "/v1/notifications",
+              "/v1/intake/unrouted"}  # staff only: 403 to any customer
 
 
 @pytest.fixture(scope="module")

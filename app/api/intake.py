@@ -6,15 +6,17 @@ token of the ``intake`` role. A firing alert opens an incident on the contract i
 resolves it at ``endsAt``. The incident's key is the alert's fingerprint and start,
 so Alertmanager's re-sends (``repeat_interval``, restarts) never duplicate; an alert
 that fired and resolved between two notifications is still opened and resolved.
-Alerts naming no known contract are answered as ``unknown_contract`` and logged."""
+Alerts naming no known contract are answered as ``unknown_contract``, kept and
+listed (``GET /v1/intake/unrouted``), and file one ticket to the operator per
+contract name they give (the global sinks), however often they are re-sent."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, BeforeValidator, Field, field_validator
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator
 from sqlmodel import select
 
 from app.api.contracts import now
@@ -24,7 +26,8 @@ from app.contracts.errors import CaseError
 from app.contracts.types import OUTAGE_CATEGORIES, Instant
 from app.incidents.service import add_event, events_of, open_incident, state_of
 from app.incidents.timeline import TransitionError
-from app.storage.tables import ContractRow, IncidentRow
+from app.storage.tables import ContractRow, IncidentRow, UnroutedAlertRow
+from app.tickets.unrouted import keep
 from app.writes import checked
 
 log = logging.getLogger("slawatch.intake")
@@ -40,11 +43,21 @@ def _go_zero(v: Any) -> Any:
 AlertEnd = Annotated[Instant | None, BeforeValidator(_go_zero)]
 
 
+def _bounded(v: dict[str, str]) -> dict[str, str]:
+    """At most 64 labels of 1 KB each (basis: policy): what is kept of an alert is bounded."""
+    if len(v) > 64 or any(len(k) > 128 or len(x) > 1024 for k, x in v.items()):
+        raise ValueError("at most 64 entries, names of 128 and values of 1024 characters")
+    return v
+
+
+Labels = Annotated[dict[str, str], AfterValidator(_bounded)]
+
+
 class Alert(BaseModel):
     """One alert as Alertmanager sends it (its own field names: startsAt, endsAt)."""
     status: str = Field(pattern="^(firing|resolved)$")
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
+    labels: Labels = {}
+    annotations: Labels = {}
     startsAt: Instant
     endsAt: AlertEnd = None
     fingerprint: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")
@@ -77,7 +90,7 @@ def incident_key(a: Alert) -> str:
 @router.post("/alertmanager", response_model=IntakeAnswer)
 async def alertmanager(body: AlertmanagerWebhook, request: Request, db: Db,
                        who: Principal = Depends(require("intake", "admin"))) -> dict:
-    return {"alerts": [await _one(a, request, db, who) for a in body.alerts]}
+    return {"alerts": [await _one(a, request, db, who, "alertmanager") for a in body.alerts]}
 
 
 @router.post("/grafana", response_model=IntakeAnswer)
@@ -86,10 +99,10 @@ async def grafana(body: AlertmanagerWebhook, request: Request, db: Db,
     """Grafana alerting's webhook contact point: its ``alerts`` are Alertmanager's
     (status, labels, annotations, startsAt, endsAt, fingerprint), beside its own
     ``title``, ``state`` and ``message``; the same labels map them to contracts."""
-    return {"alerts": [await _one(a, request, db, who) for a in body.alerts]}
+    return {"alerts": [await _one(a, request, db, who, "grafana") for a in body.alerts]}
 
 
-async def _one(a: Alert, request: Request, db, who: Principal) -> dict[str, Any]:
+async def _one(a: Alert, request: Request, db, who: Principal, source: str) -> dict[str, Any]:
     rules = request.app.state.rules
     route = rules.intake.route(a.labels) if rules.intake is not None and "slawatch_contract" not in a.labels else None
     if route is not None:  # sla_rules/intake.yaml says which contract the labels are about
@@ -99,8 +112,9 @@ async def _one(a: Alert, request: Request, db, who: Principal) -> dict[str, Any]
     out = {"fingerprint": a.fingerprint, "contract_id": cid, "incident_id": None, "outcome": "unknown_contract"}
     contract = await db.get(ContractRow, cid) if cid else None
     if contract is None:
-        log.warning("alert %s (%s) names no known contract (slawatch_contract=%r)", a.fingerprint,
-                    a.labels.get("alertname", "?"), cid)
+        await keep(db, source=source, fingerprint=a.fingerprint, labels=a.labels, status=a.status,
+                   starts_at=a.startsAt, ends_at=a.endsAt, contract_label=cid, now=now(),
+                   link_base=request.app.state.settings.public_url.rstrip("/"))
         return out
     category = a.labels.get("slawatch_category", DEFAULT_CATEGORY)
     if category not in OUTAGE_CATEGORIES:
@@ -195,4 +209,27 @@ async def kuma(body: KumaWebhook, request: Request, db: Db, contract: str | None
         a = Alert(status="resolved", labels=labels, startsAt=row.started_at, endsAt=at, fingerprint=key)
     else:
         return {"alerts": []}  # up, and nothing open: nothing to resolve
-    return {"alerts": [await _one(a, request, db, who)]}
+    return {"alerts": [await _one(a, request, db, who, "kuma")]}
+
+
+class Unrouted(BaseModel):
+    id: str
+    source: str
+    fingerprint: str
+    contract_label: str | None
+    alertname: str | None
+    labels: dict[str, str]
+    status: str
+    starts_at: datetime
+    ends_at: datetime | None
+    first_seen: datetime
+    last_seen: datetime
+    times: int
+
+
+@router.get("/unrouted", response_model=list[Unrouted])
+async def unrouted_alerts(db: Db, limit: int = Query(200, ge=1, le=1000),
+                          who: Principal = Depends(require("admin", "noc"))) -> list:
+    """Alerts that named no known contract, most recently seen first (staff only)."""
+    return list((await db.exec(select(UnroutedAlertRow).order_by(UnroutedAlertRow.last_seen.desc())
+                               .limit(limit))).all())

@@ -151,7 +151,7 @@ class Contracts(Out):
 class Notification(Out):
     ticket_id: str
     kind: str
-    contract_id: str
+    contract_id: str | None  # None: the operator's own (an alert for no known contract)
     incident_id: str | None
     channel: str
     delivered: bool
@@ -240,8 +240,8 @@ class Windows(Out):
 class Ticket(Out):
     id: str
     kind: str
-    contract_id: str
-    customer_id: str
+    contract_id: str | None  # None: the operator's own (an alert for no known contract)
+    customer_id: str | None
     incident_id: str | None
     window: str | None
     payload: dict[str, Any]

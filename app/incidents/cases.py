@@ -18,7 +18,7 @@ from app.contracts.service import cached_contract, contract_of, remember_contrac
 from app.contracts.types import parse_month
 from app.incidents.service import case_incident, event
 from app.incidents.timeline import VOIDED, Event, fold
-from app.maintenance.expand import windows_of
+from app.maintenance.expand import RANGE, windows_of
 from app.storage.db import rows_of
 from app.storage.tables import ContractRow, IncidentEvent, IncidentRow, MaintenanceWindowRow
 
@@ -44,7 +44,9 @@ CONTRACT_BODY = sa_select(_c.body).where(_c.id == bindparam("contract_id"))
 _m = MaintenanceWindowRow.__table__.c
 MAINTENANCE_OF = sa_select(MaintenanceWindowRow.__table__).where(
     (_m.contract_id == bindparam("contract_id")) | (_m.customer_id == bindparam("customer_id")))
-ALL_MAINTENANCE = sa_select(MaintenanceWindowRow.__table__)
+# the live state's rounds: windows old enough to matter to no current case are not read (one-offs pile up)
+ALL_MAINTENANCE = sa_select(MaintenanceWindowRow.__table__).where(
+    _m.rrule.isnot(None) | (_m.ends_at > bindparam("since")))
 
 
 def current_period(contract: Contract, at: datetime) -> str:
@@ -71,7 +73,8 @@ async def case_rows(db: AsyncConnection, rows: list, every: bool = True) -> tupl
     by_contract: dict[str, list] = {}
     for r in await rows_of(db, q):
         by_contract.setdefault(r.contract_id, []).append(r)
-    return by_contract, (await db.execute(ALL_MAINTENANCE)).all()
+    since = datetime.now(timezone.utc) - RANGE
+    return by_contract, (await db.execute(ALL_MAINTENANCE, {"since": since})).all()
 
 
 def cases_from(rows: list, read: tuple[dict[str, list], list], at: datetime) -> dict[str, Case]:

@@ -13,7 +13,8 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 KIND = {"window_breached": "超时 BREACHED", "window_warning": "即将超时 close to its deadline",
         "major_incident": "重大故障 major incident", "termination_right": "终止权 termination right",
         "ledger_deadline": "合同期限 ledger deadline", "evaluation_error": "无法计算 cannot be evaluated",
-        "escalation": "升级 escalated", "still_open": "仍未确认 still unacknowledged"}
+        "escalation": "升级 escalated", "still_open": "仍未确认 still unacknowledged",
+        "unrouted_alert": "告警未对应合同 alert for no known contract"}
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ def page_of(t: dict, now: datetime | None = None) -> Page:
     now = now or datetime.now(timezone.utc)
     deadline = p.get("deadline")
     local = datetime.fromisoformat(deadline).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S") if deadline else None
-    lines = (("合同 Contract", t["contract_id"]), ("客户 Customer", t.get("customer_id") or p.get("customer")),
+    # an alert for no known contract: the operator's ticket names what the alert said
+    lines = (("合同 Contract", t["contract_id"] or p.get("contract_label")),
+             ("客户 Customer", t.get("customer_id") or p.get("customer")),
              ("故障 Incident", t.get("incident_id")), ("时限 Window", p.get("window")),
              ("条款 Clause", " ".join(x for x in (p.get("clause"), p.get("original")) if x) or None),
              ("截止 Deadline (北京时间)", local), ("", _left(deadline, now)))
@@ -48,7 +51,8 @@ def page_of(t: dict, now: datetime | None = None) -> Page:
     paged = tuple(p.get("page_to") or ())
     if paged:
         lines += (("值班 On duty", "、".join(x["name"] for x in paged)),)
-    return Page(f"[slawatch] {t['contract_id']} {p.get('window') or ''} {KIND.get(t['kind'], t['kind'])}".replace(
+    return Page(f"[slawatch] {t['contract_id'] or '运维 operator'} {p.get('window') or ''} "
+                f"{KIND.get(t['kind'], t['kind'])}".replace(
                 "  ", " "), severity, tuple((k, str(v)) for k, v in lines if v), p.get("ack_link"), p.get("link"),
                 paged)
 

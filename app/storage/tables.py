@@ -195,8 +195,9 @@ class TicketRow(SQLModel, table=True):
     __tablename__ = "tickets"
     id: str = Field(primary_key=True, max_length=200)
     kind: str = Field(max_length=32)
-    contract_id: str = Field(foreign_key="contracts.id", index=True, max_length=64)
-    customer_id: str = Field(max_length=64)
+    # None: the operator's own ticket (alerts naming no known contract), sent to the global sinks
+    contract_id: str | None = Field(default=None, foreign_key="contracts.id", index=True, max_length=64)
+    customer_id: str | None = Field(default=None, max_length=64)
     incident_id: str | None = Field(default=None, max_length=128)
     window: str | None = Field(default=None, max_length=64)
     payload: dict = Field(sa_column=Column(JSON, nullable=False))
@@ -227,3 +228,22 @@ class MaintenanceWindowRow(SQLModel, table=True):
     source: str = Field(default="api", max_length=16)  # api | yaml | ics
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     created_by: str = Field(default="", max_length=100)
+
+
+class UnroutedAlertRow(SQLModel, table=True):
+    """An alert that named no known contract (issue 19): kept and listed, so the
+    operator can map it (``sla_rules/intake.yaml``) or create the contract."""
+
+    __tablename__ = "unrouted_alerts"
+    id: str = Field(primary_key=True, max_length=100)  # source-fingerprint
+    source: str = Field(max_length=16)  # alertmanager | grafana | kuma
+    fingerprint: str = Field(max_length=64)
+    contract_label: str | None = Field(default=None, max_length=200)  # what it named, if anything
+    alertname: str | None = Field(default=None, max_length=200)
+    labels: dict = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=16)  # firing | resolved
+    starts_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    ends_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    first_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    last_seen: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    times: int = 1

@@ -41,7 +41,9 @@ async def unfiled(db: AsyncSession, events: list[TicketEvent]) -> list[TicketEve
 ACKNOWLEDGEABLE = frozenset({"window_breached", "window_warning", "major_incident", "escalation", "still_open"})
 
 
-async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent], link_base: str) -> list[str]:
+async def file(db: AsyncSession, contract: ContractRow | None, events: list[TicketEvent], link_base: str) -> list[str]:
+    """File the new ones of ``events`` for ``contract`` (None: the operator's own,
+    sent to the global sinks), one row each, keyed by the event."""
     if not events:
         return []
     keys = [e.key for e in events]
@@ -51,26 +53,27 @@ async def file(db: AsyncSession, contract: ContractRow, events: list[TicketEvent
         if e.key in known:
             continue
         # the page (staff sign in), the API's record, and a read-only page for the customer
-        view = await create_view(db, contract.customer_id, contract.id) if contract.customer_id else None
+        view = await create_view(db, contract.customer_id, contract.id) if contract is not None else None
         paged = e.payload.get("page_to") or []
         ack = (await create_ack(db, e.incident_id, paged[0]["id"] if len(paged) == 1 else None)
                if e.incident_id and e.kind in ACKNOWLEDGEABLE else None)
-        payload = {"contract": contract.id, "customer": contract.customer_id, "incident": e.incident_id,
+        cid, customer = (contract.id, contract.customer_id) if contract is not None else (None, None)
+        payload = {"contract": cid, "customer": customer, "incident": e.incident_id,
                    "window": e.window, **e.payload,
-                   "link": f"{link_base}/portal/contracts/{contract.id}",
+                   "link": f"{link_base}/portal/contracts/{cid}" if cid else e.payload.get("link"),
                    "api": f"{link_base}/v1/incidents/{e.incident_id}" if e.incident_id else
-                   f"{link_base}/v1/contracts/{contract.id}/credits",
+                   f"{link_base}/v1/contracts/{cid}/credits" if cid else e.payload.get("api"),
                    "customer_link": f"{link_base}/portal/view/{view}" if view else None,
                    "ack_link": f"{link_base}/portal/ack/{ack}" if ack else None}
-        db.add(TicketRow(id=e.key, kind=e.kind, contract_id=contract.id, customer_id=contract.customer_id,
+        db.add(TicketRow(id=e.key, kind=e.kind, contract_id=cid, customer_id=customer,
                          incident_id=e.incident_id, window=e.window, payload=payload))
         known.add(e.key)
         new.append(e.key)
     await db.commit()
     for e in events:
         if e.key in new:
-            what = f"incident {e.incident_id} window {e.window}" if e.window else (e.incident_id or contract.id)
-            log.info("TICKET %s filed: %s, %s (%s)", e.kind, contract.id, what, e.payload.get("deadline")
+            what = f"incident {e.incident_id} window {e.window}" if e.window else (e.incident_id or cid)
+            log.info("TICKET %s filed: %s, %s (%s)", e.kind, cid or "operator", what, e.payload.get("deadline")
                      or e.payload.get("since") or e.payload.get("started_at") or "")
     return new
 

@@ -33,8 +33,10 @@ def subject(t: dict) -> str:
             "ledger_deadline": f"{p.get('deadline_name')} due {p.get('deadline')}",
             "evaluation_error": f"cannot be evaluated ({p.get('reason')})",
             "escalation": f"escalated at {p.get('step')} to {p.get('to')}",
-            "still_open": f"still open, unacknowledged, after {p.get('open_minutes')} min"}[t["kind"]]
-    return f"[slawatch] {t['contract_id']}: {p.get('window') or t.get('incident_id') or ''} {what}".replace("  ", " ")
+            "still_open": f"still open, unacknowledged, after {p.get('open_minutes')} min",
+            "unrouted_alert": f"alerts name no known contract ({p.get('contract_label') or 'no label'})"}[t["kind"]]
+    who = t["contract_id"] or "operator"
+    return f"[slawatch] {who}: {p.get('window') or t.get('incident_id') or ''} {what}".replace("  ", " ")
 
 
 def text_body(t: dict) -> str:
