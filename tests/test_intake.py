@@ -2,9 +2,7 @@
 turns firing alerts into incidents on the contract their labels name and resolves
 them; re-sends never duplicate; a grouped message with an unknown contract, an alert
 that fired and resolved between two notifications, and the intake role's limits."""
-import os
 import subprocess
-import sys
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -13,6 +11,7 @@ import pytest
 import yaml
 from conftest import ROOT, service_client
 
+from tests.peers.service import slawatch_run
 from tests.peers.util import free_port, wait_port, wait_until
 
 
@@ -117,64 +116,53 @@ def test_alerts_for_unknown_contracts_are_kept_listed_and_tell_the_operator_once
 def test_real_alertmanager_sends_fired_and_resolved_alerts_and_a_restart_duplicates_nothing(tmp_path):
     """Debian's Alertmanager on loopback, its webhook receiver pointed at a running
     ``slawatch run`` with an intake token (``http_config.authorization``)."""
-    port, am = free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/am.db",
-           "SLAWATCH_PUBLIC_URL": base, "SLAWATCH_DATA_DIR": str(tmp_path / "data")}
-    cli = [sys.executable, "-m", "app.cli"]
-    token = lambda role: subprocess.run([*cli, "tokens", "create", "--role", role], cwd=ROOT, env=env,
-                                        check=True, capture_output=True, text=True).stdout.strip()
-    admin, intake = token("admin"), token("intake")
-    (tmp_path / "am.yml").write_text(yaml.safe_dump({
-        "route": {"receiver": "slawatch", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s",
-                  "repeat_interval": "1h"},
-        "receivers": [{"name": "slawatch", "webhook_configs": [{
-            "url": f"{base}/v1/intake/alertmanager", "send_resolved": True,
-            "http_config": {"authorization": {"type": "Bearer", "credentials": intake}}}]}]}))
+    am = free_port()
+    with slawatch_run(tmp_path) as svc:
+        (tmp_path / "am.yml").write_text(yaml.safe_dump({
+            "route": {"receiver": "slawatch", "group_by": ["alertname"], "group_wait": "1s", "group_interval": "1s",
+                      "repeat_interval": "1h"},
+            "receivers": [{"name": "slawatch", "webhook_configs": [{
+                "url": f"{svc.base}/v1/intake/alertmanager", "send_resolved": True,
+                "http_config": {"authorization": {"type": "Bearer", "credentials": svc.token("intake")}}}]}]}))
 
-    def alertmanager():
-        return subprocess.Popen(["/usr/bin/prometheus-alertmanager", f"--config.file={tmp_path}/am.yml",
-                                 f"--storage.path={tmp_path}/am", f"--web.listen-address=127.0.0.1:{am}",
-                                 "--cluster.listen-address="], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = open(tmp_path / "run.log", "w")
-    app = subprocess.Popen([*cli, "run", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)
-    amp = None
-    try:
-        wait_port(port, 30)
-        api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {admin}"}, timeout=30)
-        body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
-        api.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
-        assert api.post("/v1/contracts", json=body).status_code == 201
-        amp = alertmanager()
-        wait_port(am, 30)
-        t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
-        fire = [{"labels": {"alertname": "SiteDown", "instance": "127.0.0.1:9", "slawatch_contract": body["id"],
-                            "slawatch_category": "server_fault"},
-                 "annotations": {"summary": "site down"}, "startsAt": t0.isoformat()}]
-        assert httpx.post(f"http://127.0.0.1:{am}/api/v2/alerts", json=fire).status_code == 200
-        incidents = lambda: [i for i in api.get("/v1/incidents").json()["items"] if i["source"] == "alert"]
-        assert wait_until(lambda: incidents(), 30)
-        (inc,) = incidents()
-        assert inc["started_at"] == t0.isoformat() and inc["status"] == "open" and inc["contract_id"] == body["id"]
+        def alertmanager():
+            return subprocess.Popen(["/usr/bin/prometheus-alertmanager", f"--config.file={tmp_path}/am.yml",
+                                     f"--storage.path={tmp_path}/am", f"--web.listen-address=127.0.0.1:{am}",
+                                     "--cluster.listen-address="], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+        amp = None
+        try:
+            api = svc.api()
+            body = yaml.safe_load((ROOT / "sla_rules/contracts/examples/ningbo-colo.yaml").read_text())
+            api.post("/v1/customers", json={"id": body["customer"], "name": "Demo"})
+            assert api.post("/v1/contracts", json=body).status_code == 201
+            amp = alertmanager()
+            wait_port(am, 30)
+            t0 = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+            fire = [{"labels": {"alertname": "SiteDown", "instance": "127.0.0.1:9", "slawatch_contract": body["id"],
+                                "slawatch_category": "server_fault"},
+                     "annotations": {"summary": "site down"}, "startsAt": t0.isoformat()}]
+            assert httpx.post(f"http://127.0.0.1:{am}/api/v2/alerts", json=fire).status_code == 200
+            incidents = lambda: [i for i in api.get("/v1/incidents").json()["items"] if i["source"] == "alert"]
+            assert wait_until(lambda: incidents(), 30)
+            (inc,) = incidents()
+            assert inc["started_at"] == t0.isoformat() and inc["status"] == "open" and inc["contract_id"] == body["id"]
 
-        amp.terminate()
-        amp.wait(timeout=30)
-        amp = alertmanager()  # restarted: Prometheus sends the alert again, Alertmanager notifies again
-        wait_port(am, 30)
-        assert httpx.post(f"http://127.0.0.1:{am}/api/v2/alerts", json=fire).status_code == 200
-        ended = t0 + timedelta(minutes=4)
-        resolved = [{**fire[0], "endsAt": ended.isoformat()}]
-        assert httpx.post(f"http://127.0.0.1:{am}/api/v2/alerts", json=resolved).status_code == 200
-        assert wait_until(lambda: incidents()[0]["status"] == "resolved", 30)
-        (inc,) = incidents()  # one incident, whatever was sent twice
-        assert inc["resolved_at"] == ended.isoformat()
-    finally:
-        if amp is not None:
             amp.terminate()
             amp.wait(timeout=30)
-        app.terminate()
-        app.wait(timeout=30)
-        log.close()
+            amp = alertmanager()  # restarted: Prometheus sends the alert again, Alertmanager notifies again
+            wait_port(am, 30)
+            assert httpx.post(f"http://127.0.0.1:{am}/api/v2/alerts", json=fire).status_code == 200
+            ended = t0 + timedelta(minutes=4)
+            resolved = [{**fire[0], "endsAt": ended.isoformat()}]
+            assert httpx.post(f"http://127.0.0.1:{am}/api/v2/alerts", json=resolved).status_code == 200
+            assert wait_until(lambda: incidents()[0]["status"] == "resolved", 30)
+            (inc,) = incidents()  # one incident, whatever was sent twice
+            assert inc["resolved_at"] == ended.isoformat()
+        finally:
+            if amp is not None:
+                amp.terminate()
+                amp.wait(timeout=30)
 
 
 def test_grafana_alerting_webhook_opens_and_resolves(tmp_path):
