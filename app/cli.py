@@ -623,6 +623,60 @@ def demo_status() -> None:
         typer.echo(f"{service:7} {'BROKEN' if demo.is_broken(service) else 'ok':7} {_watchers(service)}")
 
 
+
+
+import_app = typer.Typer(no_args_is_help=True, help="Targets from the monitoring you already run.")
+app.add_typer(import_app, name="import")
+CONTRACT_OPT = typer.Option(None, "--contract", help="contract of every target without its own slawatch_contract")
+CATEGORY_OPT = typer.Option(None, "--category", help="incident category (default: mail checks mail_send_receive, "
+                                                    "others service_unavailable)")
+DRY_OPT = typer.Option(False, "--dry-run", help="print what would be created; write nothing")
+
+
+def _import(read, dry_run: bool) -> None:
+    """Print what is created and what is skipped, and why; write the created ones at once."""
+    from app.importers.store import store
+
+    try:
+        found = read()
+    except (ValueError, OSError) as exc:
+        fail(str(exc))
+    rows, skipped = _with_db(lambda db: store(db, found, _settings().vault(), write=not dry_run))
+    verb = "would create" if dry_run else "created"
+    typer.echo(f"{verb} {len(rows)} targets:")
+    for r in rows:
+        typer.echo(f"  {r.id}: {r.protocol} every {r.interval:g} s, opens after {r.failures_to_open} failures, "
+                   f"contract {r.contract_id}, {r.category}{'' if r.enabled else ' (disabled, as in the source)'}")
+    typer.echo(f"skipped {len(skipped)}:")
+    for what, why in skipped:
+        typer.echo(f"  {what}: {why}")
+    if rows and not dry_run:
+        typer.echo("A running `slawatch run` probes them within 30 s; `slawatch worker`s at their next lease round.")
+
+
+@import_app.command("kuma")
+def import_kuma(db_file: Path = typer.Argument(..., help="Uptime Kuma's kuma.db (read, never written)"),
+                contract: str | None = CONTRACT_OPT, category: str | None = CATEGORY_OPT,
+                dry_run: bool = DRY_OPT) -> None:
+    """Uptime Kuma's monitors (http, keyword, port, ping, dns, smtp) as targets."""
+    from app.importers import kuma
+
+    if not db_file.is_file():
+        fail(f"{db_file}: no such file")
+    _import(lambda: kuma.proposals(db_file, contract, category), dry_run)
+
+
+@import_app.command("blackbox")
+def import_blackbox(prometheus_yml: Path = typer.Argument(..., help="prometheus.yml with the /probe scrape jobs"),
+                    blackbox_yml: Path = typer.Argument(..., help="blackbox.yml with their modules"),
+                    contract: str | None = CONTRACT_OPT, category: str | None = CATEGORY_OPT,
+                    dry_run: bool = DRY_OPT) -> None:
+    """blackbox_exporter's probes (http, tcp, icmp, dns modules) as targets."""
+    from app.importers import blackbox
+
+    _import(lambda: blackbox.proposals(prometheus_yml, blackbox_yml, contract, category), dry_run)
+
+
 def main() -> None:
     app()
 

@@ -2,49 +2,19 @@
 the contract it watches and the incident category its failures open."""
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from pydantic import Field, ValidationError, model_validator
 from sqlmodel import select
 
 from app.api import schemas as S
 from app.api.deps import Caller, Db, not_found, require
 from app.auth.service import Principal
-from app.auth.vault import VaultError, mask
-from app.contracts.errors import CaseError, case_error
+from app.auth.vault import mask
+from app.contracts.errors import CaseError
 from app.contracts.service import get_visible_contract, visible_contracts
-from app.contracts.types import OUTAGE_CATEGORIES, Category, Ident, Strict
+from app.probing.targets import TargetCreate, target_row
 from app.storage.tables import TargetRow
-from probes import TARGETS
 
 router = APIRouter(prefix="/v1/targets", tags=["targets"])
-
-
-class TargetCreate(Strict):
-    id: Ident
-    contract_id: str
-    protocol: str
-    config: dict[str, Any]
-    category: Category
-    interval: float = Field(60.0, ge=1, le=86400)
-    timeout: float = Field(10.0, gt=0, le=3600)
-    locations: list[str] = Field(["default"], min_length=1)
-    failures_to_open: int = Field(3, ge=1, le=100)
-    successes_to_close: int = Field(2, ge=1, le=100)
-    quorum: int | None = Field(None, ge=1)
-
-    @model_validator(mode="after")
-    def _checks(self):
-        if self.protocol not in TARGETS:
-            raise ValueError(f"unknown protocol {self.protocol!r} (known: {', '.join(sorted(TARGETS))})")
-        if self.timeout > self.interval:
-            raise ValueError("timeout must be no longer than the interval")
-        if self.category not in OUTAGE_CATEGORIES:
-            raise ValueError(f"a probe opens outage incidents: category must be one of {sorted(OUTAGE_CATEGORIES)}")
-        if self.quorum is not None and self.quorum > len(self.locations):
-            raise ValueError("quorum is larger than the number of locations")
-        return self
 
 
 def public(row: TargetRow) -> dict:
@@ -70,17 +40,9 @@ async def create_target(*, body: TargetCreate, request: Request, who: Principal 
                         db: Db) -> dict:
     if await get_visible_contract(db, who, body.contract_id) is None:
         raise CaseError("/contract_id", f"unknown contract {body.contract_id!r}")
-    try:
-        config = TARGETS[body.protocol].model_validate(body.config).model_dump(mode="json")
-    except ValidationError as exc:
-        raise case_error(exc, ("config",)) from None
     if await db.get(TargetRow, body.id) is not None:
         raise HTTPException(409, f"target {body.id!r} exists already")
-    try:
-        config = request.app.state.vault.seal(config)
-    except VaultError as exc:
-        raise CaseError("/config", str(exc).split(": ", 1)[-1]) from None
-    row = TargetRow(**body.model_dump(exclude={"config"}), config=config)
+    row = target_row(body, request.app.state.vault)
     db.add(row)
     await db.commit()
     if request.app.state.service.worker is not None:

@@ -31,6 +31,7 @@ log = logging.getLogger("slawatch.worker")
 class DatabaseDown(Exception):
     """The results could not be written; they are kept for the next flush."""
 BATCH, FLUSH_SECONDS = 500, 1.0
+RESCAN_SECONDS = 30.0  # embedded: targets written by another process (slawatch import) are probed within this
 WRITE_SECONDS = 10.0
 RECHECK_SECONDS = 300.0  # a healthy target's detection runs at least this often
 SUMMARY_SECONDS = 60.0
@@ -202,12 +203,34 @@ class Worker:
             except Exception:  # keep probing; the next flush retries detection
                 log.exception("detecting incidents failed")
 
+    async def rescan(self) -> None:
+        """Embedded: take up targets another process wrote (``slawatch import``) and drop
+        deleted or disabled ones; ids first, whole rows only for the new ones."""
+        async with self.sessions() as db:
+            ids = set((await db.exec(select(TargetRow.id).where(TargetRow.enabled == True))).all())  # noqa: E712
+            new = ids - set(self.targets)
+            for tid in set(self.targets) - ids:
+                self.remove(tid)
+            for i in range(0, len(new), 500):
+                for row in (await db.exec(select(TargetRow).where(TargetRow.id.in_(sorted(new)[i:i + 500])))).all():
+                    self.add(row)
+        if new:
+            log.info("probing %d targets (%d new)", len(self.targets), len(new))
+
+    async def _rescanner(self) -> None:
+        while not await self._stopped_within(RESCAN_SECONDS):
+            try:
+                await self.rescan()
+            except Exception:  # the next round retries
+                log.exception("reading the targets failed")
+
     async def start(self) -> None:
         if self.lease_seconds is None:
             async with self.sessions() as db:
                 for row in (await db.exec(select(TargetRow).where(TargetRow.enabled == True))).all():  # noqa: E712
                     self.add(row)
             log.info("probing %d targets", len(self.targets))
+            self.tasks.append(asyncio.create_task(self._rescanner()))
         else:
             await self.claim()
             self.tasks.append(asyncio.create_task(self._leaser()))

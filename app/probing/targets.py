@@ -1,0 +1,54 @@
+"""A probe target as written: a protocol, its config (validated against the probe
+registry, its secrets sealed), the contract it watches and the incident category
+its failures open. The API and ``slawatch import`` write targets through this."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+
+from app.auth.vault import Vault, VaultError
+from app.contracts.errors import CaseError, case_error
+from app.contracts.types import OUTAGE_CATEGORIES, Category, Ident, Strict
+from app.storage.tables import TargetRow
+from probes import TARGETS
+
+
+class TargetCreate(Strict):
+    id: Ident
+    contract_id: str
+    protocol: str
+    config: dict[str, Any]
+    category: Category
+    interval: float = Field(60.0, ge=1, le=86400)
+    timeout: float = Field(10.0, gt=0, le=3600)
+    locations: list[str] = Field(["default"], min_length=1)
+    failures_to_open: int = Field(3, ge=1, le=100)
+    successes_to_close: int = Field(2, ge=1, le=100)
+    quorum: int | None = Field(None, ge=1)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _checks(self):
+        if self.protocol not in TARGETS:
+            raise ValueError(f"unknown protocol {self.protocol!r} (known: {', '.join(sorted(TARGETS))})")
+        if self.timeout > self.interval:
+            raise ValueError("timeout must be no longer than the interval")
+        if self.category not in OUTAGE_CATEGORIES:
+            raise ValueError(f"a probe opens outage incidents: category must be one of {sorted(OUTAGE_CATEGORIES)}")
+        if self.quorum is not None and self.quorum > len(self.locations):
+            raise ValueError("quorum is larger than the number of locations")
+        return self
+
+
+def target_row(body: TargetCreate, vault: Vault) -> TargetRow:
+    """The row to store; ``CaseError`` naming the config field when the probe refuses it."""
+    try:
+        config = TARGETS[body.protocol].model_validate(body.config).model_dump(mode="json")
+    except ValidationError as exc:
+        raise case_error(exc, ("config",)) from None
+    try:
+        config = vault.seal(config)
+    except VaultError as exc:
+        raise CaseError("/config", str(exc).split(": ", 1)[-1]) from None
+    return TargetRow(**body.model_dump(exclude={"config"}), config=config)
