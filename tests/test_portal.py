@@ -125,6 +125,10 @@ def test_a_new_feed_url_replaces_the_old_and_an_unknown_one_is_404(tmp_path):
         started = datetime(2026, 11, 3, 1, 0, tzinfo=timezone.utc)
         client.post("/v1/incidents", json={"contract_id": "demo-xiamen-mail", "category": "mail_send_receive",
                                            "started_at": started.isoformat()})
+        assert client.post("/v1/maintenance", json={
+            "id": "m-sun", "customer_id": "acme", "starts_at": "2026-12-06T02:00:00+08:00",
+            "ends_at": "2026-12-06T03:00:00+08:00", "rrule": "FREQ=WEEKLY;BYDAY=SU",
+            "announced_at": "2026-12-01T09:00:00+08:00", "note": "存储扩容"}).status_code == 201
         sign_in(client, customer_id="acme")
         client.headers.pop("Authorization")
         csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/portal/").text).group(1)
@@ -139,6 +143,9 @@ def test_a_new_feed_url_replaces_the_old_and_an_unknown_one_is_404(tmp_path):
         assert "<entry>" in atom.text and "Mail send/receive failure" in atom.text
         ics = client.get(new.replace("atom.xml", "calendar.ics"))
         assert ics.status_code == 200 and "BEGIN:VEVENT" in ics.text and "DTSTART:20261103T010000Z" in ics.text
+        # their planned maintenance too, the weekly rule in their own zone
+        assert "DTSTART;TZID=Asia/Shanghai:20261206T020000" in ics.text and "RRULE:FREQ=WEEKLY;BYDAY=SU" in ics.text
+        assert "存储扩容" in ics.text
         assert client.get("/portal/feeds/nonsense/atom.xml").status_code == 404
 
 

@@ -19,12 +19,9 @@ class IcsError(ValueError):
         super().__init__(f"{where}: {message}")
 
 
-def to_ics(rows: list, name: str, tz) -> bytes:
-    """Times in ``tz`` (with its VTIMEZONE): a recurring rule's BYDAY means that zone's days."""
-    cal = Calendar()
-    cal.add("prodid", "-//slawatch//maintenance//EN")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"计划维护 Planned maintenance · {name}")
+def events(rows: list, tz) -> list[Event]:
+    """One VEVENT per stored window, times in ``tz`` (a recurring rule's BYDAY means that zone's days)."""
+    out = []
     for r in rows:
         ev = Event()
         ev.add("uid", f"maintenance-{r.id}@slawatch")
@@ -37,6 +34,16 @@ def to_ics(rows: list, name: str, tz) -> bytes:
         told = f"announced {r.announced_at.isoformat()}" if r.announced_at else "not announced"
         ev.add("description", f"{told}{' via ' + r.channel if r.channel else ''}; scope: "
                               f"{r.target_id or r.contract_id or r.customer_id}")
+        out.append(ev)
+    return out
+
+
+def to_ics(rows: list, name: str, tz) -> bytes:
+    cal = Calendar()
+    cal.add("prodid", "-//slawatch//maintenance//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", f"计划维护 Planned maintenance · {name}")
+    for ev in events(rows, tz):
         cal.add_component(ev)
     cal.add_missing_timezones()
     return cal.to_ical()

@@ -1,23 +1,28 @@
 """A customer's private feeds (the URL is the secret, read-only, replaced by a
 new one): Atom of their incidents, and iCalendar of their incidents and their
-windows' deadlines — for a mail client or a calendar that subscribes. At most
+windows' deadlines and their planned maintenance — for a mail client or a calendar that subscribes. At most
 ``LIMIT`` incidents, newest first."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from icalendar import Calendar, Event
 from sqlmodel import select
 
+from app.auth.service import Principal
 from app.incidents.service import events_of, state_of
+from app.maintenance.ics import events
+from app.maintenance.store import visible
 from app.portal.tokens import feed_customer
 from app.portal.web import env
 from app.reports import views
 from app.storage.tables import ContractRow, IncidentRow
 
 router = APIRouter(prefix="/portal/feeds", include_in_schema=False)
+BEIJING = ZoneInfo("Asia/Shanghai")
 LIMIT = 200
 
 
@@ -78,4 +83,9 @@ async def calendar(request: Request, token: str) -> Response:
                 ev.add("dtend", w.deadline)
                 ev.add("dtstamp", snapshot.at)
                 cal.add_component(ev)
+    async with request.app.state.sessions() as db:  # their planned maintenance, recurring ones with their rule
+        planned = await visible(db, Principal("feed", "customer", customer))
+    for ev in events(planned, BEIJING):
+        cal.add_component(ev)
+    cal.add_missing_timezones()
     return Response(cal.to_ical(), media_type="text/calendar; charset=utf-8", headers={"Cache-Control": "no-store"})
