@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,13 +35,19 @@ ALL_INCIDENTS_WITH_EVENTS = (sa_select(_inc.contract_id, *_CASE_COLUMNS).select_
                              .order_by(_inc.contract_id, *_CASE_ORDER))
 # a contract's owner and version with its incidents and their events, one round trip;
 # the body comes in a second only when this process has not parsed that version yet
+_m = MaintenanceWindowRow.__table__.c
+_OWN_WINDOWS = (_m.contract_id == _c.id) | (_m.customer_id == _c.customer_id)
+# how many maintenance windows concern the contract and the newest one's creation: in the same
+# round trip, so the many contracts without any pay no second query (and a change makes a new stamp)
+_WINDOWS_STAMP = (sa_select(func.count()).where(_OWN_WINDOWS).scalar_subquery().label("windows"),
+                  sa_select(func.max(_m.created_at)).where(_OWN_WINDOWS).scalar_subquery().label("windows_at"))
 CONTRACT_WITH_INCIDENTS = (
-    sa_select(_c.customer_id, _c.created_at, _c.version, _ev.id.label("event_id"), *_CASE_COLUMNS)
+    sa_select(_c.customer_id, _c.created_at, _c.version, *_WINDOWS_STAMP, _ev.id.label("event_id"),
+              *_CASE_COLUMNS)
     .select_from(ContractRow.__table__.outerjoin(_WITH_EVENTS, _inc.contract_id == _c.id))
     .where(_c.id == bindparam("contract_id")).order_by(*_CASE_ORDER))
 CONTRACT_BODY = sa_select(_c.body).where(_c.id == bindparam("contract_id"))
 # planned maintenance of a contract: its own, its targets' and its customer's (a small table)
-_m = MaintenanceWindowRow.__table__.c
 MAINTENANCE_OF = sa_select(MaintenanceWindowRow.__table__).where(
     (_m.contract_id == bindparam("contract_id")) | (_m.customer_id == bindparam("customer_id")))
 # the live state's rounds: windows old enough to matter to no current case are not read (one-offs pile up)
@@ -102,7 +108,8 @@ async def visible_case_stamped(db: AsyncConnection, who: Principal, contract_id:
     if not rows or not who.sees(rows[0].customer_id):
         return None
     customer_id = rows[0].customer_id
-    planned = (await db.execute(MAINTENANCE_OF, {"contract_id": contract_id, "customer_id": customer_id})).all()
+    planned = (await db.execute(MAINTENANCE_OF, {"contract_id": contract_id, "customer_id": customer_id})).all() \
+        if rows[0].windows else []
     stamp = (rows[0].created_at, rows[0].version)
     contract = cached_contract(contract_id, stamp)
     if contract is None:
@@ -113,8 +120,8 @@ async def visible_case_stamped(db: AsyncConnection, who: Principal, contract_id:
         parse_month(period)
     return (lambda: _case(contract, events, period, at, (customer_id, planned)),
             period or current_period(contract, at),
-            (*stamp, len(events), max((r.event_id for r in events), default=0),
-             tuple((m.id, m.created_at) for m in planned)))
+            (*stamp, len(events), max((r.event_id for r in events), default=0), rows[0].windows,
+             rows[0].windows_at))
 
 
 def _case(contract: Contract, rows, period: str | None, at: datetime,
