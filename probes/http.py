@@ -50,8 +50,11 @@ async def _exchange(run: Run, target: HttpTarget, url: str):
     try:
         run.phase("processing")
         hostport = host if parts.port is None else f"{host}:{parts.port}"
-        head = [f"{target.method} {path} HTTP/1.1", f"Host: {hostport}", "Connection: close", "Accept: */*"]
-        head += [f"{k}: {v}" for k, v in target.headers.items()]
+        # a Host header of the target's own (blackbox's `hostname`, a virtual host) replaces the URL's
+        given = {k.lower(): v for k, v in target.headers.items()}
+        head = [f"{target.method} {path} HTTP/1.1", f"Host: {given.get('host', hostport)}", "Connection: close",
+                "Accept: */*"]
+        head += [f"{k}: {v}" for k, v in target.headers.items() if k.lower() != "host"]
         writer.write(("\r\n".join(head) + "\r\nUser-Agent: ").encode() + USER_AGENT + b"\r\n\r\n")
         status_line = await readline(reader)
         m = re.match(rb"HTTP/(\d\.\d) (\d{3})", status_line)

@@ -51,10 +51,12 @@ class Stats:
     waiting: int = 0  # due, waiting for a concurrency slot
     drift: deque = field(default_factory=lambda: deque(maxlen=100_000))  # seconds late at start
 
-    def drift_quantile(self, q: float) -> float:
-        if not self.drift:
+    def drift_quantile(self, q: float, last: int | None = None) -> float:
+        """The ``q`` quantile of the start drift (of the ``last`` starts only, when given)."""
+        samples = list(itertools.islice(reversed(self.drift), last)) if last is not None else self.drift
+        if not samples:
             return 0.0
-        ordered = sorted(self.drift)
+        ordered = sorted(samples)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 

@@ -38,6 +38,39 @@ def test_bad_module_or_target_is_a_400(client):
     assert client.get("/probe", params={"target": "x"}).status_code == 422
 
 
+def test_the_scrape_timeout_header_bounds_the_probe_as_blackbox_does(client):
+    import socket
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(8)  # accepts (the kernel does), never answers
+    try:
+        t0 = time.monotonic()
+        r = client.get("/probe", params={"module": "http_2xx", "target": f"127.0.0.1:{hang.getsockname()[1]}/"},
+                       headers={"X-Prometheus-Scrape-Timeout-Seconds": "3"})
+        took = time.monotonic() - t0
+        assert r.status_code == 200 and metric(r.text, "probe_success") == 0
+        assert 2.4 < took < 3.0, took  # 3 s less blackbox's 0.5 s offset, not the module's 5 s
+    finally:
+        hang.close()
+    bad = client.get("/probe", params={"module": "tcp_connect", "target": "127.0.0.1:1"},
+                     headers={"X-Prometheus-Scrape-Timeout-Seconds": "soon"})
+    assert bad.status_code == 400 and "X-Prometheus-Scrape-Timeout-Seconds" in bad.json()["detail"]
+
+
+def test_hostname_is_the_host_header_and_debug_shows_the_probe(client, web):
+    params = {"module": "http_2xx", "target": f"127.0.0.1:{web.port}/vhost"}
+    assert metric(client.get("/probe", params=params).text, "probe_http_status_code") == 421
+    r = client.get("/probe", params={**params, "hostname": "vhost.example"})
+    assert metric(r.text, "probe_success") == 1 and metric(r.text, "probe_http_status_code") == 200
+    d = client.get("/probe", params={**params, "hostname": "vhost.example", "debug": "true"})
+    assert d.status_code == 200 and d.headers["content-type"].startswith("text/plain")
+    logs, rest = d.text.split("Metrics that would have been returned:")
+    metrics, config = rest.split("Module configuration:")
+    assert logs.startswith("Logs for the probe:") and "Probe succeeded" in logs and "Phase connect took" in logs
+    assert "probe_success 1.0" in metrics
+    assert "http_2xx:" in config and "Host: vhost.example" in config
+
+
 def test_modules_file_errors_name_file_and_line(tmp_path):
     f = tmp_path / "modules.yml"
     f.write_text("modules:\n  ftp_check:\n    prober: ftp\n")

@@ -8,15 +8,18 @@ redirects included), at most ``SLAWATCH_PROBE_CONCURRENCY`` at once (429)."""
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+import yaml
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from app.api.deps import scraper
+from app.auth.vault import mask
 from app.probing.modules import TargetError, build_target
 from probes import PROBES
 from probes.net import is_ip
@@ -24,6 +27,9 @@ from probes.policy import POLICY, AddressPolicy
 
 router = APIRouter(tags=["probes"])
 RESOLVE_SECONDS = 2.0
+TIMEOUT_OFFSET = 0.5  # blackbox_exporter's --timeout-offset default: the answer must reach Prometheus in time
+DEFAULT_SCRAPE_TIMEOUT = 120.0  # blackbox's, without Prometheus's header
+MIN_TIMEOUT = 0.1
 
 
 class ProbeGate:
@@ -55,17 +61,34 @@ def _host(target) -> str | None:
     return getattr(target, "host", None) or getattr(target, "server", None)
 
 
+def probe_timeout(request: Request, module) -> float:
+    """blackbox_exporter's rule: Prometheus's scrape timeout (its header; 120 s without
+    one) less ``TIMEOUT_OFFSET``, or the module's own timeout where that is shorter."""
+    raw = request.headers.get("x-prometheus-scrape-timeout-seconds")
+    try:
+        scrape = float(raw) if raw else 0.0
+    except ValueError:
+        raise HTTPException(400, f"X-Prometheus-Scrape-Timeout-Seconds: {raw[:40]!r} is not a number") from None
+    if not math.isfinite(scrape) or scrape < 0:
+        raise HTTPException(400, f"X-Prometheus-Scrape-Timeout-Seconds: {raw[:40]!r} is not a number of seconds")
+    most = (scrape or DEFAULT_SCRAPE_TIMEOUT) - TIMEOUT_OFFSET
+    own = module.timeout.total_seconds()
+    return own if 0 < own < most or most <= 0 < own else max(most, MIN_TIMEOUT)
+
+
 @router.get("/probe", response_class=Response, dependencies=[Depends(scraper)])
-async def probe(request: Request, module: str, target: str) -> Response:
+async def probe(request: Request, module: str, target: str, hostname: str | None = Query(None, max_length=253),
+                debug: bool = False) -> Response:
     modules = request.app.state.probe_modules
     gate: ProbeGate = request.app.state.probe_gate
     m = modules.get(module)
     if m is None:
         raise HTTPException(400, f"unknown module {module!r} (known: {', '.join(sorted(modules))})")
     try:
-        t = build_target(m, target)
+        t = build_target(m, target, hostname)
     except TargetError as exc:
         raise HTTPException(400, f"target {target!r}: {exc}") from None
+    timeout = probe_timeout(request, m)
     if gate.running >= gate.limit:
         raise HTTPException(429, f"{gate.limit} probes are running (SLAWATCH_PROBE_CONCURRENCY)",
                             headers={"Retry-After": "1"})
@@ -74,12 +97,27 @@ async def probe(request: Request, module: str, target: str) -> Response:
         await gate.check_host(_host(t))
         token = POLICY.set(gate.policy)  # every connect of this probe is checked too
         try:
-            result = await PROBES[m.prober](t, m.timeout.total_seconds())
+            result = await PROBES[m.prober](t, timeout)
         finally:
             POLICY.reset(token)
     finally:
         gate.running -= 1
-    return Response(generate_latest(_registry(result)), media_type=CONTENT_TYPE_LATEST)
+    metrics = generate_latest(_registry(result))
+    if debug:  # blackbox's debug page: what the probe did, the metrics, the module
+        return Response(_debug(result, metrics, module, m, t, timeout), media_type="text/plain; charset=utf-8")
+    return Response(metrics, media_type=CONTENT_TYPE_LATEST)
+
+
+def _debug(result, metrics: bytes, name: str, module, target, timeout: float) -> str:
+    lines = [f"Beginning probe probe={module.prober} timeout_seconds={timeout:g}"]
+    lines += [f"Phase {phase} took {seconds:.6f} s" for phase, seconds in result.phases.items()]
+    lines += [f"{k}: {v}" for k, v in result.detail.items()]
+    lines.append("Probe succeeded" if result.ok else f"Probe failed error={result.error}")
+    config = yaml.safe_dump({name: {"prober": module.prober, "timeout": f"{module.timeout.total_seconds():g}s",
+                                    module.prober: mask(target.model_dump(mode="json", exclude_defaults=True))}},
+                            allow_unicode=True, sort_keys=False)
+    return ("Logs for the probe:\n" + "\n".join(lines) + "\n\n\n\nMetrics that would have been returned:\n"
+            + metrics.decode() + "\n\n\nModule configuration:\n" + config)
 
 
 def _registry(result) -> CollectorRegistry:

@@ -24,7 +24,8 @@ def _span(v: Any) -> timedelta:
 
 class ProbeModule(Strict):
     prober: str
-    timeout: Annotated[timedelta, BeforeValidator(_span)] = timedelta(seconds=10)
+    # 0: the scrape's own timeout less the offset (blackbox_exporter's default)
+    timeout: Annotated[timedelta, BeforeValidator(_span)] = timedelta(0)
     http: dict[str, Any] = {}
     tcp: dict[str, Any] = {}
     tls: dict[str, Any] = {}
@@ -45,12 +46,22 @@ class TargetError(ValueError):
         super().__init__(f"{'.'.join(map(str, self.loc))}: {err['msg']}")  # the API's (pydantic's)
 
 
-def build_target(module: ProbeModule, target: str):
-    """The prober's target model from the module's options and the ``target`` parameter."""
+def build_target(module: ProbeModule, target: str, hostname: str | None = None):
+    """The prober's target model from the module's options and the ``target`` parameter;
+    ``hostname`` (blackbox's parameter) is the HTTP Host header and the TLS server name
+    where the module sets none (the target may then be an address)."""
     prober = PROBERS[module.prober]
     options = dict(getattr(module, module.prober, {}) or {})
     try:
-        return prober.target.model_validate(prober.from_module(options, target))
+        config = prober.from_module(options, target)
+        if hostname:
+            tls, field = config.get("tls"), prober.target.model_fields.get("tls")
+            # where TLS is on (set, or on by default): a tcp module without TLS stays without
+            if isinstance(tls, dict) or (tls is None and field is not None and field.default is not None):
+                config["tls"] = {"server_name": hostname, **(tls or {})}
+            if "headers" in prober.target.model_fields:
+                config["headers"] = {"Host": hostname, **config.get("headers", {})}
+        return prober.target.model_validate(config)
     except ValidationError as exc:
         raise TargetError(exc.errors()[0]) from None
 

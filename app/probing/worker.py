@@ -133,8 +133,10 @@ class Worker:
         while not await self._stopped_within(SUMMARY_SECONDS):
             c, self.counts = self.counts, {"ok": 0, "failed": 0, "skipped": 0}
             failing = sorted(k.removesuffix("/default") for k, ok in self.last_ok.items() if not ok)
-            log.info("last %.0f s: %d probes ok, %d failed, %d skipped%s", SUMMARY_SECONDS, c["ok"], c["failed"],
-                     c["skipped"], f"; failing now: {', '.join(failing[:10])}" if failing else "")
+            drift = self.scheduler.stats.drift_quantile(0.99, last=sum(c.values()))
+            log.info("last %.0f s: %d probes ok, %d failed, %d skipped, start drift p99 %.0f ms%s", SUMMARY_SECONDS,
+                     c["ok"], c["failed"], c["skipped"], drift * 1000,
+                     f"; failing now: {', '.join(failing[:10])}" if failing else "")
 
     async def flush(self) -> None:
         """Write what is pending — after whatever an earlier failure kept, oldest

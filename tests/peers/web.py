@@ -32,6 +32,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
         elif self.path == "/loop":
             self._send(302, headers={"Location": "/loop"})
+        elif self.path == "/vhost":  # answers only for its virtual host (blackbox's `hostname` parameter)
+            self._send(200 if self.headers.get("Host") == "vhost.example" else 421, b"vhost")
         elif self.path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
