@@ -46,6 +46,17 @@ def _rules() -> Rules:
         fail(str(exc), 1)
 
 
+def _modules(settings) -> None:
+    from app.probing.modules import load_modules
+
+    try:
+        load_modules(settings.probe_modules)
+    except RulesError as exc:
+        fail(f"{exc} (SLAWATCH_PROBE_MODULES)", 1)
+    except OSError as exc:
+        fail(f"SLAWATCH_PROBE_MODULES: {exc}", 1)
+
+
 def dump(report: dict) -> str:
     return json.dumps(report, ensure_ascii=False, indent=2)
 
@@ -268,6 +279,7 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False,
     _logging(settings.log_level)
     _progress(f"loading rules from {settings.rules_dir} …")
     rules = _rules()  # a bad rules file stops the start with file:line, not a traceback later
+    _modules(settings)  # so does a bad probe modules file, before the database is touched
     _progress(f"{len(rules.templates)} templates, {len(rules.contracts)} contract files; "
               f"migrating {masked_url(settings.database_url)} …")
     _upgrade()

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -76,8 +77,13 @@ def test_modules_file_errors_name_file_and_line(tmp_path):
     f.write_text("modules:\n  ftp_check:\n    prober: ftp\n")
     with pytest.raises(RulesError) as e:
         load_modules(f)
-    assert str(e.value) == (f"{f}:3: modules.ftp_check.prober: unknown prober 'ftp' "
-                            "(known: dns, http, icmp, imap, pop3, smtp, tcp, tls)")
+    assert str(e.value) == (f"{f}:3: modules.ftp_check.prober: prober 'ftp' is not supported "
+                            "(slawatch probes with: dns, http, icmp, imap, pop3, smtp, tcp, tls)")
+    # blackbox_exporter's own file (Debian's, read in place) is refused at its first unsupported prober
+    with pytest.raises(RulesError) as e:
+        load_modules(Path("/etc/prometheus/blackbox.yml"))
+    assert str(e.value).startswith("/etc/prometheus/blackbox.yml:19: modules.grpc.prober: prober 'grpc' is not "
+                                   "supported")
     f.write_text("modules:\n  x:\n    prober: tcp\n    timout: 5s\n")
     with pytest.raises(RulesError, match=r":4: modules.x.timout: unknown field"):
         load_modules(f)
@@ -184,3 +190,14 @@ def test_probe_allow_list_and_concurrency_cap(tmp_path, silent_listener):
     finally:
         s.close()
     assert second.status_code == 429 and second.headers["retry-after"] == "1"
+
+
+def test_a_modules_file_slawatch_cannot_serve_stops_the_start_before_the_database(tmp_path):
+    db = tmp_path / "never.db"
+    env = {**os.environ, "SLAWATCH_PROBE_MODULES": "/etc/prometheus/blackbox.yml",
+           "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    res = subprocess.run([sys.executable, "-m", "app.cli", "run", "--port", str(free_port())], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "blackbox.yml:19: modules.grpc.prober: prober 'grpc' is not supported" in res.stderr
+    assert not db.exists()  # nothing migrated, nothing half-started

@@ -15,6 +15,7 @@ from app.contracts.types import Strict
 from app.contracts.yamlfile import YamlDoc
 from probes import PROBERS
 
+BLACKBOX_ONLY = ("grpc", "websocket", "unix")  # blackbox_exporter's probers slawatch does not have
 DEFAULT_MODULES = Path(__file__).resolve().parent.parent.parent / "probes" / "modules.yml"
 
 
@@ -66,12 +67,30 @@ def build_target(module: ProbeModule, target: str, hostname: str | None = None):
         raise TargetError(exc.errors()[0]) from None
 
 
+def _refuse_unsupported(doc: YamlDoc, offered: list[str]) -> None:
+    """A blackbox_exporter prober or option slawatch does not have is named as not
+    supported (file:line), not as a misspelling."""
+    modules = doc.data.get("modules") if isinstance(doc.data, dict) else None
+    for name, module in (modules or {}).items():
+        if not isinstance(module, dict):
+            continue
+        prober = module.get("prober")
+        if isinstance(prober, str) and prober not in offered:
+            raise doc.error(("modules", name, "prober"), f"prober {prober!r} is not supported (slawatch probes "
+                                                         f"with: {', '.join(offered)})")
+        for key in module:
+            if key in BLACKBOX_ONLY:
+                raise doc.error(("modules", name, key), f"not supported (blackbox_exporter's {key} prober's "
+                                                        "options; slawatch has no such prober)")
+
+
 def load_modules(path: Path) -> dict[str, ProbeModule]:
     """Every module checked at load: its prober is one offered as a module, and its
     options make a valid target (tried on a stand-in address), errors at file:line."""
     doc = YamlDoc(path, str(path))
-    parsed = doc.validate(ModulesFile)
     offered = sorted(n for n, p in PROBERS.items() if p.from_module is not None)
+    _refuse_unsupported(doc, offered)
+    parsed = doc.validate(ModulesFile)
     for name, module in parsed.modules.items():
         if module.prober not in offered:
             raise doc.error(("modules", name, "prober"), f"unknown prober {module.prober!r} (known: "
