@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 from app.contracts.lifecycle import announce_missing_year, on_sighup
 from app.contracts.rules import load_rules
 from app.evaluation.health import EvaluationErrors
+from app.gcpolicy import keep_collections_short
 from app.live import LiveState
 from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
 from app.probing.modules import load_modules
@@ -53,7 +54,8 @@ class Service:
     async def start(self) -> None:
         self.stop = asyncio.Event()
         self.tasks = [asyncio.create_task(self.sla_metrics.run(self.stop)),
-                      asyncio.create_task(announce_missing_year(self.rules, self.stop))]
+                      asyncio.create_task(announce_missing_year(self.rules, self.stop)),
+                      asyncio.create_task(keep_collections_short(self.stop))]
         await self.rules_changed()
         on_sighup(self.rules, lambda: self.tasks.append(asyncio.create_task(self.rules_changed())))
         if self.settings.demo:  # before the worker: it loads the demo targets this installs
