@@ -2,7 +2,6 @@
 turns firing alerts into incidents on the contract their labels name and resolves
 them; re-sends never duplicate; a grouped message with an unknown contract, an alert
 that fired and resolved between two notifications, and the intake role's limits."""
-import subprocess
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +10,7 @@ import pytest
 import yaml
 from conftest import ROOT, service_client
 
+from tests.peers.prom import alertmanager as start_alertmanager
 from tests.peers.service import slawatch_run
 from tests.peers.util import free_port, wait_port, wait_until
 
@@ -126,10 +126,7 @@ def test_real_alertmanager_sends_fired_and_resolved_alerts_and_a_restart_duplica
                 "http_config": {"authorization": {"type": "Bearer", "credentials": svc.token("intake")}}}]}]}))
 
         def alertmanager():
-            return subprocess.Popen(["/usr/bin/prometheus-alertmanager", f"--config.file={tmp_path}/am.yml",
-                                     f"--storage.path={tmp_path}/am", f"--web.listen-address=127.0.0.1:{am}",
-                                     "--cluster.listen-address="], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            return start_alertmanager(tmp_path / "am.yml", tmp_path / "am", am)
         amp = None
         try:
             api = svc.api()

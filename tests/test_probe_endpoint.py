@@ -12,6 +12,7 @@ from conftest import ROOT
 
 from app.contracts.yamlfile import RulesError
 from app.probing.modules import load_modules
+from tests.peers.prom import prometheus
 from tests.peers.util import free_port, until, wait_port
 
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
@@ -125,9 +126,7 @@ scrape_configs:
       - target_label: __address__
         replacement: 127.0.0.1:{port}
 """)
-    prom = subprocess.Popen(["/usr/bin/prometheus", f"--config.file={tmp_path}/prometheus.yml",
-                             f"--storage.tsdb.path={tmp_path}/data", f"--web.listen-address=127.0.0.1:{prom_port}",
-                             "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prom = prometheus(tmp_path / "prometheus.yml", tmp_path / "data", prom_port, "--log.level=warn")
     try:
         wait_port(port, 30)
         wait_port(prom_port, 30)

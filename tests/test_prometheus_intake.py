@@ -5,7 +5,6 @@ incident opens on that contract at the alert's ``startsAt`` with its windows
 running; Alertmanager restarted and re-sending creates no second incident; the
 target back, the alert resolves and so does the incident."""
 import http.server
-import subprocess
 import threading
 from datetime import datetime
 
@@ -14,6 +13,8 @@ import pytest
 import yaml
 from conftest import ROOT
 
+from tests.peers.prom import alertmanager as start_alertmanager
+from tests.peers.prom import prometheus
 from tests.peers.service import slawatch_run
 from tests.peers.util import free_port, wait_port, wait_until
 
@@ -79,14 +80,9 @@ def test_a_prometheus_rule_fires_through_alertmanager_and_resolves_the_incident(
             "scrape_configs": [{"job_name": "site", "static_configs": [{"targets": [f"127.0.0.1:{target.port}"]}]}]}))
 
         def alertmanager():
-            return subprocess.Popen(["/usr/bin/prometheus-alertmanager", f"--config.file={tmp_path}/am.yml",
-                                     f"--storage.path={tmp_path}/am", f"--web.listen-address=127.0.0.1:{am}",
-                                     "--cluster.listen-address="], stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)
+            return start_alertmanager(tmp_path / "am.yml", tmp_path / "am", am)
         amp = alertmanager()
-        pp = subprocess.Popen(["/usr/bin/prometheus", f"--config.file={tmp_path}/prometheus.yml",
-                               f"--storage.tsdb.path={tmp_path}/prom", f"--web.listen-address=127.0.0.1:{prom}",
-                               "--rules.alert.resend-delay=1s"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        pp = prometheus(tmp_path / "prometheus.yml", tmp_path / "prom", prom, "--rules.alert.resend-delay=1s")
         try:
             wait_port(am, 30)
             wait_port(prom, 30)
