@@ -65,6 +65,7 @@ def world(tmp_path):
         c, _ = service_client(url)
         with c:
             return {t["id"]: t for t in c.get("/v1/targets", params={"limit": 500}).json()["items"]}
+    targets.url = url
     return run, targets
 
 
@@ -186,3 +187,24 @@ def test_an_embedded_worker_takes_up_targets_another_process_wrote_and_drops_del
     before, added, after, jobs = asyncio.run(go())
     assert (before, added, after) == (set(), {"a", "b"}, {"b"})
     assert jobs == ["b/default"]
+
+
+def test_a_target_can_name_a_probe_module_as_prometheus_does(world):
+    """``{"module": "http_2xx", "target": …}``: the modules file's prober, options and
+    timeout, as ``/probe?module=…&target=…`` would probe it."""
+    run, targets = world
+    body = {"id": "web", "contract_id": "c-colo", "module": "http_2xx", "target": "127.0.0.1:9/health",
+            "category": "server_fault"}
+    c, _ = service_client(targets.url)
+    with c:
+        made = c.post("/v1/targets", json=body)
+        assert made.status_code == 201, made.text
+        t = made.json()
+        assert (t["protocol"], t["config"]["url"], t["timeout"]) == ("http", "http://127.0.0.1:9/health", 5)
+        bad = c.post("/v1/targets", json={**body, "id": "web2", "module": "ftp_check"})
+        assert bad.status_code == 422 and "unknown module 'ftp_check'" in bad.text
+        both = c.post("/v1/targets", json={**body, "id": "web3", "protocol": "tcp", "config": {}})
+        assert both.status_code == 422 and "give protocol and config, or module and target" in both.text
+        bad_target = c.post("/v1/targets", json={**body, "id": "web4", "module": "tcp_connect", "target": "127.0.0.1"})
+        assert bad_target.status_code == 422 and "port" in bad_target.text
+    assert set(targets()) == {"web"}

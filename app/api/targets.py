@@ -11,7 +11,7 @@ from app.auth.service import Principal
 from app.auth.vault import mask
 from app.contracts.errors import CaseError
 from app.contracts.service import get_visible_contract, visible_contracts
-from app.probing.targets import TargetCreate, target_row
+from app.probing.targets import TargetCreate, from_module, target_row
 from app.storage.tables import TargetRow
 
 router = APIRouter(prefix="/v1/targets", tags=["targets"])
@@ -42,7 +42,7 @@ async def create_target(*, body: TargetCreate, request: Request, who: Principal 
         raise CaseError("/contract_id", f"unknown contract {body.contract_id!r}")
     if await db.get(TargetRow, body.id) is not None:
         raise HTTPException(409, f"target {body.id!r} exists already")
-    row = target_row(body, request.app.state.vault)
+    row = target_row(from_module(body, request.app.state.probe_modules), request.app.state.vault)
     db.add(row)
     await db.commit()
     if request.app.state.service.worker is not None:
