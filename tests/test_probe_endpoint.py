@@ -28,6 +28,13 @@ def test_probe_success_and_failure(client, web, closed_port):
     assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/plain")
     assert metric(ok.text, "probe_success") == 1 and metric(ok.text, "probe_http_status_code") == 200
     assert 'probe_phase_duration_seconds{phase="connect"}' in ok.text
+    # blackbox_exporter's own HTTP series, every phase present as it emits them
+    for phase in ("resolve", "connect", "tls", "processing", "transfer"):
+        assert f'probe_http_duration_seconds{{phase="{phase}"}}' in ok.text
+    assert metric(ok.text, "probe_http_ssl") == 0 and metric(ok.text, "probe_http_redirects") == 0
+    assert metric(ok.text, "probe_dns_lookup_time_seconds") == 0  # an address: nothing looked up
+    redirected = client.get("/probe", params={"module": "http_2xx", "target": f"127.0.0.1:{web.port}/redirect"})
+    assert metric(redirected.text, "probe_http_redirects") == 1
     bad = client.get("/probe", params={"module": "tcp_connect", "target": f"127.0.0.1:{closed_port}"})
     assert metric(bad.text, "probe_success") == 0 and 'probe_failed_due_to{error="refused"} 1.0' in bad.text
 

@@ -102,7 +102,7 @@ async def probe(request: Request, module: str, target: str, hostname: str | None
             POLICY.reset(token)
     finally:
         gate.running -= 1
-    metrics = generate_latest(_registry(result))
+    metrics = generate_latest(_registry(result, m.prober))
     if debug:  # blackbox's debug page: what the probe did, the metrics, the module
         return Response(_debug(result, metrics, module, m, t, timeout), media_type="text/plain; charset=utf-8")
     return Response(metrics, media_type=CONTENT_TYPE_LATEST)
@@ -120,8 +120,27 @@ def _debug(result, metrics: bytes, name: str, module, target, timeout: float) ->
             + metrics.decode() + "\n\n\nModule configuration:\n" + config)
 
 
-def _registry(result) -> CollectorRegistry:
+HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")  # blackbox's, every one always present
+
+
+def _blackbox_http(reg: CollectorRegistry, result) -> None:
+    """The HTTP series blackbox_exporter emits under its own names, from what the probe measured."""
+    phases = Gauge("probe_http_duration_seconds", "Duration of http request by phase, summed over all redirects",
+                   ["phase"], registry=reg)
+    for name in HTTP_PHASES:
+        phases.labels(name).set(result.phases.get(name, 0.0))
+    Gauge("probe_http_redirects", "The number of redirects", registry=reg).set(result.detail.get("redirects", 0))
+    url = result.detail.get("url", "")
+    Gauge("probe_http_ssl", "Indicates if SSL was used for the final redirect", registry=reg).set(
+        int(url.startswith("https://")))
+    Gauge("probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds",
+          registry=reg).set(result.phases.get("resolve", 0.0))
+
+
+def _registry(result, prober: str) -> CollectorRegistry:
     reg = CollectorRegistry()
+    if prober == "http":
+        _blackbox_http(reg, result)
     Gauge("probe_success", "Displays whether or not the probe was a success", registry=reg).set(int(result.ok))
     Gauge("probe_duration_seconds", "Returns how long the probe took to complete in seconds",
           registry=reg).set(result.duration_seconds)
