@@ -4,6 +4,7 @@ import asyncio
 import gc
 
 import app.gcpolicy as gcpolicy
+from tests.peers.util import until
 
 
 def test_objects_are_frozen_and_swept_back(monkeypatch):
@@ -16,18 +17,14 @@ def test_objects_are_frozen_and_swept_back(monkeypatch):
         stop = asyncio.Event()
         task = asyncio.create_task(gcpolicy.keep_collections_short(stop, freeze_every=0.01, sweep_every=0.05))
         kept = [object() for _ in range(1000)]  # noqa: F841 — objects that live through a round
-        frozen = 0
-        for _ in range(500):  # bounded: until a sweep has happened and things are frozen again
-            await asyncio.sleep(0.01)
-            frozen = max(frozen, gc.get_freeze_count())
-            if "collect" in calls and gc.get_freeze_count() > 0:
-                break
+        frozen_first = await until(lambda: gc.get_freeze_count() > 0, timeout=10)
+        swept_and_frozen = await until(lambda: "collect" in calls and gc.get_freeze_count() > 0, timeout=10)
         stop.set()
         await task
-        return frozen
+        return frozen_first and swept_and_frozen
     try:
         frozen = asyncio.run(go())
     finally:
         unfreeze()
-    assert frozen > 0
+    assert frozen
     assert calls[:2] == ["unfreeze", "collect"]  # handed back, then collected once

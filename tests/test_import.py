@@ -65,12 +65,11 @@ def world(tmp_path):
         c, _ = service_client(url)
         with c:
             return {t["id"]: t for t in c.get("/v1/targets", params={"limit": 500}).json()["items"]}
-    targets.url = url
-    return run, targets
+    return run, targets, url
 
 
 def test_kuma_monitors_become_targets_and_the_rest_say_why(world, tmp_path):
-    run, targets = world
+    run, targets, _ = world
     kuma_db(tmp_path / "kuma.db")
     dry = run("kuma", tmp_path / "kuma.db", "--contract", "c-colo", "--dry-run")
     assert dry.returncode == 0 and "would create 7 targets" in dry.stdout, dry.stdout + dry.stderr
@@ -102,7 +101,7 @@ def test_kuma_monitors_become_targets_and_the_rest_say_why(world, tmp_path):
 
 
 def test_without_a_contract_each_monitor_says_so(world, tmp_path):
-    run, targets = world
+    run, targets, _ = world
     kuma_db(tmp_path / "kuma.db")
     res = run("kuma", tmp_path / "kuma.db")
     assert res.returncode == 0 and set(targets()) == {"kuma-9-Other-customer"}
@@ -110,7 +109,7 @@ def test_without_a_contract_each_monitor_says_so(world, tmp_path):
 
 
 def test_blackbox_jobs_become_targets_of_their_modules(world):
-    run, targets = world
+    run, targets, _ = world
     res = run("blackbox", FIXTURES / "blackbox/prometheus.yml", FIXTURES / "blackbox/blackbox.yml",
               "--contract", "c-mail")
     assert res.returncode == 0, res.stderr
@@ -137,14 +136,20 @@ def test_blackbox_jobs_become_targets_of_their_modules(world):
     (["kuma", "tests/fixtures/kuma_schema.sql"], "not an Uptime Kuma database"),
     (["blackbox", "tests/fixtures/blackbox/blackbox.yml", "nowhere.yml"], "nowhere.yml"),
     (["blackbox", "tests/fixtures/kuma_schema.sql", "tests/fixtures/blackbox/blackbox.yml"],
-     "kuma_schema.sql: expected a mapping at the top"),
-    (["blackbox", "{tmp}/bad.yml", "tests/fixtures/blackbox/blackbox.yml"], "bad.yml: invalid YAML"),
+     "kuma_schema.sql:1: expected a mapping at the top"),
+    (["blackbox", "{tmp}/bad.yml", "tests/fixtures/blackbox/blackbox.yml"], "bad.yml:2: invalid YAML"),
+    (["blackbox", "{tmp}/shape.yml", "tests/fixtures/blackbox/blackbox.yml"],
+     "shape.yml:1: scrape_configs[0]: expected an object"),
+    (["blackbox", "tests/fixtures/blackbox/prometheus.yml", "{tmp}/codes.yml"],
+     "codes.yml: modules.http_2xx.http: invalid literal for int() with base 10: '2xx'"),
     (["blackbox", "{tmp}/slow.yml", "tests/fixtures/blackbox/blackbox.yml"],
      "slow.yml: job blackbox-http: scrape_interval or module http_2xx timeout: '30 seconds' is not a duration"),
 ])
 def test_bad_input_is_exit_2_naming_the_file(world, tmp_path, args, words):
-    run, targets = world
+    run, targets, _ = world
     (tmp_path / "bad.yml").write_text("scrape_configs: [job_name: x\n")
+    (tmp_path / "shape.yml").write_text('scrape_configs: ["x"]\n')
+    (tmp_path / "codes.yml").write_text("modules:\n  http_2xx:\n    prober: http\n    http: {valid_status_codes: [2xx]}\n")
     prom = yaml.safe_load((FIXTURES / "blackbox/prometheus.yml").read_text())
     prom["scrape_configs"][1]["scrape_interval"] = "30 seconds"
     (tmp_path / "slow.yml").write_text(yaml.safe_dump(prom))
@@ -192,10 +197,10 @@ def test_an_embedded_worker_takes_up_targets_another_process_wrote_and_drops_del
 def test_a_target_can_name_a_probe_module_as_prometheus_does(world):
     """``{"module": "http_2xx", "target": …}``: the modules file's prober, options and
     timeout, as ``/probe?module=…&target=…`` would probe it."""
-    run, targets = world
+    _, targets, url = world
     body = {"id": "web", "contract_id": "c-colo", "module": "http_2xx", "target": "127.0.0.1:9/health",
             "category": "server_fault"}
-    c, _ = service_client(targets.url)
+    c, _ = service_client(url)
     with c:
         made = c.post("/v1/targets", json=body)
         assert made.status_code == 201, made.text

@@ -157,6 +157,7 @@ def test_a_vendors_calendar_imports_once_however_often_it_is_imported(api):
     (VENDOR_ICS.replace(b"DTSTART:20261114T180000Z", b"DTSTART;VALUE=DATE:20261114"), "whole day"),
     (VENDOR_ICS.replace(b"DTSTART:20261114T180000Z", b"DTSTART:20261114T180000"), "floating time"),
     (VENDOR_ICS.replace(b"DTEND:20261114T190000Z", b"DTEND:20261114T170000Z"), "ends_at"),
+    (VENDOR_ICS.replace(b"DTSTART:20261114T180000Z", b"DTSTART:garbage"), "VEVENT 1 (UID upgrade-2026-11-15"),
 ])
 def test_a_bad_calendar_is_422_naming_the_event_and_imports_nothing(api, body, words):
     client, _ = api

@@ -90,19 +90,21 @@ async def calendar(db: Db, who: Caller, customer_id: Ident | None = None,
                     media_type="text/calendar; charset=utf-8", headers={"Cache-Control": "no-store"})
 
 
+async def _seen(db, who, window_id: str) -> MaintenanceWindowRow:
+    row = await db.get(MaintenanceWindowRow, window_id)
+    if row is None or (who.is_customer and row not in await visible(db, who)):
+        raise not_found("maintenance window", window_id)  # another customer's is not there for them
+    return row
+
+
 @router.get("/maintenance/{window_id}", response_model=MaintenanceOut)
 async def one(window_id: Ident, db: Db, who: Caller):
-    row = next((r for r in await visible(db, who) if r.id == window_id), None)
-    if row is None:
-        raise not_found("maintenance window", window_id)
-    return row
+    return await _seen(db, who, window_id)
 
 
 @router.delete("/maintenance/{window_id}", status_code=204, response_class=Response)
 async def remove(window_id: Ident, request: Request, db: Db, who: Caller) -> Response:
-    row = await db.get(MaintenanceWindowRow, window_id)
-    if row is None or (who.is_customer and row not in await visible(db, who)):
-        raise not_found("maintenance window", window_id)  # another customer's is not there for them
+    row = await _seen(db, who, window_id)
     if who.role not in ("admin", "noc"):
         raise HTTPException(403, "this needs the admin or noc role")
     if row.source == "yaml":

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from app.contracts.models import Incident, Maintenance
 from app.contracts.types import COUNTING_ATTRIBUTIONS
-from app.evaluation.maintenance import MAINTENANCE, covered, why_counted
+from app.evaluation.maintenance import MAINTENANCE, covered, not_excused, why_counted
 
 Span = tuple[datetime, datetime]
 
@@ -46,15 +46,11 @@ def effective_attribution(inc: Incident, maintenance_max: timedelta | None, at: 
     """``announced_maintenance`` is excluded only when announced before it began and,
     where a maximum is set, no longer than it; otherwise it counts as ``provider``
     (xiamen-mail 乙方 5 / 违约 3, aliyun-mail 6.3)."""
-    if inc.attribution != "announced_maintenance":
+    if inc.attribution != MAINTENANCE:
         return inc.attribution
-    if inc.announced_at is None or inc.announced_at >= inc.started_at:
-        return "provider"
-    if maintenance_max is not None:
-        end = inc.resolved_at if inc.resolved_at is not None and inc.resolved_at <= at else at
-        if end - inc.started_at > maintenance_max:
-            return "provider"
-    return "announced_maintenance"
+    end = inc.resolved_at if inc.resolved_at is not None and inc.resolved_at <= at else at
+    return MAINTENANCE if not_excused(inc.announced_at, inc.started_at, end - inc.started_at,
+                                      maintenance_max) is None else "provider"
 
 
 def occurrences(incidents: list[Incident], maintenance_max: timedelta | None, at: datetime,

@@ -16,15 +16,23 @@ MAINTENANCE = "announced_maintenance"  # the attribution and the pause reason it
 Span = tuple[datetime, datetime]
 
 
-def why_counted(m: Maintenance, maintenance_max: timedelta | None) -> str | None:
-    """None when ``m`` excludes what overlaps it; else why it does not."""
-    if m.announced_at is None:
+def not_excused(announced_at: datetime | None, start: datetime, length: timedelta,
+                maintenance_max: timedelta | None) -> str | None:
+    """The one rule for announced maintenance (aliyun-mail 6.3, xiamen-mail 违约 3): None
+    when a maintenance of ``length`` from ``start``, told at ``announced_at``, is excused;
+    else why it counts as the provider's."""
+    if announced_at is None:
         return "not announced: no announced_at"
-    if m.announced_at >= m.start:
+    if announced_at >= start:
         return "announced when or after it began"
-    if maintenance_max is not None and m.end - m.start > maintenance_max:
+    if maintenance_max is not None and length > maintenance_max:
         return f"longer than maintenance_max ({_hours(maintenance_max)})"
     return None
+
+
+def why_counted(m: Maintenance, maintenance_max: timedelta | None) -> str | None:
+    """None when window ``m`` excludes what overlaps it; else why it does not."""
+    return not_excused(m.announced_at, m.start, m.end - m.start, maintenance_max)
 
 
 def _hours(td: timedelta) -> str:

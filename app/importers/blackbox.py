@@ -7,36 +7,70 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.contracts.yamlfile import YamlDoc
 from app.importers import CATEGORY, DEFAULT_CATEGORY, Proposals, ident
 
-UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
-MAX_BYTES = 4 * 1024 * 1024  # a configuration, not a dump
+UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
 def seconds(text, default: float) -> float:
-    """A Prometheus duration (``15s``, ``1m30s``, ``500ms``) in seconds."""
+    """A Prometheus duration (``15s``, ``1m30s``, ``500ms``: its own grammar, with ``ms``,
+    ``w`` and ``y``, not slawatch's) in seconds."""
     if text in (None, ""):
         return default
-    parts = re.findall(r"(\d+)(ms|s|m|h|d)", str(text))
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", str(text))
     if not parts or "".join(n + u for n, u in parts) != str(text):
         raise ValueError(f"{text!r} is not a duration")
     return sum(int(n) * UNITS[u] for n, u in parts)
 
 
-def _load(path: Path) -> dict:
-    data = path.read_bytes()
-    if len(data) > MAX_BYTES:
-        raise ValueError(f"{path}: larger than {MAX_BYTES} bytes")
-    try:
-        doc = yaml.safe_load(data) or {}
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: invalid YAML ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path}: expected a mapping at the top")
-    return doc
+class Loose(BaseModel):
+    """Only what the import reads is checked (shape and type, with file:line); the rest is kept."""
+    model_config = ConfigDict(extra="allow")
+
+
+class StaticGroup(Loose):
+    targets: list[str] = []
+    labels: dict[str, str] = {}
+
+
+class Job(Loose):
+    job_name: str
+    metrics_path: str = "/metrics"
+    scrape_interval: str | None = None
+    params: dict[str, list[str]] = {}
+    static_configs: list[StaticGroup] = []
+
+
+class Global(Loose):
+    scrape_interval: str | None = None
+
+
+class PrometheusFile(Loose):
+    global_: Global = Field(Global(), alias="global")
+    scrape_configs: list[Job] = []
+
+
+class Module(Loose):
+    prober: str
+    timeout: str | None = None
+    http: dict[str, Any] = {}
+    tcp: dict[str, Any] = {}
+    dns: dict[str, Any] = {}
+    icmp: dict[str, Any] = {}
+
+
+class BlackboxFile(Loose):
+    modules: dict[str, Module] = {}
+
+
+def _load(path: Path, model):
+    """The project's YAML reading (size bound, no aliases, file:line on a bad shape)."""
+    return YamlDoc(path, str(path)).validate(model)
 
 
 def _http(target: str, mod: dict) -> dict:
@@ -91,51 +125,53 @@ PROBERS = {"http": ("http", _http), "tcp": ("tcp", _tcp), "icmp": ("icmp", lambd
 
 
 def proposals(prometheus_yml: Path, blackbox_yml: Path, contract: str | None, category: str | None) -> Proposals:
-    prom, bb = _load(prometheus_yml), _load(blackbox_yml)
-    modules = bb.get("modules") or {}
+    prom, modules = _load(prometheus_yml, PrometheusFile), _load(blackbox_yml, BlackboxFile).modules
     try:
-        default_interval = seconds((prom.get("global") or {}).get("scrape_interval"), 60)
+        default_interval = seconds(prom.global_.scrape_interval, 60)
     except ValueError as exc:
         raise ValueError(f"{prometheus_yml}: global.scrape_interval: {exc}") from None
     out = Proposals()
-    for job in prom.get("scrape_configs") or []:
-        name = str(job.get("job_name", "?"))
-        if job.get("metrics_path") != "/probe":
+    for job in prom.scrape_configs:
+        name = job.job_name
+        if job.metrics_path != "/probe":
             continue  # not a blackbox job
-        module_name = ((job.get("params") or {}).get("module") or ["http_2xx"])[0]
+        module_name = (job.params.get("module") or ["http_2xx"])[0]
         module = modules.get(module_name)
         if module is None:
             out.skipped.append((f"job {name}", f"module {module_name!r} is not in {blackbox_yml.name}"))
             continue
-        prober = PROBERS.get(module.get("prober"))
+        prober = PROBERS.get(module.prober)
         if prober is None:
-            out.skipped.append((f"job {name}", f"prober {module.get('prober')!r} has no slawatch probe "
+            out.skipped.append((f"job {name}", f"prober {module.prober!r} has no slawatch probe "
                                                f"(imported: {', '.join(PROBERS)})"))
             continue
-        if not job.get("static_configs"):
-            kinds = [k for k in job if k.endswith("_sd_configs")]
+        if not job.static_configs:
+            kinds = [k for k in (job.model_extra or {}) if k.endswith("_sd_configs")]
             out.skipped.append((f"job {name}", f"its targets come from {', '.join(kinds) or 'nowhere'}: "
                                                "only static_configs are read"))
             continue
         try:
-            interval = seconds(job.get("scrape_interval"), default_interval)
-            timeout = min(seconds(module.get("timeout"), 5.0), interval)
+            interval = seconds(job.scrape_interval, default_interval)
+            timeout = min(seconds(module.timeout, 5.0), interval)
         except ValueError as exc:
             raise ValueError(f"{prometheus_yml}: job {name}: scrape_interval or module {module_name} "
                              f"timeout: {exc}") from None
         protocol, build = prober
-        options = module.get(module["prober"]) or {}
-        for group in job["static_configs"]:
-            labels = group.get("labels") or {}
-            for target in group.get("targets") or []:
-                cid = labels.get("slawatch_contract") or contract
+        options = getattr(module, module.prober)
+        for group in job.static_configs:
+            for target in group.targets:
+                cid = group.labels.get("slawatch_contract") or contract
                 if not cid:
                     out.skipped.append((f"{name}: {target}", "no contract: label it slawatch_contract or "
                                                              "pass --contract"))
                     continue
+                try:
+                    config = build(target, options)
+                except (ValueError, TypeError, AttributeError) as exc:  # an option of the wrong kind
+                    raise ValueError(f"{blackbox_yml}: modules.{module_name}.{module.prober}: {exc}") from None
                 out.targets.append({
                     "id": ident("bb", name, target.split("://")[-1]), "contract_id": cid, "protocol": protocol,
-                    "config": build(str(target), options), "interval": interval, "timeout": timeout,
-                    "category": labels.get("slawatch_category") or category
+                    "config": config, "interval": interval, "timeout": timeout,
+                    "category": group.labels.get("slawatch_category") or category
                     or CATEGORY.get(protocol, DEFAULT_CATEGORY)})
     return out

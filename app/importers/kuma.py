@@ -96,12 +96,17 @@ def proposals(path: Path, contract: str | None, category: str | None) -> Proposa
         if not cid:
             out.skipped.append((name, "no contract: tag it slawatch_contract or pass --contract"))
             continue
-        interval = float(m.get("interval") or 60)
-        timeout = float(m.get("timeout") or 0) or min(48.0, interval * 0.8)  # Kuma's own default: 80 % of it
+        try:
+            interval = float(m.get("interval") or 60)
+            timeout = float(m.get("timeout") or 0) or min(48.0, interval * 0.8)  # Kuma's own default: 80 % of it
+            retries = int(m.get("maxretries") or 0)
+        except (ValueError, TypeError):
+            out.skipped.append((name, "interval, timeout or maxretries is not a number"))
+            continue
         out.targets.append({
             "id": ident("kuma", m["id"], m.get("name") or ""), "contract_id": cid, "protocol": protocol,
             "config": config, "category": own.get("slawatch_category") or category
             or CATEGORY.get(protocol, DEFAULT_CATEGORY),
             "interval": interval, "timeout": min(timeout, interval),
-            "failures_to_open": max(1, int(m.get("maxretries") or 0) + 1), "enabled": bool(m.get("active", 1))})
+            "failures_to_open": max(1, retries + 1), "enabled": bool(m.get("active", 1))})
     return out

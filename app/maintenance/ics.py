@@ -53,7 +53,10 @@ def _instant(ev: Event, name: str, where: str) -> datetime | None:
     prop = ev.get(name)
     if prop is None:
         return None
-    value = prop.dt
+    try:
+        value = prop.dt
+    except ValueError as exc:  # icalendar keeps a property it could not parse, and says so here
+        raise IcsError(where, f"{name.upper()}: {exc}") from None
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise IcsError(where, f"{name.upper()} is a floating time (no zone): give it in UTC or with TZID")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
+from dateutil.rrule import rrulestr
+from icalendar import vRecur
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -14,7 +15,7 @@ from app.contracts.types import Ident, Instant, Strict
 
 # basis: policy — maintenance is announced for hours, not weeks, and recurs at most daily
 LONGEST = timedelta(days=7)
-FREQUENCIES = {DAILY: "DAILY", WEEKLY: "WEEKLY", MONTHLY: "MONTHLY", YEARLY: "YEARLY"}
+FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 
 
 class MaintenanceIn(Strict):
@@ -38,10 +39,11 @@ class MaintenanceIn(Strict):
         if any(c in v for c in "\r\n") or "DTSTART" in v.upper():
             raise ValueError("one RRULE line, without DTSTART (starts_at is the first occurrence)")
         try:
-            rule = rrulestr(v)
+            rrulestr(v)  # what expansion will run, checked now
+            freq = vRecur.from_ical(v).get("FREQ", [None])[0]
         except (ValueError, TypeError) as exc:
             raise ValueError(f"not an RFC 5545 RRULE ({exc})") from None
-        if rule._freq not in FREQUENCIES:
+        if freq not in FREQUENCIES:
             raise ValueError("FREQ must be DAILY, WEEKLY, MONTHLY or YEARLY")
         return v
 

@@ -25,12 +25,13 @@ async def endless(writer: asyncio.StreamWriter, head: bytes, piece: bytes = CHUN
             await asyncio.sleep(pause)
 
 
-async def greeting_then(writer: asyncio.StreamWriter, head: bytes, piece: bytes) -> None:
-    """The greeting in a read of its own, then the flood: the client has begun its
-    session (handed the greeting on) before the flood overflows a bound."""
+async def greeting_then(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes,
+                        piece: bytes) -> None:
+    """The greeting, then — once the client answers it (an IMAP client asks CAPABILITY:
+    it has handed the greeting on and begun its session) — the flood."""
     writer.write(head)
     await writer.drain()
-    await asyncio.sleep(0.2)
+    await asyncio.wait_for(reader.readline(), LIFETIME)
     await endless(writer, b"", piece)
 
 
@@ -39,28 +40,28 @@ def chunked_piece() -> bytes:
 
 
 MODES = {
-    "http_endless_chunked": lambda w: endless(w, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "http_endless_chunked": lambda _, w: endless(w, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
                                               chunked_piece()),
-    "http_huge_chunk": lambda w: endless(w, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    "http_huge_chunk": lambda _, w: endless(w, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                                             b"fffffffffffffff\r\n"),
-    "http_endless_body": lambda w: endless(w, b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n"),
-    "http_endless_headers": lambda w: endless(w, b"HTTP/1.1 200 OK\r\n", b"X-Hostile: yes\r\n" * 1000),
-    "http_endless_header_line": lambda w: endless(w, b"HTTP/1.1 200 OK\r\nX-Hostile: "),
-    "http_slow_body": lambda w: endless(w, b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b"a", 0.2),
-    "imap_endless_greeting": lambda w: endless(w, b"* OK "),
-    "imap_endless_lines": lambda w: endless(w, b"* OK hostile\r\n", b"* 1 EXISTS\r\n" * 4096),
-    "imap_lines_after_greeting": lambda w: greeting_then(w, b"* OK hostile\r\n", b"* 1 EXISTS\r\n" * 4096),
-    "pop3_endless_banner": lambda w: endless(w, b"+OK "),
-    "smtp_endless_banner": lambda w: endless(w, b"220 "),
-    "tcp_endless_banner": lambda w: endless(w, b""),
-    "tls_stall": lambda w: asyncio.sleep(LIFETIME),  # accepts, never speaks TLS
+    "http_endless_body": lambda _, w: endless(w, b"HTTP/1.1 200 OK\r\nContent-Length: 1000000000000\r\n\r\n"),
+    "http_endless_headers": lambda _, w: endless(w, b"HTTP/1.1 200 OK\r\n", b"X-Hostile: yes\r\n" * 1000),
+    "http_endless_header_line": lambda _, w: endless(w, b"HTTP/1.1 200 OK\r\nX-Hostile: "),
+    "http_slow_body": lambda _, w: endless(w, b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n", b"a", 0.2),
+    "imap_endless_greeting": lambda _, w: endless(w, b"* OK "),
+    "imap_endless_lines": lambda _, w: endless(w, b"* OK hostile\r\n", b"* 1 EXISTS\r\n" * 4096),
+    "imap_lines_after_greeting": lambda r, w: greeting_then(r, w, b"* OK hostile\r\n", b"* 1 EXISTS\r\n" * 4096),
+    "pop3_endless_banner": lambda _, w: endless(w, b"+OK "),
+    "smtp_endless_banner": lambda _, w: endless(w, b"220 "),
+    "tcp_endless_banner": lambda _, w: endless(w, b""),
+    "tls_stall": lambda _, w: asyncio.sleep(LIFETIME),  # accepts, never speaks TLS
 }
 
 
 async def serve(mode: str) -> int:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            await MODES[mode](writer)
+            await MODES[mode](reader, writer)
         except (ConnectionError, OSError):
             pass
         finally:
