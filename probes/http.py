@@ -10,12 +10,21 @@ CPU — its pool scales badly with many hosts. httpx stays the client for
 webhooks and gateway APIs, where a pool is what you want."""
 from __future__ import annotations
 
+import base64
+import gzip
 import re
+import zlib
+from email.utils import parsedate_to_datetime
+from typing import Annotated, Literal
 from urllib.parse import urljoin, urlsplit
 
-from pydantic import Field
+import brotli
+from pydantic import Field, model_validator
 
-from probes.net import TargetModel, TlsOptions, close, connect, readline
+from probes import series
+from probes.net import IpChoice, TargetModel, TlsOptions, close, connect, readline
+from probes.options import IpChoice as IpSection
+from probes.options import Regex, Section, TlsConfig, refused
 from probes.registry import Prober, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
@@ -27,15 +36,31 @@ MAX_HEADERS = 100
 USER_AGENT = b"slawatch-probe/1"
 
 
-class HttpTarget(TargetModel):
+class HeaderMatch(TargetModel):
+    header: str = Field(min_length=1)
+    regexp: str = Field(min_length=1)
+    allow_missing: bool = False
+
+
+class HttpTarget(IpChoice):
     url: str = Field(pattern=r"^https?://")
     method: str = "GET"
     valid_status: list[int] = []  # empty: any 2xx
+    valid_http_versions: list[str] = []  # "HTTP/1.1" …; empty: any
     body_regex: str | None = None
     body_not_regex: str | None = None
+    fail_if_body_not_matches: list[str] = []  # each must match
+    fail_if_body_matches: list[str] = []  # none may match
+    fail_if_header_matches: list[HeaderMatch] = []
+    fail_if_header_not_matches: list[HeaderMatch] = []
+    fail_if_ssl: bool = False
+    fail_if_not_ssl: bool = False
     follow_redirects: bool = True
     max_redirects: int = Field(5, ge=0, le=20)
     headers: dict[str, str] = {}
+    body: str | None = None  # the request's body
+    compression: Literal["", "gzip", "deflate", "br", "identity"] = ""
+    body_size_limit: int = Field(0, ge=0)  # 0: BODY_LIMIT
     tls: TlsOptions = TlsOptions()
 
 
@@ -46,43 +71,61 @@ async def _exchange(run: Run, target: HttpTarget, url: str):
     host = parts.hostname or ""
     port = parts.port or (443 if https else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    reader, writer = await connect(run, host, port, target.tls if https else None)
+    reader, writer = await connect(run, host, port, target.tls if https else None, target)
     try:
         run.phase("processing")
         hostport = host if parts.port is None else f"{host}:{parts.port}"
         # a Host header of the target's own (blackbox's `hostname`, a virtual host) replaces the URL's
         given = {k.lower(): v for k, v in target.headers.items()}
-        head = [f"{target.method} {path} HTTP/1.1", f"Host: {given.get('host', hostport)}", "Connection: close",
-                "Accept: */*"]
+        head = [f"{target.method} {path} HTTP/1.1", f"Host: {given.get('host', hostport)}", "Connection: close"]
         head += [f"{k}: {v}" for k, v in target.headers.items() if k.lower() != "host"]
-        writer.write(("\r\n".join(head) + "\r\nUser-Agent: ").encode() + USER_AGENT + b"\r\n\r\n")
+        if "accept" not in given:
+            head.append("Accept: */*")
+        if target.compression and "accept-encoding" not in given:  # blackbox asks for what it will decode
+            head.append(f"Accept-Encoding: {target.compression}")
+        payload = (target.body or "").encode()
+        if target.body is not None:
+            head.append(f"Content-Length: {len(payload)}")
+        if "user-agent" not in given:
+            head.append("User-Agent: " + USER_AGENT.decode())
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
         status_line = await readline(reader)
-        m = re.match(rb"HTTP/(\d\.\d) (\d{3})", status_line)
+        m = re.match(rb"HTTP/(\d(?:\.\d)?) (\d{3})", status_line)
         if not m:
             raise ProbeFailure("http:bad_response", received=status_line[:100].decode(errors="replace"))
         status = int(m.group(2))
-        headers: dict[str, str] = {}
+        run.detail["_version"] = m.group(1).decode()
+        headers: dict[str, list[str]] = {}
         for _ in range(MAX_HEADERS + 1):
             line = await readline(reader)
             if line in (b"\r\n", b"\n", b""):
                 break
             k, _, v = line.decode("latin-1").partition(":")
-            headers[k.strip().lower()] = v.strip()
+            headers.setdefault(k.strip().lower(), []).append(v.strip())
         else:
             raise ProbeFailure("too_many_headers")
         run.phase("transfer")
-        body = b"" if target.method == "HEAD" or status in (204, 304) else await _read_body(reader, headers)
-        if len(body) > BODY_LIMIT and (target.body_regex or target.body_not_regex):
+        limit = target.body_size_limit or BODY_LIMIT
+        body = b"" if target.method == "HEAD" or status in (204, 304) else await _read_body(reader, headers, limit)
+        if len(body) > limit and (target.body_size_limit or _judges_body(target)):
             raise ProbeFailure("too_large:body")
         return status, headers, body, parts
     finally:
         close(writer)
 
 
-async def _read_body(reader, headers: dict[str, str]) -> bytes:
-    """At most ``BODY_LIMIT`` + 1 bytes: one more than allowed tells "too large"."""
-    cap = BODY_LIMIT + 1
-    if headers.get("transfer-encoding", "").lower() == "chunked":
+def _judges_body(t: HttpTarget) -> bool:
+    return bool(t.body_regex or t.body_not_regex or t.fail_if_body_matches or t.fail_if_body_not_matches)
+
+
+def _one(headers: dict[str, list[str]], name: str) -> str:
+    return headers.get(name, [""])[-1]
+
+
+async def _read_body(reader, headers: dict[str, list[str]], limit: int) -> bytes:
+    """At most ``limit`` + 1 bytes: one more than allowed tells "too large"."""
+    cap = limit + 1
+    if _one(headers, "transfer-encoding").lower() == "chunked":
         out = bytearray()
         while len(out) < cap:
             try:
@@ -98,7 +141,7 @@ async def _read_body(reader, headers: dict[str, str]) -> bytes:
         return bytes(out)
     if "content-length" in headers:
         try:
-            length = int(headers["content-length"])
+            length = int(_one(headers, "content-length"))
         except ValueError:
             raise ProbeFailure("http:bad_content_length") from None
         return await reader.readexactly(min(max(length, 0), cap))
@@ -106,6 +149,52 @@ async def _read_body(reader, headers: dict[str, str]) -> bytes:
     while len(out) < cap and (chunk := await reader.read(cap - len(out))):
         out += chunk
     return bytes(out)
+
+
+DECODERS = {"gzip": gzip.decompress, "deflate": zlib.decompress, "br": brotli.decompress}
+
+
+def _decoded(target: HttpTarget, headers: dict[str, list[str]], body: bytes) -> bytes:
+    """The body as blackbox reads it: decoded with ``compression`` (bounded: a small
+    body that inflates past the limit is too large, not a memory bomb)."""
+    decode = DECODERS.get(target.compression)
+    if decode is None or not body:
+        return body
+    try:
+        if target.compression == "gzip":
+            out = zlib.decompressobj(wbits=47).decompress(body, (target.body_size_limit or BODY_LIMIT) + 1)
+        else:
+            out = decode(body)
+    except (OSError, zlib.error, brotli.error):
+        raise ProbeFailure("http:bad_encoding", encoding=_one(headers, "content-encoding")) from None
+    if len(out) > (target.body_size_limit or BODY_LIMIT):
+        raise ProbeFailure("too_large:body")
+    return out
+
+
+def _check_headers(target: HttpTarget, headers: dict[str, list[str]]) -> None:
+    for spec in target.fail_if_header_matches:  # fails if any value matches
+        if any(re.search(spec.regexp, v) for v in headers.get(spec.header.lower(), [])):
+            raise ProbeFailure("regex:header_matches", header=spec.header)
+    for spec in target.fail_if_header_not_matches:  # fails if none does (or it is missing)
+        values = headers.get(spec.header.lower())
+        if values is None:
+            if spec.allow_missing:
+                continue
+            raise ProbeFailure("regex:header_missing", header=spec.header)
+        if not any(re.search(spec.regexp, v) for v in values):
+            raise ProbeFailure("regex:header_not_matches", header=spec.header)
+
+
+def _check_body(target: HttpTarget, content: bytes) -> None:
+    if target.body_regex and not re.search(target.body_regex.encode(), content):
+        raise ProbeFailure("body:no_match")
+    if target.body_not_regex and re.search(target.body_not_regex.encode(), content):
+        raise ProbeFailure("body:forbidden_match")
+    if any(re.search(r.encode(), content) for r in target.fail_if_body_matches):
+        raise ProbeFailure("regex:body_matches")
+    if any(not re.search(r.encode(), content) for r in target.fail_if_body_not_matches):
+        raise ProbeFailure("regex:body_not_matches")
 
 
 async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
@@ -116,31 +205,229 @@ async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
         for hop in range(target.max_redirects + 1):
             status, headers, content, parts = await _exchange(run, target, url)
             if target.follow_redirects and status in (301, 302, 303, 307, 308) and "location" in headers:
-                url = urljoin(url, headers["location"])
+                url = urljoin(url, _one(headers, "location"))
                 run.detail["redirects"] = hop + 1
                 continue
             break
         else:
             raise ProbeFailure("http:too_many_redirects")
         run.detail.update(status=status, url=url)
+        run.detail["_content_length"] = _length(headers)
+        if "last-modified" in headers:
+            run.detail["_last_modified"] = _timestamp(_one(headers, "last-modified"))
         ok_status = status in target.valid_status if target.valid_status else 200 <= status < 300
         if not ok_status:
             raise ProbeFailure(f"bad_status:{status}")
-        if target.body_regex and not re.search(target.body_regex.encode(), content):
-            raise ProbeFailure("body:no_match")
-        if target.body_not_regex and re.search(target.body_not_regex.encode(), content):
-            raise ProbeFailure("body:forbidden_match")
+        _check_headers(target, headers)
+        content = _decoded(target, headers, content)
+        run.detail["_body_length"] = len(content)
+        _check_body(target, content)
+        if target.valid_http_versions and f"HTTP/{run.detail['_version']}" not in target.valid_http_versions:
+            raise ProbeFailure("http:version", version=run.detail["_version"])
+        https = url.startswith("https://")
+        if target.fail_if_ssl and https:
+            raise ProbeFailure("http:ssl")
+        if target.fail_if_not_ssl and not https:
+            raise ProbeFailure("http:not_ssl")
         return run.ok()
 
     return await guarded(run, body, timeout)
+
+
+def _length(headers: dict[str, list[str]]) -> int:
+    """Go's ``ContentLength``: the header's, -1 when unknown (chunked, or none)."""
+    if "transfer-encoding" in headers or "content-length" not in headers:
+        return -1
+    try:
+        return int(_one(headers, "content-length"))
+    except ValueError:
+        return -1
+
+
+def _timestamp(value: str) -> float | None:
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 def _from_url(f: UrlForm) -> dict:
     return {"url": f.url, "tls": f.tls}
 
 
-def _from_module(options: dict, target: str) -> dict:
-    return {**options, "url": target if "://" in target else f"http://{target}"}
+# ---- blackbox_exporter's http module (CONFIGURATION.md <http_probe>) ----
+
+class BasicAuth(Section):
+    username: str = ""
+    password: str | None = None
+    username_file: str | None = None
+    password_file: str | None = None
 
 
-PROBER = Prober("http", HttpTarget, probe, ("http", "https"), _from_url, _from_module)
+class Authorization(Section):
+    type: str = "Bearer"
+    credentials: str | None = None
+    credentials_file: str | None = None
+
+
+def _read(path: str) -> str:
+    """A credentials file, read at load (blackbox reads it per request)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read(64 * 1024).strip()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
+
+
+class HeaderMatchSpec(Section):
+    header: str = ""
+    regexp: Regex = ""
+    allow_missing: bool = False
+
+    @model_validator(mode="after")
+    def _named(self):
+        if not self.header:
+            raise ValueError("header name must be set for HTTP header matchers")
+        if not self.regexp:
+            raise ValueError("regexp must be set for HTTP header matchers")
+        return self
+
+
+PROXY = "a proxy: slawatch connects to the target itself"
+
+
+class HttpModule(IpSection):
+    valid_status_codes: list[int] = []
+    valid_http_versions: list[str] = []
+    method: str = "GET"
+    headers: dict[str, str] = {}
+    body_size_limit: Annotated[int, Field(ge=0)] = 0
+    compression: Literal["", "gzip", "deflate", "br", "identity"] = ""
+    follow_redirects: bool = True
+    no_follow_redirects: bool | None = None  # blackbox's old name, still read
+    fail_if_ssl: bool = False
+    fail_if_not_ssl: bool = False
+    fail_if_body_matches_regexp: list[Regex] = []
+    fail_if_body_not_matches_regexp: list[Regex] = []
+    fail_if_header_matches: list[HeaderMatchSpec] = []
+    fail_if_header_not_matches: list[HeaderMatchSpec] = []
+    fail_if_body_json_matches_cel: Annotated[str | None, refused("CEL expressions")] = None
+    fail_if_body_json_not_matches_cel: Annotated[str | None, refused("CEL expressions")] = None
+    tls_config: TlsConfig = TlsConfig()
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
+    bearer_token: str | None = None
+    bearer_token_file: str | None = None
+    proxy_url: Annotated[str | None, refused(PROXY)] = None
+    no_proxy: Annotated[str | None, refused(PROXY)] = None
+    proxy_from_environment: Annotated[bool, refused(PROXY, False)] = False
+    proxy_connect_header: Annotated[dict | None, refused(PROXY)] = None
+    skip_resolve_phase_with_proxy: Annotated[bool, refused(PROXY, False)] = False
+    oauth2: Annotated[dict | None, refused("OAuth 2.0 client credentials")] = None
+    enable_http2: bool = True  # accepted: slawatch speaks HTTP/1.1, which every HTTP/2 server also serves
+    enable_http3: Annotated[bool, refused("HTTP/3", False)] = False
+    body: str | None = None
+    body_file: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self):  # blackbox's own load checks, in its words
+        if self.body is not None and self.body_file is not None:
+            raise ValueError("setting body and body_file both are not allowed")
+        if self.bearer_token and self.bearer_token_file:
+            raise ValueError("at most one of bearer_token & bearer_token_file must be configured")
+        auths = [self.basic_auth is not None, self.authorization is not None,
+                 bool(self.bearer_token or self.bearer_token_file)]
+        if sum(auths) > 1:
+            raise ValueError("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be "
+                             "configured")
+        if self.authorization and self.authorization.credentials and self.authorization.credentials_file:
+            raise ValueError("at most one of authorization credentials & credentials_file must be configured")
+        if self.authorization and self.authorization.type.lower() == "basic":
+            raise ValueError('authorization type cannot be set to "basic", use "basic_auth" instead')
+        for key, value in self.headers.items():
+            if key.lower() == "accept-encoding" and not accepts(self.compression, value):
+                raise ValueError(f'invalid configuration "{key}: {value}", "compression: {self.compression}"')
+        return self
+
+    def auth_header(self) -> str | None:
+        if self.basic_auth is not None:
+            b = self.basic_auth
+            user = _read(b.username_file) if b.username_file else b.username
+            pw = _read(b.password_file) if b.password_file else (b.password or "")
+            return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
+        if self.authorization is not None:
+            a = self.authorization
+            return f"{a.type} {_read(a.credentials_file) if a.credentials_file else a.credentials or ''}"
+        if self.bearer_token or self.bearer_token_file:
+            return "Bearer " + (_read(self.bearer_token_file) if self.bearer_token_file else self.bearer_token)
+        return None
+
+    def request_body(self) -> str | None:
+        return _read(self.body_file) if self.body_file else self.body
+
+
+def accepts(compression: str, accept_encoding: str) -> bool:
+    """blackbox's isCompressionAcceptEncodingValid: the highest-quality entry naming
+    ``compression`` (or ``*``) must accept it."""
+    if not compression or not accept_encoding:
+        return True
+    entries = []
+    for part in accept_encoding.split(","):
+        name, sep, q = part.rpartition(";")
+        if not sep:
+            entries.append((part.strip(), 1.0))
+            continue
+        try:
+            quality = round(float(q.strip().removeprefix("q=")), 3)
+        except ValueError:
+            quality = 0.0
+        entries.append((name.strip(), quality))
+    entries.sort(key=lambda e: -e[1])
+    return next((q > 0 for name, q in entries if name in (compression, "*")), False)
+
+
+def _from_module(m: HttpModule, target: str) -> dict:
+    headers = dict(m.headers)
+    auth = m.auth_header()
+    if auth is not None and not any(k.lower() == "authorization" for k in headers):
+        headers["Authorization"] = auth
+    follow = m.follow_redirects if m.no_follow_redirects is None else not m.no_follow_redirects
+    return {"url": target if "://" in target else f"http://{target}", "method": m.method,
+            "valid_status": m.valid_status_codes, "valid_http_versions": m.valid_http_versions,
+            "fail_if_body_matches": m.fail_if_body_matches_regexp,
+            "fail_if_body_not_matches": m.fail_if_body_not_matches_regexp,
+            "fail_if_header_matches": [h.model_dump() for h in m.fail_if_header_matches],
+            "fail_if_header_not_matches": [h.model_dump() for h in m.fail_if_header_not_matches],
+            "fail_if_ssl": m.fail_if_ssl, "fail_if_not_ssl": m.fail_if_not_ssl,
+            "follow_redirects": follow, "max_redirects": 10,  # Go's client stops after 10
+            "headers": headers, "body": m.request_body(), "compression": m.compression,
+            "body_size_limit": m.body_size_limit, "tls": m.tls_config.options(), **m.ip()}
+
+
+HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")  # blackbox's, every one always present
+REGEX_FAILURES = ("regex:", "body:")
+
+
+def _series(result: ProbeResult) -> list[series.Series]:
+    d, S = result.detail, series.Series
+    out = [S("probe_http_duration_seconds", "Duration of http request by phase, summed over all redirects",
+             result.phases.get(p, 0.0), {"phase": p}) for p in HTTP_PHASES]
+    version = d.get("_version")
+    out += [S("probe_http_content_length", "Length of http content response", d.get("_content_length", 0)),
+            S("probe_http_uncompressed_body_length", "Length of uncompressed response body",
+              d.get("_body_length", 0)),
+            S("probe_http_redirects", "The number of redirects", d.get("redirects", 0)),
+            S("probe_http_ssl", "Indicates if SSL was used for the final redirect",
+              int(d.get("url", "").startswith("https://"))),
+            S("probe_http_status_code", "Response HTTP status code", d.get("status", 0)),
+            S("probe_http_version", "Returns the version of HTTP of the probe response",
+              float(version) if version else 0.0),
+            S("probe_failed_due_to_regex", "Indicates if probe failed due to regex",
+              int((result.error or "").startswith(REGEX_FAILURES)))]
+    if d.get("_last_modified") is not None:
+        out.append(S("probe_http_last_modified_timestamp_seconds",
+                     "Returns the Last-Modified HTTP response header in unixtime", d["_last_modified"]))
+    return out + series.address(result) + series.tls(result)
+
+
+PROBER = Prober("http", HttpTarget, probe, ("http", "https"), _from_url, _from_module, HttpModule, _series)

@@ -12,19 +12,26 @@ import itertools
 import os
 import socket
 import struct
+from typing import Annotated
 
 from icmplib import ICMPRequest, ICMPv4Socket
+from pydantic import Field, field_validator
 
-from probes.net import TargetModel, resolve
+from probes import series
+from probes.net import IpChoice, resolve
+from probes.options import IpChoice as IpSection
+from probes.options import refused
 from probes.registry import Prober, UrlForm, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 ECHO_REPLY, UNREACHABLE, TIME_EXCEEDED = 0, 3, 11
 
 
-class IcmpTarget(TargetModel):
+class IcmpTarget(IpChoice):
     host: str
     count: int = 1
+    ttl: int = Field(64, ge=1, le=255)
+    payload_size: int = Field(56, ge=0, le=65000)
 
 
 class _Pinger:
@@ -51,6 +58,7 @@ class _Pinger:
             parsed = self._parse(packet)
             if parsed is not None:
                 kind, seq, about = parsed
+                hops = packet[8] if self.privileged and packet else None  # the reply's IPv4 TTL
                 waiting = self.waiting.get(seq)
                 if waiting is None:
                     continue
@@ -59,7 +67,7 @@ class _Pinger:
                 if (about or source[0]) != address or fut.done():
                     continue
                 del self.waiting[seq]
-                fut.set_result(kind)
+                fut.set_result((kind, hops))
 
     def _parse(self, packet: bytes):
         if self.privileged:  # raw sockets see the IP header
@@ -78,12 +86,13 @@ class _Pinger:
             return (kind, seq, to) if (ident == self.ident or not self.privileged) else None
         return None  # our own echo requests (raw sockets on loopback), others' traffic
 
-    async def ping(self, address: str, timeout: float) -> int:
+    async def ping(self, address: str, timeout: float, ttl: int = 64, payload_size: int = 56):
+        """(reply kind, its hop limit or None)."""
         seq = next(self.seq) & 0xFFFF
         fut = self.loop.create_future()
         self.waiting[seq] = (address, fut)
         try:
-            self.sock.send(ICMPRequest(address, self.ident, seq))
+            self.sock.send(ICMPRequest(address, self.ident, seq, payload_size=payload_size, ttl=ttl))
             async with asyncio.timeout(timeout):
                 return await fut
         finally:
@@ -105,11 +114,16 @@ async def probe(target: IcmpTarget, timeout: float) -> ProbeResult:
     run = Run()
 
     async def body() -> ProbeResult:
-        address = await resolve(run, target.host, 0)
-        run.phase("rtt")
+        address = await resolve(run, target.host, 0, target)
+        if ":" in address:
+            raise ProbeFailure("icmp:ip6")  # (one IPv4 socket is shared by every ping)
+        run.phase("setup")
         p = pinger()
+        run.phase("rtt")
         for _ in range(target.count):
-            kind = await p.ping(address, timeout)
+            kind, hops = await p.ping(address, timeout, target.ttl, target.payload_size)
+            if hops is not None:
+                run.detail["_hop_limit"] = hops
             if kind == UNREACHABLE:
                 raise ProbeFailure("unreachable")
             if kind == TIME_EXCEEDED:
@@ -123,8 +137,38 @@ def _from_url(f: UrlForm) -> dict:
     return {"host": f.host}
 
 
-def _from_module(options: dict, target: str) -> dict:
-    return {**options, "host": host_port(target)[0]}  # a port means nothing to a ping
+# ---- blackbox_exporter's icmp module (CONFIGURATION.md <icmp_probe>) ----
+
+class IcmpModule(IpSection):
+    payload_size: int = Field(56, ge=0, le=65000)
+    dont_fragment: Annotated[bool, refused("one socket is shared by every ping; DF is set per socket", False)] = False
+    ttl: int = 64
+
+    @field_validator("ttl")
+    @classmethod
+    def _ttl(cls, v: int) -> int:  # blackbox's checks, in its words
+        if v < 0:
+            raise ValueError('"ttl" cannot be negative')
+        if v > 255:
+            raise ValueError('"ttl" cannot exceed 255')
+        return v
 
 
-PROBER = Prober("icmp", IcmpTarget, probe, ("icmp",), _from_url, _from_module)
+def _from_module(m: IcmpModule, target: str) -> dict:
+    # a port means nothing to a ping; blackbox's ttl 0 is the system's default
+    return {"host": host_port(target)[0], "ttl": m.ttl or 64, "payload_size": m.payload_size, **m.ip()}
+
+
+ICMP_PHASES = ("resolve", "setup", "rtt")
+
+
+def _series(result: ProbeResult) -> list[series.Series]:
+    out = [series.Series("probe_icmp_duration_seconds", "Duration of icmp request by phase",
+                         result.phases.get(p, 0.0), {"phase": p}) for p in ICMP_PHASES]
+    if result.detail.get("_hop_limit") is not None:
+        out.append(series.Series("probe_icmp_reply_hop_limit", "Replied packet hop limit (TTL for ipv4)",
+                                 result.detail["_hop_limit"]))
+    return out + series.address(result)
+
+
+PROBER = Prober("icmp", IcmpTarget, probe, ("icmp",), _from_url, _from_module, IcmpModule, _series)

@@ -9,7 +9,7 @@ from typing import Literal
 
 import aioimaplib
 
-from probes.net import Port, TargetModel, TlsOptions, check_certificate, client_context
+from probes.net import Port, TargetModel, TlsOptions, check_certificate, tls_context
 from probes.registry import Prober, ProbeUrlError, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
@@ -39,7 +39,7 @@ def new_client(run: Run, t: ImapTarget, timeout: float) -> aioimaplib.IMAP4:
     run.phase("connect")
     if t.security == "implicit":
         client = aioimaplib.IMAP4_SSL(host=t.host, port=t.port, timeout=timeout,
-                                      ssl_context=client_context(t.tls.verify, t.tls.ca_file))
+                                      ssl_context=tls_context(t.tls))
     else:
         client = aioimaplib.IMAP4(host=t.host, port=t.port, timeout=timeout)
     _watch_greeting(client)
@@ -172,7 +172,7 @@ async def _starttls(run: Run, client: aioimaplib.IMAP4, t: ImapTarget) -> None:
     if res.result != "OK":
         raise ProbeFailure("starttls:refused", reply=_text(res))
     protocol.transport = await asyncio.get_running_loop().start_tls(
-        protocol.transport, protocol, client_context(t.tls.verify, t.tls.ca_file),
+        protocol.transport, protocol, tls_context(t.tls),
         server_hostname=t.tls.server_name or t.host)
     await asyncio.wait_for(protocol.capability(), client.timeout)  # what the server offers now
 

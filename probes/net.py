@@ -8,7 +8,7 @@ import socket
 import ssl
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from cryptography import x509
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,20 +26,51 @@ class TargetModel(BaseModel):
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+TlsVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]
+
+
 class TlsOptions(TargetModel):
     verify: bool = True
     ca_file: str | None = None  # a private CA (tests use one made by trustme)
     server_name: str | None = None  # SNI and the name to verify; default the host
     min_days_left: int | None = Field(None, ge=0, le=3650)  # fail with cert_expires_in:Nd below this
+    cert_file: str | None = None  # a client certificate (and its key) to present
+    key_file: str | None = None
+    min_version: TlsVersion | None = None
+    max_version: TlsVersion | None = None
+
+
+_VERSIONS = {"TLS10": ssl.TLSVersion.TLSv1, "TLS11": ssl.TLSVersion.TLSv1_1, "TLS12": ssl.TLSVersion.TLSv1_2,
+             "TLS13": ssl.TLSVersion.TLSv1_3}
+
+
+class IpChoice(TargetModel):
+    """Which address of a name to connect to: blackbox_exporter's rule (one address, of
+    ``ip_protocol``'s family where there is one; the other only with ``ip_fallback``).
+    None: the resolver's first answer."""
+    ip_protocol: Literal["ip4", "ip6"] | None = None
+    ip_fallback: bool = True
+
+
+def tls_context(tls: TlsOptions) -> ssl.SSLContext:
+    return client_context(tls.verify, tls.ca_file, tls.cert_file, tls.key_file, tls.min_version, tls.max_version)
 
 
 @lru_cache(maxsize=64)
-def client_context(verify: bool = True, ca_file: str | None = None) -> ssl.SSLContext:
-    """Built once per (verify, CA): creating a context costs more than a handshake."""
+def client_context(verify: bool = True, ca_file: str | None = None, cert_file: str | None = None,
+                   key_file: str | None = None, min_version: str | None = None,
+                   max_version: str | None = None) -> ssl.SSLContext:
+    """Built once per set of options: creating a context costs more than a handshake."""
     ctx = ssl.create_default_context(cafile=ca_file)
     if not verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
+    if cert_file:
+        ctx.load_cert_chain(cert_file, key_file)
+    if min_version:
+        ctx.minimum_version = _VERSIONS[min_version]
+    if max_version:
+        ctx.maximum_version = _VERSIONS[max_version]
     return ctx
 
 
@@ -52,24 +83,44 @@ def is_ip(host: str) -> bool:
         return False
 
 
-async def resolve(run: Run, host: str, port: int) -> str:
+def _family(addr: str) -> str:
+    return "ip6" if ":" in addr else "ip4"
+
+
+def choose(addresses: list[str], choice: IpChoice | None) -> str:
+    """One address (blackbox_exporter's chooseProtocol): the preferred family's first,
+    else, with fallback, the other's."""
+    if choice is None or choice.ip_protocol is None:
+        return addresses[0]
+    preferred = [a for a in addresses if _family(a) == choice.ip_protocol]
+    if preferred:
+        return preferred[0]
+    if not choice.ip_fallback:
+        raise ProbeFailure(f"resolve:no_{choice.ip_protocol}")
+    return addresses[0]
+
+
+async def resolve(run: Run, host: str, port: int, choice: IpChoice | None = None) -> str:
     """The address to connect to (timed as ``resolve`` when ``host`` is a name),
-    checked against the call's address policy."""
+    checked against the call's address policy; kept in ``detail["_ip"]``."""
     if is_ip(host):
-        policy.check(host)
-        return host
+        addr = choose([host], choice)
+        policy.check(addr)
+        run.detail["_ip"] = addr
+        return addr
     run.phase("resolve")
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     if not infos:
         raise ProbeFailure("resolve:failed")
-    addr = infos[0][4][0]
+    addr = choose([i[4][0] for i in infos], choice)
     policy.check(addr, host)
+    run.detail["_ip"] = addr
     return addr
 
 
-async def connected_socket(run: Run, host: str, port: int) -> socket.socket:
+async def connected_socket(run: Run, host: str, port: int, choice: IpChoice | None = None) -> socket.socket:
     """A plain connected socket, for a library that connects with one (checked like any)."""
-    addr = await resolve(run, host, port)
+    addr = await resolve(run, host, port, choice)
     run.phase("connect")
     sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
@@ -81,9 +132,9 @@ async def connected_socket(run: Run, host: str, port: int) -> socket.socket:
     return sock
 
 
-async def connect_bare(run: Run, host: str, port: int) -> asyncio.BaseTransport:
+async def connect_bare(run: Run, host: str, port: int, choice: IpChoice | None = None) -> asyncio.BaseTransport:
     """A bare TCP connect, no stream objects: the cheapest way to measure connect time."""
-    addr = await resolve(run, host, port)
+    addr = await resolve(run, host, port, choice)
     run.phase("connect")
     transport, _ = await asyncio.get_running_loop().create_connection(asyncio.Protocol, addr, port)
     return transport
@@ -94,9 +145,9 @@ async def connect_bare(run: Run, host: str, port: int) -> asyncio.BaseTransport:
 LINE_LIMIT = 16 * 1024
 
 
-async def connect(run: Run, host: str, port: int, tls: TlsOptions | None = None):
+async def connect(run: Run, host: str, port: int, tls: TlsOptions | None = None, choice: IpChoice | None = None):
     """Open a stream; with ``tls``, handshake at once (implicit TLS)."""
-    addr = await resolve(run, host, port)
+    addr = await resolve(run, host, port, choice)
     run.phase("connect")
     reader, writer = await asyncio.open_connection(addr, port, limit=LINE_LIMIT)
     if tls is not None:
@@ -107,18 +158,42 @@ async def connect(run: Run, host: str, port: int, tls: TlsOptions | None = None)
 async def start_tls(run: Run, writer: asyncio.StreamWriter, host: str, tls: TlsOptions) -> None:
     run.phase("tls")
     name = tls.server_name or host
-    await writer.start_tls(client_context(tls.verify, tls.ca_file), server_hostname=name)
+    await writer.start_tls(tls_context(tls), server_hostname=name)
     check_certificate(run, writer.get_extra_info("ssl_object"), tls.min_days_left)
+
+
+def _chain(ssl_object, which: str = "get_verified_chain") -> list[bytes]:
+    """The verified chain's (or the certificates the peer sent: ``get_unverified_chain``)
+    certificates (DER), leaf first; the leaf alone where the chain is not available
+    (verification off, or an ssl module without the call: public from Python 3.13)."""
+    get = getattr(ssl_object, which, None) or getattr(getattr(ssl_object, "_sslobj", None), which, None)
+    try:
+        chain = get() if get is not None else None
+    except (ssl.SSLError, ValueError):
+        chain = None
+    if chain:
+        return [c if isinstance(c, bytes) else c.public_bytes(ssl._ssl.ENCODING_DER) for c in chain]
+    der = ssl_object.getpeercert(binary_form=True)
+    return [der] if der else []
+
+
+def _earliest(chain: list[bytes]) -> float:
+    return min(x509.load_der_x509_certificate(c).not_valid_after_utc for c in chain).timestamp()
 
 
 def check_certificate(run: Run, ssl_object: ssl.SSLObject | None, min_days_left: int | None) -> None:
     if ssl_object is None:
         return
-    der = ssl_object.getpeercert(binary_form=True)
-    if not der:
+    chain = _chain(ssl_object)
+    if not chain:
         return
-    not_after = x509.load_der_x509_certificate(der).not_valid_after_utc
+    leaf = x509.load_der_x509_certificate(chain[0])
+    not_after = leaf.not_valid_after_utc
     days = (not_after - datetime.now(timezone.utc)).total_seconds() / 86400
+    sent = _chain(ssl_object, "get_unverified_chain") or chain
+    # blackbox's two expiries: the earliest of what the peer sent, and of the verified chain
+    run.detail["_tls"] = {"version": ssl_object.version(), "leaf": leaf, "der": chain[0],
+                          "sent_not_after": _earliest(sent), "chain_not_after": _earliest(chain)}
     run.detail["cert_not_after"] = not_after.isoformat()
     run.detail["cert_days_left"] = round(days, 2)
     if min_days_left is not None and days < min_days_left:

@@ -8,8 +8,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from pydantic import BaseModel
+
 from probes.net import TargetModel, TlsOptions
 from probes.result import ProbeResult
+from probes.series import Series
+from probes.series import address as address_series
 
 
 class ProbeUrlError(ValueError):
@@ -56,4 +60,9 @@ class Prober:
     probe: Callable[..., Awaitable[ProbeResult]]
     schemes: tuple[str, ...] = ()  # URL schemes of `slawatch probe URL`
     from_url: Callable[[UrlForm], dict] | None = None  # the target's fields from a URL
-    from_module: Callable[[dict, str], dict] | None = address  # None: not offered as a /probe module
+    # a module's section (``http:`` …) and the scrape's target → the target's fields; None: not offered
+    from_module: Callable[[object, str], dict] | None = address
+    # blackbox_exporter's section model for this prober (its option names and defaults);
+    # None: a prober of slawatch's own, whose section is its target's own fields
+    module: type[BaseModel] | None = None
+    series: Callable[[ProbeResult], list[Series]] = address_series  # blackbox's series for a result

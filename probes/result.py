@@ -24,14 +24,15 @@ class ProbeResult:
     duration_seconds: float
     phases: dict[str, float] = field(default_factory=dict)
     error: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)  # keys with "_": for /probe's series only, never stored
     rejected: bool = False  # an SMS refused for its content: the customer's (inolink-sms 二.9), not an outage
     location: str = ""
     skipped: bool = False  # not run (an SMS outside its send window): neither up nor down
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "started_at": self.started_at.isoformat(), "duration_seconds": self.duration_seconds,
-                "phases": self.phases, "error": self.error, "detail": self.detail, "rejected": self.rejected,
+                "phases": self.phases, "error": self.error,
+                "detail": {k: v for k, v in self.detail.items() if not k.startswith("_")}, "rejected": self.rejected,
                 "location": self.location, "skipped": self.skipped}
 
 

@@ -11,8 +11,8 @@ from probes.net import (
     TargetModel,
     TlsOptions,
     check_certificate,
-    client_context,
     connected_socket,
+    tls_context,
 )
 from probes.registry import Prober, UrlForm
 from probes.result import (
@@ -40,7 +40,7 @@ class SmtpTarget(TargetModel):
 
 async def open_smtp(run: Run, t: SmtpTarget, timeout: float) -> aiosmtplib.SMTP:
     """Connected, greeted, TLS'd and logged in as the target says."""
-    ctx = client_context(t.tls.verify, t.tls.ca_file)
+    ctx = tls_context(t.tls)
     common = dict(use_tls=t.security == "implicit", start_tls=False, tls_context=ctx if t.security != "none" else None,
                   timeout=timeout, local_hostname=t.helo_name, validate_certs=t.tls.verify)
     if t.security == "implicit" and t.tls.server_name:

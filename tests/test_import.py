@@ -115,18 +115,19 @@ def test_blackbox_jobs_become_targets_of_their_modules(world):
     assert res.returncode == 0, res.stderr
     got = targets()
     assert set(got) == {"bb-blackbox-http-mail.example.com-login", "bb-blackbox-http-127.0.0.1-8080-health",
-                        "bb-blackbox-smtp-127.0.0.1-25", "bb-blackbox-ping-127.0.0.1", "bb-blackbox-dns-127.0.0.1-53"}
+                        "bb-blackbox-smtp-127.0.0.1-25", "bb-blackbox-ping-127.0.0.1", "bb-blackbox-dns-127.0.0.1-53",
+                        "bb-blackbox-grpc-127.0.0.1-50051"}
     web = got["bb-blackbox-http-mail.example.com-login"]
     assert web["contract_id"] == "c-colo"  # the static group's slawatch_contract label
-    assert [web["config"][k] for k in ("url", "valid_status", "body_regex")] == \
-        ["https://mail.example.com/login", [200, 204], "(?:ok)"]
+    assert [web["config"][k] for k in ("url", "valid_status", "fail_if_body_not_matches", "ip_protocol")] == \
+        ["https://mail.example.com/login", [200, 204], ["ok"], "ip6"]  # blackbox's default: IPv6 first
     assert (web["interval"], web["timeout"]) == (30, 5)  # global scrape_interval, the module's timeout
     smtp = got["bb-blackbox-smtp-127.0.0.1-25"]
-    assert (smtp["protocol"], smtp["config"]["expect"], smtp["config"].get("send"), smtp["interval"],
-            smtp["timeout"], smtp["contract_id"]) == ("tcp", "^220 ", None, 60, 10, "c-mail")
+    assert (smtp["protocol"], [(q["expect"], q["send"]) for q in smtp["config"]["query_response"]], smtp["interval"],
+            smtp["timeout"], smtp["contract_id"]) == ("tcp", [("^220 ", None), (None, "QUIT")], 60, 10, "c-mail")
     dns = got["bb-blackbox-dns-127.0.0.1-53"]["config"]
     assert (dns["server"], dns["port"], dns["name"], dns["type"]) == ("127.0.0.1", 53, "example.com", "MX")
-    assert "job blackbox-grpc: prober 'grpc' has no slawatch probe" in res.stdout
+    assert got["bb-blackbox-grpc-127.0.0.1-50051"]["protocol"] == "grpc"
     assert "job blackbox-files: its targets come from file_sd_configs: only static_configs are read" in res.stdout
     assert "prometheus" not in res.stdout.split("skipped", 1)[1]  # not a probe job: not even listed
 
@@ -141,7 +142,7 @@ def test_blackbox_jobs_become_targets_of_their_modules(world):
     (["blackbox", "{tmp}/shape.yml", "tests/fixtures/blackbox/blackbox.yml"],
      "shape.yml:1: scrape_configs[0]: expected an object"),
     (["blackbox", "tests/fixtures/blackbox/prometheus.yml", "{tmp}/codes.yml"],
-     "codes.yml: modules.http_2xx.http: invalid literal for int() with base 10: '2xx'"),
+     "codes.yml:4: modules.http_2xx.http.valid_status_codes[0]: "),
     (["blackbox", "{tmp}/slow.yml", "tests/fixtures/blackbox/blackbox.yml"],
      "slow.yml: job blackbox-http: scrape_interval or module http_2xx timeout: '30 seconds' is not a duration"),
 ])

@@ -34,7 +34,7 @@ def https(localhost_cert):
 
 
 def test_registry_is_one_signature_for_every_protocol():
-    assert set(PROBES) == set(TARGETS) == {"icmp", "tcp", "http", "tls", "dns", "smtp", "imap", "pop3",
+    assert set(PROBES) == set(TARGETS) == {"icmp", "tcp", "http", "tls", "dns", "grpc", "smtp", "imap", "pop3",
                                            "mail_roundtrip", "sms"}
     for name, fn in PROBES.items():
         assert fn.__module__ == f"probes.{name}" and fn.__name__ == "probe"

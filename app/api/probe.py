@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import math
-from datetime import datetime
 from urllib.parse import urlsplit
 
 import yaml
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from app.api.deps import scraper
 from app.auth.vault import mask
 from app.probing.modules import TargetError, build_target
-from probes import PROBES
+from probes import PROBERS, PROBES, series
 from probes.net import is_ip
 from probes.policy import POLICY, AddressPolicy
 
@@ -102,57 +100,48 @@ async def probe(request: Request, module: str, target: str, hostname: str | None
             POLICY.reset(token)
     finally:
         gate.running -= 1
-    metrics = generate_latest(_registry(result, m.prober))
+    metrics = series.render(_series(result, m.prober))
     if debug:  # blackbox's debug page: what the probe did, the metrics, the module
         return Response(_debug(result, metrics, module, m, t, timeout), media_type="text/plain; charset=utf-8")
     return Response(metrics, media_type=CONTENT_TYPE_LATEST)
 
 
 def _debug(result, metrics: bytes, name: str, module, target, timeout: float) -> str:
-    lines = [f"Beginning probe probe={module.prober} timeout_seconds={timeout:g}"]
+    lines = [f"Beginning probe probe={module.prober} timeout_seconds={timeout:g}",
+             f"Target: {_hide(mask(target.model_dump(mode='json', exclude_defaults=True)))}"]
     lines += [f"Phase {phase} took {seconds:.6f} s" for phase, seconds in result.phases.items()]
-    lines += [f"{k}: {v}" for k, v in result.detail.items()]
+    lines += [f"{k}: {v}" for k, v in result.detail.items() if not k.startswith("_")]
     lines.append("Probe succeeded" if result.ok else f"Probe failed error={result.error}")
+    options = module.options
+    section = options.model_dump(mode="json", exclude_defaults=True) if hasattr(options, "model_dump") else options
     config = yaml.safe_dump({name: {"prober": module.prober, "timeout": f"{module.timeout.total_seconds():g}s",
-                                    module.prober: mask(target.model_dump(mode="json", exclude_defaults=True))}},
-                            allow_unicode=True, sort_keys=False)
+                                    module.prober: _hide(mask(section))}}, allow_unicode=True,
+                            sort_keys=False)
     return ("Logs for the probe:\n" + "\n".join(lines) + "\n\n\n\nMetrics that would have been returned:\n"
             + metrics.decode() + "\n\n\nModule configuration:\n" + config)
 
 
-HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")  # blackbox's, every one always present
+MODULE_SECRETS = frozenset({"credentials", "bearer_token", "authorization"})  # blackbox shows them as <secret>
 
 
-def _blackbox_http(reg: CollectorRegistry, result) -> None:
-    """The HTTP series blackbox_exporter emits under its own names, from what the probe measured."""
-    phases = Gauge("probe_http_duration_seconds", "Duration of http request by phase, summed over all redirects",
-                   ["phase"], registry=reg)
-    for name in HTTP_PHASES:
-        phases.labels(name).set(result.phases.get(name, 0.0))
-    Gauge("probe_http_redirects", "The number of redirects", registry=reg).set(result.detail.get("redirects", 0))
-    url = result.detail.get("url", "")
-    Gauge("probe_http_ssl", "Indicates if SSL was used for the final redirect", registry=reg).set(
-        int(url.startswith("https://")))
-    Gauge("probe_dns_lookup_time_seconds", "Returns the time taken for probe dns lookup in seconds",
-          registry=reg).set(result.phases.get("resolve", 0.0))
+def _hide(obj):
+    if isinstance(obj, dict):
+        return {k: "<secret>" if k.lower() in MODULE_SECRETS and isinstance(v, str) else _hide(v)
+                for k, v in obj.items()}
+    return [_hide(v) for v in obj] if isinstance(obj, list) else obj
 
 
-def _registry(result, prober: str) -> CollectorRegistry:
-    reg = CollectorRegistry()
-    if prober == "http":
-        _blackbox_http(reg, result)
-    Gauge("probe_success", "Displays whether or not the probe was a success", registry=reg).set(int(result.ok))
-    Gauge("probe_duration_seconds", "Returns how long the probe took to complete in seconds",
-          registry=reg).set(result.duration_seconds)
-    phases = Gauge("probe_phase_duration_seconds", "Duration of each phase of the probe", ["phase"], registry=reg)
-    for name, seconds in result.phases.items():
-        phases.labels(name).set(seconds)
-    if "status" in result.detail:
-        Gauge("probe_http_status_code", "Response HTTP status code", registry=reg).set(result.detail["status"])
-    if "cert_days_left" in result.detail:
-        expiry = datetime.fromisoformat(result.detail["cert_not_after"]).timestamp()
-        Gauge("probe_ssl_earliest_cert_expiry", "Returns last SSL chain expiry in unixtime", registry=reg).set(expiry)
-    failed = Gauge("probe_failed_due_to", "The stable error code of a failed probe", ["error"], registry=reg)
+def _series(result, prober: str) -> list[series.Series]:
+    """blackbox_exporter's series for the prober, then slawatch's own (its own names)."""
+    p = PROBERS[prober]
+    out = p.series(result) + ([] if p.module is not None else series.tls(result))
+    S = series.Series
+    out += [S("probe_success", "Displays whether or not the probe was a success", int(result.ok)),
+            S("probe_duration_seconds", "Returns how long the probe took to complete in seconds",
+              result.duration_seconds)]
+    out += [S("probe_phase_duration_seconds", "Duration of each phase of the probe (slawatch's phases)", seconds,
+              {"phase": name}) for name, seconds in result.phases.items()]
     if result.error:
-        failed.labels(result.error).set(1)
-    return reg
+        out.append(S("probe_failed_due_to", "The stable error code of a failed probe (slawatch's)", 1.0,
+                     {"error": result.error}))
+    return out

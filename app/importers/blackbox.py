@@ -1,18 +1,19 @@
 """Prometheus + blackbox_exporter: the scrape jobs of ``prometheus.yml`` whose
 metrics path is ``/probe`` name a module of ``blackbox.yml`` (``params.module``) and
 list the probed targets in ``static_configs`` (blackbox's relabelling moves each
-to ``?target=``). Each becomes a slawatch target of that module's prober (http,
-tcp, icmp, dns) with the job's scrape interval and the module's timeout."""
+to ``?target=``). Each becomes a slawatch target of that module's prober, its
+options read as ``/probe`` reads them (``app.probing.modules``), with the job's
+scrape interval and the module's timeout."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.contracts.yamlfile import YamlDoc
 from app.importers import CATEGORY, DEFAULT_CATEGORY, Proposals, ident
+from app.probing.modules import TargetError, build_target, load_modules
 
 UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
@@ -55,77 +56,14 @@ class PrometheusFile(Loose):
     scrape_configs: list[Job] = []
 
 
-class Module(Loose):
-    prober: str
-    timeout: str | None = None
-    http: dict[str, Any] = {}
-    tcp: dict[str, Any] = {}
-    dns: dict[str, Any] = {}
-    icmp: dict[str, Any] = {}
-
-
-class BlackboxFile(Loose):
-    modules: dict[str, Module] = {}
-
-
 def _load(path: Path, model):
     """The project's YAML reading (size bound, no aliases, file:line on a bad shape)."""
     return YamlDoc(path, str(path)).validate(model)
 
 
-def _http(target: str, mod: dict) -> dict:
-    url = target if re.match(r"^https?://", target) else f"http://{target}"
-    config = {"url": url, "method": mod.get("method", "GET")}
-    if mod.get("valid_status_codes"):
-        config["valid_status"] = [int(c) for c in mod["valid_status_codes"]]
-    for theirs, ours in (("fail_if_body_not_matches_regexp", "body_regex"),
-                         ("fail_if_body_matches_regexp", "body_not_regex")):
-        if mod.get(theirs):
-            config[ours] = "|".join(f"(?:{r})" for r in mod[theirs])
-    if (mod.get("tls_config") or {}).get("insecure_skip_verify"):
-        config["tls"] = {"verify": False}
-    if mod.get("no_follow_redirects"):
-        config["follow_redirects"] = False
-    if mod.get("headers"):
-        config["headers"] = {str(k): str(v) for k, v in mod["headers"].items()}
-    return config
-
-
-def _host_port(target: str) -> tuple[str, int | None]:
-    match = re.fullmatch(r"\[?([^\]]+?)\]?(?::(\d+))?", target)
-    return (match[1], int(match[2]) if match[2] else None) if match else (target, None)
-
-
-def _tcp(target: str, mod: dict) -> dict:
-    host, port = _host_port(target)
-    config = {"host": host, "port": port}
-    if mod.get("tls"):
-        config["tls"] = {"verify": not (mod.get("tls_config") or {}).get("insecure_skip_verify", False)}
-    # slawatch's tcp probe writes one ``send`` and matches one ``expect``: the first
-    # expectation, and what is sent before it (a QUIT after the banner is left out)
-    for step in mod.get("query_response") or []:
-        if not isinstance(step, dict):
-            continue
-        if "expect" in step:
-            config["expect"] = str(step["expect"])
-            break
-        if "send" in step and "send" not in config:
-            config["send"] = str(step["send"])
-    return config
-
-
-def _dns(target: str, mod: dict) -> dict:
-    host, port = _host_port(target)
-    return {"server": host, "port": port or 53, "name": mod.get("query_name"), "type": mod.get("query_type", "A"),
-            "transport": mod.get("transport_protocol", "udp")}
-
-
-PROBERS = {"http": ("http", _http), "tcp": ("tcp", _tcp), "icmp": ("icmp", lambda t, m: {"host": t}),
-           "dns": ("dns", _dns)}
-
-
 def proposals(prometheus_yml: Path, blackbox_yml: Path, contract: str | None, category: str | None) -> Proposals:
-    prom, modules = _load(prometheus_yml, PrometheusFile), _load(blackbox_yml, BlackboxFile).modules
+    # the modules file read as /probe reads it: blackbox's options and defaults, refusals at file:line
+    prom, modules = _load(prometheus_yml, PrometheusFile), load_modules(blackbox_yml)
     try:
         default_interval = seconds(prom.global_.scrape_interval, 60)
     except ValueError as exc:
@@ -140,11 +78,6 @@ def proposals(prometheus_yml: Path, blackbox_yml: Path, contract: str | None, ca
         if module is None:
             out.skipped.append((f"job {name}", f"module {module_name!r} is not in {blackbox_yml.name}"))
             continue
-        prober = PROBERS.get(module.prober)
-        if prober is None:
-            out.skipped.append((f"job {name}", f"prober {module.prober!r} has no slawatch probe "
-                                               f"(imported: {', '.join(PROBERS)})"))
-            continue
         if not job.static_configs:
             kinds = [k for k in (job.model_extra or {}) if k.endswith("_sd_configs")]
             out.skipped.append((f"job {name}", f"its targets come from {', '.join(kinds) or 'nowhere'}: "
@@ -152,12 +85,11 @@ def proposals(prometheus_yml: Path, blackbox_yml: Path, contract: str | None, ca
             continue
         try:
             interval = seconds(job.scrape_interval, default_interval)
-            timeout = min(seconds(module.timeout, 5.0), interval)
+            timeout = min(module.timeout.total_seconds() or 5.0, interval)
         except ValueError as exc:
             raise ValueError(f"{prometheus_yml}: job {name}: scrape_interval or module {module_name} "
                              f"timeout: {exc}") from None
-        protocol, build = prober
-        options = getattr(module, module.prober)
+        protocol = module.prober
         for group in job.static_configs:
             for target in group.targets:
                 cid = group.labels.get("slawatch_contract") or contract
@@ -166,9 +98,10 @@ def proposals(prometheus_yml: Path, blackbox_yml: Path, contract: str | None, ca
                                                              "pass --contract"))
                     continue
                 try:
-                    config = build(target, options)
-                except (ValueError, TypeError, AttributeError) as exc:  # an option of the wrong kind
-                    raise ValueError(f"{blackbox_yml}: modules.{module_name}.{module.prober}: {exc}") from None
+                    config = build_target(module, target).model_dump(mode="json", exclude_defaults=True)
+                except TargetError as exc:  # a target the module cannot probe
+                    out.skipped.append((f"{name}: {target}", str(exc)))
+                    continue
                 out.targets.append({
                     "id": ident("bb", name, target.split("://")[-1]), "contract_id": cid, "protocol": protocol,
                     "config": config, "interval": interval, "timeout": timeout,

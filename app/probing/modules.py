@@ -1,40 +1,56 @@
-"""Probe modules (``probes/modules.yml`` or ``SLAWATCH_PROBE_MODULES``): named
-probe settings, as blackbox_exporter's modules are. Validated at start with
-file:line errors, and each ``prober`` checked against the registry."""
+"""Probe modules (``probes/modules.yml`` or ``SLAWATCH_PROBE_MODULES``):
+blackbox_exporter's modules file, read as blackbox reads it — its probers,
+option names and defaults (each prober's section model in ``probes/``) — plus
+slawatch's own probers (smtp, imap, pop3, tls), whose section is their target's
+fields. Validated at start with file:line errors; an option slawatch does not
+implement is refused by name, never ignored."""
 from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ValidationError
+from pydantic import BaseModel, BeforeValidator, PrivateAttr, ValidationError
 
 from app.calendars.durations import parse_span
-from app.contracts.errors import error_message
+from app.contracts.errors import error_loc, error_message, first_errors
 from app.contracts.types import Strict
 from app.contracts.yamlfile import YamlDoc
 from probes import PROBERS
 
-BLACKBOX_ONLY = ("grpc", "websocket", "unix")  # blackbox_exporter's probers slawatch does not have
 DEFAULT_MODULES = Path(__file__).resolve().parent.parent.parent / "probes" / "modules.yml"
+# blackbox_exporter's newer probers, which slawatch does not have (its file may still name them)
+NOT_OFFERED = {"unix": "a unix socket is local to blackbox_exporter's host, not a service's",
+               "websocket": "slawatch has no websocket prober"}
 
 
 def _span(v: Any) -> timedelta:
     return v if isinstance(v, timedelta) else parse_span(v)
 
 
+Section = dict[str, Any] | None
+
+
 class ProbeModule(Strict):
     prober: str
     # 0: the scrape's own timeout less the offset (blackbox_exporter's default)
     timeout: Annotated[timedelta, BeforeValidator(_span)] = timedelta(0)
-    http: dict[str, Any] = {}
-    tcp: dict[str, Any] = {}
-    tls: dict[str, Any] = {}
-    icmp: dict[str, Any] = {}
-    dns: dict[str, Any] = {}
-    smtp: dict[str, Any] = {}
-    imap: dict[str, Any] = {}
-    pop3: dict[str, Any] = {}
+    http: Section = None
+    tcp: Section = None
+    dns: Section = None
+    icmp: Section = None
+    grpc: Section = None
+    unix: Section = None
+    websocket: Section = None
+    tls: Section = None
+    smtp: Section = None
+    imap: Section = None
+    pop3: Section = None
+    _options: Any = PrivateAttr(None)  # the prober's section, validated (a model, or a dict for slawatch's own)
+
+    @property
+    def options(self) -> Any:
+        return self._options
 
 
 class ModulesFile(Strict):
@@ -52,14 +68,14 @@ def build_target(module: ProbeModule, target: str, hostname: str | None = None):
     ``hostname`` (blackbox's parameter) is the HTTP Host header and the TLS server name
     where the module sets none (the target may then be an address)."""
     prober = PROBERS[module.prober]
-    options = dict(getattr(module, module.prober, {}) or {})
     try:
-        config = prober.from_module(options, target)
+        config = prober.from_module(module.options, target)
         if hostname:
             tls, field = config.get("tls"), prober.target.model_fields.get("tls")
             # where TLS is on (set, or on by default): a tcp module without TLS stays without
             if isinstance(tls, dict) or (tls is None and field is not None and field.default is not None):
-                config["tls"] = {"server_name": hostname, **(tls or {})}
+                config["tls"] = {"server_name": hostname, **{k: v for k, v in (tls or {}).items()
+                                                             if k != "server_name" or v}}
             if "headers" in prober.target.model_fields:
                 config["headers"] = {"Host": hostname, **config.get("headers", {})}
         return prober.target.model_validate(config)
@@ -67,31 +83,39 @@ def build_target(module: ProbeModule, target: str, hostname: str | None = None):
         raise TargetError(exc.errors()[0]) from None
 
 
-def _refuse_unsupported(doc: YamlDoc, offered: list[str]) -> None:
-    """A blackbox_exporter prober or option slawatch does not have is named as not
-    supported (file:line), not as a misspelling."""
-    modules = doc.data.get("modules") if isinstance(doc.data, dict) else None
-    for name, module in (modules or {}).items():
-        if not isinstance(module, dict):
-            continue
-        prober = module.get("prober")
-        if isinstance(prober, str) and prober not in offered:
-            raise doc.error(("modules", name, "prober"), f"prober {prober!r} is not supported (slawatch probes "
-                                                         f"with: {', '.join(offered)})")
-        for key in module:
-            if key in BLACKBOX_ONLY:
-                raise doc.error(("modules", name, key), f"not supported (blackbox_exporter's {key} prober's "
-                                                        "options; slawatch has no such prober)")
+def _section(doc: YamlDoc, name: str, module: ProbeModule, key: str, model: type[BaseModel]):
+    data = getattr(module, key)
+    try:
+        return model.model_validate(data or {})
+    except ValidationError as exc:
+        err = first_errors(exc)[0]
+        raise doc.error(("modules", name, key, *error_loc(err)), error_message(err)) from None
 
 
 def load_modules(path: Path) -> dict[str, ProbeModule]:
-    """Every module checked at load: its prober is one offered as a module, and its
-    options make a valid target (tried on a stand-in address), errors at file:line."""
+    """Every module checked at load, as blackbox_exporter does: its prober is known,
+    every section it carries parses with that prober's options (whichever prober the
+    module names), and its options make a valid target (tried on a stand-in address)."""
     doc = YamlDoc(path, str(path))
-    offered = sorted(n for n, p in PROBERS.items() if p.from_module is not None)
-    _refuse_unsupported(doc, offered)
     parsed = doc.validate(ModulesFile)
-    for name, module in parsed.modules.items():  # (a prober not offered was refused above)
+    for name, module in parsed.modules.items():
+        if module.prober in NOT_OFFERED or module.prober not in PROBERS or PROBERS[module.prober].from_module is None:
+            reason = NOT_OFFERED.get(module.prober, "slawatch probes with: " + ", ".join(
+                sorted(n for n, p in PROBERS.items() if p.from_module is not None)))
+            raise doc.error(("modules", name, "prober"), f"prober {module.prober!r} is not supported ({reason})")
+        for key, why in NOT_OFFERED.items():
+            if getattr(module, key) is not None:
+                raise doc.error(("modules", name, key), f"not supported ({why})")
+        for key, prober in PROBERS.items():
+            if prober.module is not None and getattr(module, key, None) is not None:
+                options = _section(doc, name, module, key, prober.module)
+                if key == module.prober:
+                    module._options = options
+        prober = PROBERS[module.prober]
+        if prober.module is not None and module._options is None:
+            module._options = prober.module()  # blackbox's defaults
+        elif prober.module is None:
+            module._options = dict(getattr(module, module.prober, None) or {})
         try:
             build_target(module, "127.0.0.1:1")  # a stand-in address: the scrape brings the real one
         except TargetError as exc:  # the option's own line when the module sets it, else the module's

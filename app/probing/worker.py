@@ -100,7 +100,8 @@ class Worker:
         if self.metrics is not None and row is not None:
             self.metrics.observe((row.id, row.contract_id, row.protocol, job.location), r)
         self._note(job, r)
-        detail = {k: v for k, v in r.detail.items() if k != "exception"}
+        # ("_" keys are for /probe's series only)
+        detail = {k: v for k, v in r.detail.items() if k != "exception" and not k.startswith("_")}
         if self.lease_seconds is not None:
             detail["worker"] = self.name
         self.pending.append(NewResult(target_id=job.labels["target"], location=job.location,

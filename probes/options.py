@@ -1,0 +1,91 @@
+"""The option blocks blackbox_exporter's modules share (its CONFIGURATION.md):
+``tls_config``, the IP protocol choice, regular expressions, and the marker for an
+option slawatch refuses. Defaults are blackbox_exporter's own; a module file
+written for it means the same here.
+
+Each protocol module (``probes/http.py`` …) declares its own section model from
+these and turns a validated section plus a scrape's ``target`` into its target."""
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+class Section(BaseModel):
+    """Strict, as blackbox's own decoder is (``KnownFields``): a misspelt option is an error."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# RE2 (Go's regexp) has no look-around and no back-references: blackbox refuses them at load
+_NOT_RE2 = re.compile(r"\(\?<?[=!]|\\[1-9]")
+
+
+def go_regex(v: str) -> str:
+    """A Go (RE2) regular expression as Python's ``re`` reads it the same way:
+    RE2 lets an anchor be repeated (``^+OK`` is ``(?:^)+OK``) and spells the very end ``\\z``."""
+    v = re.sub(r"(?<!\\)([$^])([+*?]|\{\d)", r"(?:\1)\2", v)
+    return re.sub(r"(?<!\\)\\z", r"\\Z", v)
+
+
+def _regex(v: str) -> str:
+    try:
+        if _NOT_RE2.search(v):
+            raise re.error("not RE2")
+        return re.compile(go_regex(v)).pattern
+    except re.error:
+        raise ValueError(f'"Could not compile regular expression" regexp="{v}"') from None  # blackbox's words
+
+
+Regex = Annotated[str, AfterValidator(_regex)]
+
+
+def refused(reason: str, allowed: Any = None):
+    """An option slawatch does not implement: accepted only at its blackbox default
+    (``allowed``), otherwise the load stops naming it and why."""
+
+    def check(v):
+        if v not in (None, allowed) and v != {} and v != []:
+            raise ValueError(f"not supported ({reason})")
+        return v
+
+    return AfterValidator(check)
+
+
+TLS_VERSIONS = {"TLS10": "TLSv1", "TLS11": "TLSv1_1", "TLS12": "TLSv1_2", "TLS13": "TLSv1_3"}
+
+
+class TlsConfig(Section):
+    """blackbox's (Prometheus's) ``tls_config``."""
+    insecure_skip_verify: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    server_name: str | None = None
+    min_version: Literal["TLS10", "TLS11", "TLS12", "TLS13"] | None = None
+    max_version: Literal["TLS10", "TLS11", "TLS12", "TLS13"] | None = None
+    # Prometheus's own keys for in-line PEM: slawatch reads certificates from files only
+    ca: Annotated[str | None, refused("in-line PEM; use ca_file")] = None
+    cert: Annotated[str | None, refused("in-line PEM; use cert_file")] = None
+    key: Annotated[str | None, refused("in-line PEM; use key_file")] = None
+
+    def options(self, server_name: str | None = None) -> dict:
+        """The probe's ``TlsOptions`` fields."""
+        out = {"verify": not self.insecure_skip_verify, "ca_file": self.ca_file, "cert_file": self.cert_file,
+               "key_file": self.key_file, "server_name": self.server_name or server_name,
+               "min_version": self.min_version, "max_version": self.max_version}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+class IpChoice(Section):
+    """How a name is resolved (CONFIGURATION.md, "Address selection"): one address, of
+    ``preferred_ip_protocol``'s family where there is one, else (``ip_protocol_fallback``) the other."""
+    preferred_ip_protocol: Literal["ip4", "ip6"] = "ip6"
+    ip_protocol_fallback: bool = True
+    source_ip_address: Annotated[str | None, refused("binding a source address: the host's route decides")] = None
+
+    def ip(self) -> dict:
+        return {"ip_protocol": self.preferred_ip_protocol, "ip_fallback": self.ip_protocol_fallback}
+
