@@ -4,12 +4,15 @@ regex checks over each section's records (``validate_answer_rrs`` …)."""
 from __future__ import annotations
 
 import re
+import socket
 import time
 from typing import Literal
 
+import dns.asyncbackend
 import dns.asyncquery
 import dns.exception
 import dns.flags
+import dns.inet
 import dns.message
 import dns.rcode
 import dns.rdataclass
@@ -95,9 +98,13 @@ async def probe(target: DnsTarget, timeout: float) -> ProbeResult:
             reply = await dns.asyncquery.tls(q, address, port=target.port, timeout=timeout,
                                              ssl_context=tls_context(target.tls),
                                              server_hostname=target.tls.server_name or target.server)
-        else:
-            ask = dns.asyncquery.udp if target.transport == "udp" else dns.asyncquery.tcp
-            reply = await ask(q, address, port=target.port, timeout=timeout)
+        elif target.transport == "tcp":
+            reply = await dns.asyncquery.tcp(q, address, port=target.port, timeout=timeout)
+        else:  # a connected socket: a closed port's ICMP error ends the probe at once (as blackbox's does)
+            sock = await dns.asyncbackend.get_default_backend().make_socket(
+                dns.inet.af_for_address(address), socket.SOCK_DGRAM, 0, None, (address, target.port))
+            async with sock:
+                reply = await dns.asyncquery.udp(q, address, port=target.port, timeout=timeout, sock=sock)
         rtt = min(reply.time, time.perf_counter() - sent)
         run.phase("request")  # as blackbox splits it: the round trip is the request, the rest the connect
         run.phases["connect"] -= rtt
@@ -130,6 +137,8 @@ def dns_error(exc: BaseException) -> str | None:
     """A reply that does not parse (a hostile or broken server): one stable code."""
     if isinstance(exc, (dns.exception.FormError, dns.message.ShortHeader, dns.message.TrailingJunk)):
         return "dns:malformed"
+    if isinstance(exc, dns.exception.Timeout):
+        return "timeout:request"
     return None
 
 

@@ -58,6 +58,7 @@ class HttpTarget(IpChoice):
     follow_redirects: bool = True
     max_redirects: int = Field(5, ge=0, le=20)
     headers: dict[str, str] = {}
+    authorization: str | None = None  # the Authorization header's value: a secret (sealed, never shown)
     body: str | None = None  # the request's body
     compression: Literal["", "gzip", "deflate", "br", "identity"] = ""
     body_size_limit: int = Field(0, ge=0)  # 0: BODY_LIMIT
@@ -79,6 +80,8 @@ async def _exchange(run: Run, target: HttpTarget, url: str):
         given = {k.lower(): v for k, v in target.headers.items()}
         head = [f"{target.method} {path} HTTP/1.1", f"Host: {given.get('host', hostport)}", "Connection: close"]
         head += [f"{k}: {v}" for k, v in target.headers.items() if k.lower() != "host"]
+        if target.authorization and "authorization" not in given:
+            head.append(f"Authorization: {target.authorization}")
         if "accept" not in given:
             head.append("Accept: */*")
         if target.compression and "accept-encoding" not in given:  # blackbox asks for what it will decode
@@ -204,10 +207,11 @@ async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
         url = target.url
         for hop in range(target.max_redirects + 1):
             status, headers, content, parts = await _exchange(run, target, url)
-            if target.follow_redirects and status in (301, 302, 303, 307, 308) and "location" in headers:
-                url = urljoin(url, _one(headers, "location"))
-                run.detail["redirects"] = hop + 1
-                continue
+            if status in (301, 302, 303, 307, 308) and "location" in headers:
+                run.detail["redirects"] = hop + 1  # counted even when not followed, as blackbox counts
+                if target.follow_redirects:
+                    url = urljoin(url, _one(headers, "location"))
+                    continue
             break
         else:
             raise ProbeFailure("http:too_many_redirects")
@@ -215,12 +219,12 @@ async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
         run.detail["_content_length"] = _length(headers)
         if "last-modified" in headers:
             run.detail["_last_modified"] = _timestamp(_one(headers, "last-modified"))
+        content = _decoded(target, headers, content)
+        run.detail["_body_length"] = len(content)
         ok_status = status in target.valid_status if target.valid_status else 200 <= status < 300
         if not ok_status:
             raise ProbeFailure(f"bad_status:{status}")
         _check_headers(target, headers)
-        content = _decoded(target, headers, content)
-        run.detail["_body_length"] = len(content)
         _check_body(target, content)
         if target.valid_http_versions and f"HTTP/{run.detail['_version']}" not in target.valid_http_versions:
             raise ProbeFailure("http:version", version=run.detail["_version"])
@@ -387,10 +391,9 @@ def accepts(compression: str, accept_encoding: str) -> bool:
 
 
 def _from_module(m: HttpModule, target: str) -> dict:
-    headers = dict(m.headers)
-    auth = m.auth_header()
-    if auth is not None and not any(k.lower() == "authorization" for k in headers):
-        headers["Authorization"] = auth
+    # an Authorization header is a secret wherever the module put it: its own field (sealed, masked)
+    headers = {k: v for k, v in m.headers.items() if k.lower() != "authorization"}
+    auth = next((v for k, v in m.headers.items() if k.lower() == "authorization"), None) or m.auth_header()
     follow = m.follow_redirects if m.no_follow_redirects is None else not m.no_follow_redirects
     return {"url": target if "://" in target else f"http://{target}", "method": m.method,
             "valid_status": m.valid_status_codes, "valid_http_versions": m.valid_http_versions,
@@ -400,7 +403,7 @@ def _from_module(m: HttpModule, target: str) -> dict:
             "fail_if_header_not_matches": [h.model_dump() for h in m.fail_if_header_not_matches],
             "fail_if_ssl": m.fail_if_ssl, "fail_if_not_ssl": m.fail_if_not_ssl,
             "follow_redirects": follow, "max_redirects": 10,  # Go's client stops after 10
-            "headers": headers, "body": m.request_body(), "compression": m.compression,
+            "headers": headers, "authorization": auth, "body": m.request_body(), "compression": m.compression,
             "body_size_limit": m.body_size_limit, "tls": m.tls_config.options(), **m.ip()}
 
 
@@ -410,8 +413,10 @@ REGEX_FAILURES = ("regex:", "body:")
 
 def _series(result: ProbeResult) -> list[series.Series]:
     d, S = result.detail, series.Series
+    # a phase the probe timed out in never completed: blackbox's trace has no time for it
     out = [S("probe_http_duration_seconds", "Duration of http request by phase, summed over all redirects",
-             result.phases.get(p, 0.0), {"phase": p}) for p in HTTP_PHASES]
+             0.0 if result.error == f"timeout:{p}" else result.phases.get(p, 0.0), {"phase": p})
+           for p in HTTP_PHASES]
     version = d.get("_version")
     out += [S("probe_http_content_length", "Length of http content response", d.get("_content_length", 0)),
             S("probe_http_uncompressed_body_length", "Length of uncompressed response body",

@@ -25,11 +25,9 @@ class Series:
 
 
 def ip_hash(addr: str) -> float:
-    """blackbox's ``probe_ip_addr_hash``: FNV-1a (32 bit) of Go's 16-byte form of the address."""
-    ip = ipaddress.ip_address(addr)
-    raw = ip.packed if ip.version == 6 else b"\0" * 10 + b"\xff\xff" + ip.packed
+    """blackbox's ``probe_ip_addr_hash``: FNV-1a (32 bit) of the address's bytes (4 for IPv4)."""
     h = 0x811C9DC5
-    for b in raw:
+    for b in ipaddress.ip_address(addr).packed:
         h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
     return float(h)
 

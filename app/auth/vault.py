@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 SEALED = "fernet:"
 MASK = "***set***"
-SECRET_KEYS = frozenset({"password", "webhook_secret", "secret", "api_key"})
+SECRET_KEYS = frozenset({"password", "webhook_secret", "secret", "api_key", "authorization"})
 MAX_DEPTH = 32
 
 

@@ -1,0 +1,301 @@
+"""slawatch's /probe beside the real blackbox_exporter (Debian's package), on the
+same loopback targets with the same modules file: the same metric names, label
+sets and values (durations within a tolerance). Every difference is either fixed
+or named in ALLOWED with its reason; then a real Prometheus scrapes both with
+the README's scrape config and records the same series."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+
+import httpx
+import pytest
+from dnslib.server import DNSServer
+from dnslib.zoneresolver import ZoneResolver
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.peers.prom import prometheus
+from tests.peers.service import slawatch_run
+from tests.peers.smtp_relay import start_relay
+from tests.peers.util import free_port, wait_port, wait_until
+from tests.peers.web import Web
+
+pytestmark = pytest.mark.peers
+
+BLACKBOX = "/usr/bin/prometheus-blackbox-exporter"
+
+MODULES = """
+modules:
+  http_2xx:
+    prober: http
+    timeout: 5s
+  http_no_redirect:
+    prober: http
+    http:
+      follow_redirects: false
+  http_body_ok:
+    prober: http
+    http:
+      valid_status_codes: [200]
+      fail_if_body_not_matches_regexp: ["all is well"]
+      fail_if_header_not_matches:
+        - header: Content-Length
+          regexp: "^[0-9]+$"
+  http_body_bad:
+    prober: http
+    http:
+      fail_if_body_matches_regexp: ["hello"]
+  https_ca:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_not_ssl: true
+      tls_config:
+        ca_file: {ca}
+  https_bad_name:
+    prober: http
+    http:
+      tls_config:
+        ca_file: {ca}
+        server_name: other.example
+  tcp_connect:
+    prober: tcp
+  smtp_starttls:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      query_response:
+        - expect: "^220 ([^ ]+)"
+          send: "EHLO prober"
+        - expect: "^250-STARTTLS"
+        - expect: "^250 "
+          send: "STARTTLS"
+        - expect: "^220"
+          starttls: true
+        - send: "EHLO prober"
+        - expect: "^250 "
+          send: "QUIT"
+      tls_config:
+        ca_file: {ca}
+        server_name: localhost
+  icmp:
+    prober: icmp
+    timeout: 3s
+  dns_answer_ok:
+    prober: dns
+    dns:
+      query_name: www.example.com
+      query_type: A
+      validate_answer_rrs:
+        fail_if_not_matches_regexp: ["www.example.com.\\t.*\\tIN\\tA\\t127.0.0.1"]
+  dns_answer_bad:
+    prober: dns
+    dns:
+      query_name: www.example.com
+      query_type: A
+      validate_answer_rrs:
+        fail_if_not_matches_regexp: ["10\\\\.9\\\\.9\\\\.9"]
+  dns_empty:
+    prober: dns
+    dns:
+      query_name: www.example.com
+      query_type: MX
+  dns_nxdomain:
+    prober: dns
+    dns:
+      query_name: nothing.example.com
+      query_type: A
+      valid_rcodes: [NXDOMAIN]
+"""
+
+ZONE = """
+example.com.      300 IN SOA ns.example.com. admin.example.com. 2026120101 3600 600 86400 300
+www.example.com.  300 IN A   127.0.0.1
+"""
+
+# Differences kept on purpose, each with its reason (name → why); everything else must match.
+ALLOWED = {
+    "probe_phase_duration_seconds": "slawatch's own phase timings, under its own name",
+    "probe_failed_due_to": "slawatch's stable error code, under its own name",
+}
+DURATIONS = ("duration_seconds", "lookup_time_seconds")
+TOLERANCE = 0.5  # seconds: two probers timing the same loopback exchange
+
+
+def series(text: str) -> dict[tuple, float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def differences(bb: dict, sw: dict) -> list[str]:
+    """What differs between the two exporters' answers, allowed differences left out."""
+    out = []
+    for key in sorted(set(bb) | set(sw)):
+        name = key[0]
+        if name in ALLOWED:
+            continue
+        if key not in sw:
+            out.append(f"only blackbox: {name}{dict(key[1])}")
+        elif key not in bb:
+            out.append(f"only slawatch: {name}{dict(key[1])}")
+        elif name.endswith(DURATIONS):
+            if abs(bb[key] - sw[key]) > TOLERANCE:
+                out.append(f"{name}{dict(key[1])}: blackbox {bb[key]} slawatch {sw[key]}")
+        elif bb[key] != sw[key]:
+            out.append(f"{name}{dict(key[1])}: blackbox {bb[key]} slawatch {sw[key]}")
+    return out
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory, ca):
+    tmp = tmp_path_factory.mktemp("parity")
+    ca_file = tmp / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    modules = tmp / "blackbox.yml"
+    modules.write_text(MODULES.replace("{ca}", str(ca_file)))
+    server_ctx = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
+    plain, tls = Web(), Web(server_ctx)
+    smtp = start_relay(None, tls_context=server_ctx)
+    dns_port = free_port()
+    dns = DNSServer(Zone(ZONE), address="127.0.0.1", port=dns_port)
+    dns.start_thread()
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(16)
+    closed = free_port()
+    bb_port = free_port()
+    bb = subprocess.Popen([BLACKBOX, f"--config.file={modules}", f"--web.listen-address=127.0.0.1:{bb_port}",
+                           "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(bb_port, 30)
+        with slawatch_run(tmp, PROBE_MODULES=str(modules)) as sw:
+            token = sw.token("scrape")
+            yield {"bb": f"http://127.0.0.1:{bb_port}", "sw": sw.base, "token": token, "modules": modules,
+                   "web": plain.port, "tls": tls.port, "smtp": smtp.port, "dns": dns_port,
+                   "hang": hang.getsockname()[1], "closed": closed}
+    finally:
+        bb.terminate()
+        bb.wait(timeout=10)
+        for stop in (plain.stop, tls.stop, smtp.stop, dns.stop, hang.close):
+            stop()
+
+
+def both(world, module: str, target: str, scrape_timeout: str = "10") -> tuple[dict, dict]:
+    params = {"module": module, "target": target}
+    head = {"X-Prometheus-Scrape-Timeout-Seconds": scrape_timeout}
+    with httpx.Client(timeout=30) as c:
+        results: dict = {}
+
+        def ask(key, url, headers):
+            results[key] = c.get(url, params=params, headers=headers)
+
+        threads = [threading.Thread(target=ask, args=("bb", world["bb"] + "/probe", head)),
+                   threading.Thread(target=ask, args=("sw", world["sw"] + "/probe",
+                                                      {**head, "Authorization": f"Bearer {world['token']}"}))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(40)
+    assert results["bb"].status_code == 200, results["bb"].text
+    assert results["sw"].status_code == 200, results["sw"].text
+    return series(results["bb"].text), series(results["sw"].text)
+
+
+CASES = [  # (module, target, blackbox's probe_success)
+    ("http_2xx", "127.0.0.1:{web}/ok", 1),
+    ("http_2xx", "http://127.0.0.1:{web}/redirect", 1),
+    ("http_no_redirect", "127.0.0.1:{web}/redirect", 0),
+    ("http_2xx", "127.0.0.1:{web}/missing", 0),
+    ("http_2xx", "127.0.0.1:{web}/down", 0),
+    ("http_body_ok", "127.0.0.1:{web}/ok", 1),
+    ("http_body_bad", "127.0.0.1:{web}/ok", 0),
+    ("https_ca", "https://127.0.0.1:{tls}/ok", 1),
+    ("https_bad_name", "https://127.0.0.1:{tls}/ok", 0),
+    ("tcp_connect", "127.0.0.1:{web}", 1),
+    ("tcp_connect", "127.0.0.1:{closed}", 0),
+    ("smtp_starttls", "127.0.0.1:{smtp}", 1),
+    ("icmp", "127.0.0.1", 1),
+    ("dns_answer_ok", "127.0.0.1:{dns}", 1),
+    ("dns_answer_bad", "127.0.0.1:{dns}", 0),
+    ("dns_empty", "127.0.0.1:{dns}", 1),  # an empty answer is a success to blackbox
+    ("dns_nxdomain", "127.0.0.1:{dns}", 1),
+    ("dns_answer_ok", "127.0.0.1:{closed}", 0),  # nothing answers
+]
+
+
+class Zone(ZoneResolver):
+    """A name the zone has, asked for a type it has not: NOERROR with no answer (dnslib says NXDOMAIN)."""
+
+    def resolve(self, request, handler):
+        reply = super().resolve(request, handler)
+        if reply.header.rcode == 3 and any(request.q.qname == name for name, _, _ in self.zone):
+            reply.header.rcode = 0
+        return reply
+
+
+@pytest.mark.parametrize("module, target, success", CASES, ids=[f"{m}-{t.split('/')[-1]}" for m, t, _ in CASES])
+def test_same_series_as_blackbox_exporter(world, module, target, success):
+    bb, sw = both(world, module, target.format(**world))
+    assert bb[("probe_success", ())] == success  # the case is what it claims to be
+    assert differences(bb, sw) == []
+
+
+def test_a_hanging_target_under_a_3s_scrape_timeout(world):
+    t0 = time.monotonic()
+    bb, sw = both(world, "http_2xx", f"127.0.0.1:{world['hang']}/", scrape_timeout="3")
+    assert time.monotonic() - t0 < 3.5  # both answered inside Prometheus's timeout
+    assert bb[("probe_success", ())] == sw[("probe_success", ())] == 0
+    assert differences(bb, sw) == []
+
+
+def test_prometheus_records_the_same_series_from_both(world, tmp_path):
+    """The README's scrape config, once per exporter; the series Prometheus stores match."""
+    (tmp_path / "token").write_text(world["token"])
+    targets = [f"127.0.0.1:{world['web']}/ok", f"127.0.0.1:{world['web']}/down", f"127.0.0.1:{world['closed']}/"]
+
+    def job(name: str, address: str, auth: str) -> str:
+        return f"""
+  - job_name: {name}
+    metrics_path: /probe
+{auth}
+    params:
+      module: [http_2xx]
+    static_configs:
+      - targets: {targets}
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: {address}
+"""
+    auth = f"    authorization:\n      credentials_file: {tmp_path / 'token'}"
+    (tmp_path / "prometheus.yml").write_text("global:\n  scrape_interval: 1s\nscrape_configs:"
+                                             + job("bb", world["bb"].split("//")[1], "")
+                                             + job("sw", world["sw"].split("//")[1], auth))
+    port = free_port()
+    prom = prometheus(tmp_path / "prometheus.yml", tmp_path / "data", port, "--log.level=warn")
+    try:
+        wait_port(port, 30)
+
+        def stored(job: str) -> set:
+            res = httpx.get(f"http://127.0.0.1:{port}/api/v1/series", params={"match[]": f'{{job="{job}"}}'}).json()
+            return {(s.pop("__name__"), tuple(sorted((k, v) for k, v in s.items() if k != "job")))
+                    for s in res.get("data", [])}
+
+        assert wait_until(lambda: len({i for _, labels in stored("bb") for k, i in labels if k == "instance"}) == 3
+              and len({i for _, labels in stored("sw") for k, i in labels if k == "instance"}) == 3, 30)
+        bb, sw = stored("bb"), stored("sw")
+        only_bb = {s for s in bb - sw if s[0] not in ALLOWED}
+        only_sw = {s for s in sw - bb if s[0] not in ALLOWED}
+        assert (only_bb, only_sw) == (set(), set())
+    finally:
+        prom.terminate()
+        prom.wait(timeout=10)
