@@ -17,7 +17,7 @@ import dns.message
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from probes import series
 from probes.net import IpChoice, Port, TargetModel, TlsOptions, resolve, tls_context
@@ -169,12 +169,11 @@ class DnsModule(IpSection):
     validate_authority_rrs: RRValidator = RRValidator()
     validate_additional_rrs: RRValidator = RRValidator()
 
-    @field_validator("query_name")
-    @classmethod
-    def _named(cls, v: str) -> str:
-        if not v:
+    @model_validator(mode="after")
+    def _named(self):
+        if not self.query_name:
             raise ValueError("query name must be set for DNS module")
-        return v
+        return self
 
     @field_validator("query_class")
     @classmethod

@@ -10,21 +10,19 @@ CPU — its pool scales badly with many hosts. httpx stays the client for
 webhooks and gateway APIs, where a pool is what you want."""
 from __future__ import annotations
 
-import base64
 import gzip
 import re
 import zlib
 from email.utils import parsedate_to_datetime
-from typing import Annotated, Literal
+from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import brotli
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from probes import series
+from probes.http_module import HttpModule, from_module
 from probes.net import IpChoice, TargetModel, TlsOptions, close, connect, readline
-from probes.options import IpChoice as IpSection
-from probes.options import Regex, Section, TlsConfig, refused
 from probes.registry import Prober, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
@@ -40,6 +38,11 @@ class HeaderMatch(TargetModel):
     header: str = Field(min_length=1)
     regexp: str = Field(min_length=1)
     allow_missing: bool = False
+
+
+class SecretHeader(TargetModel):
+    name: str = Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+    secret: str  # sealed at rest and never shown, as every "secret" is
 
 
 class HttpTarget(IpChoice):
@@ -59,6 +62,7 @@ class HttpTarget(IpChoice):
     max_redirects: int = Field(5, ge=0, le=20)
     headers: dict[str, str] = {}
     authorization: str | None = None  # the Authorization header's value: a secret (sealed, never shown)
+    secret_headers: list[SecretHeader] = []
     body: str | None = None  # the request's body
     compression: Literal["", "gzip", "deflate", "br", "identity"] = ""
     body_size_limit: int = Field(0, ge=0)  # 0: BODY_LIMIT
@@ -82,6 +86,7 @@ async def _exchange(run: Run, target: HttpTarget, url: str):
         head += [f"{k}: {v}" for k, v in target.headers.items() if k.lower() != "host"]
         if target.authorization and "authorization" not in given:
             head.append(f"Authorization: {target.authorization}")
+        head += [f"{h.name}: {h.secret}" for h in target.secret_headers]
         if "accept" not in given:
             head.append("Accept: */*")
         if target.compression and "accept-encoding" not in given:  # blackbox asks for what it will decode
@@ -259,154 +264,6 @@ def _from_url(f: UrlForm) -> dict:
     return {"url": f.url, "tls": f.tls}
 
 
-# ---- blackbox_exporter's http module (CONFIGURATION.md <http_probe>) ----
-
-class BasicAuth(Section):
-    username: str = ""
-    password: str | None = None
-    username_file: str | None = None
-    password_file: str | None = None
-
-
-class Authorization(Section):
-    type: str = "Bearer"
-    credentials: str | None = None
-    credentials_file: str | None = None
-
-
-def _read(path: str) -> str:
-    """A credentials file, read at load (blackbox reads it per request)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read(64 * 1024).strip()
-    except OSError as exc:
-        raise ValueError(f"cannot read {path}: {exc.strerror}") from None
-
-
-class HeaderMatchSpec(Section):
-    header: str = ""
-    regexp: Regex = ""
-    allow_missing: bool = False
-
-    @model_validator(mode="after")
-    def _named(self):
-        if not self.header:
-            raise ValueError("header name must be set for HTTP header matchers")
-        if not self.regexp:
-            raise ValueError("regexp must be set for HTTP header matchers")
-        return self
-
-
-PROXY = "a proxy: slawatch connects to the target itself"
-
-
-class HttpModule(IpSection):
-    valid_status_codes: list[int] = []
-    valid_http_versions: list[str] = []
-    method: str = "GET"
-    headers: dict[str, str] = {}
-    body_size_limit: Annotated[int, Field(ge=0)] = 0
-    compression: Literal["", "gzip", "deflate", "br", "identity"] = ""
-    follow_redirects: bool = True
-    no_follow_redirects: bool | None = None  # blackbox's old name, still read
-    fail_if_ssl: bool = False
-    fail_if_not_ssl: bool = False
-    fail_if_body_matches_regexp: list[Regex] = []
-    fail_if_body_not_matches_regexp: list[Regex] = []
-    fail_if_header_matches: list[HeaderMatchSpec] = []
-    fail_if_header_not_matches: list[HeaderMatchSpec] = []
-    fail_if_body_json_matches_cel: Annotated[str | None, refused("CEL expressions")] = None
-    fail_if_body_json_not_matches_cel: Annotated[str | None, refused("CEL expressions")] = None
-    tls_config: TlsConfig = TlsConfig()
-    basic_auth: BasicAuth | None = None
-    authorization: Authorization | None = None
-    bearer_token: str | None = None
-    bearer_token_file: str | None = None
-    proxy_url: Annotated[str | None, refused(PROXY)] = None
-    no_proxy: Annotated[str | None, refused(PROXY)] = None
-    proxy_from_environment: Annotated[bool, refused(PROXY, False)] = False
-    proxy_connect_header: Annotated[dict | None, refused(PROXY)] = None
-    skip_resolve_phase_with_proxy: Annotated[bool, refused(PROXY, False)] = False
-    oauth2: Annotated[dict | None, refused("OAuth 2.0 client credentials")] = None
-    enable_http2: bool = True  # accepted: slawatch speaks HTTP/1.1, which every HTTP/2 server also serves
-    enable_http3: Annotated[bool, refused("HTTP/3", False)] = False
-    body: str | None = None
-    body_file: str | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self):  # blackbox's own load checks, in its words
-        if self.body is not None and self.body_file is not None:
-            raise ValueError("setting body and body_file both are not allowed")
-        if self.bearer_token and self.bearer_token_file:
-            raise ValueError("at most one of bearer_token & bearer_token_file must be configured")
-        auths = [self.basic_auth is not None, self.authorization is not None,
-                 bool(self.bearer_token or self.bearer_token_file)]
-        if sum(auths) > 1:
-            raise ValueError("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be "
-                             "configured")
-        if self.authorization and self.authorization.credentials and self.authorization.credentials_file:
-            raise ValueError("at most one of authorization credentials & credentials_file must be configured")
-        if self.authorization and self.authorization.type.lower() == "basic":
-            raise ValueError('authorization type cannot be set to "basic", use "basic_auth" instead')
-        for key, value in self.headers.items():
-            if key.lower() == "accept-encoding" and not accepts(self.compression, value):
-                raise ValueError(f'invalid configuration "{key}: {value}", "compression: {self.compression}"')
-        return self
-
-    def auth_header(self) -> str | None:
-        if self.basic_auth is not None:
-            b = self.basic_auth
-            user = _read(b.username_file) if b.username_file else b.username
-            pw = _read(b.password_file) if b.password_file else (b.password or "")
-            return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
-        if self.authorization is not None:
-            a = self.authorization
-            return f"{a.type} {_read(a.credentials_file) if a.credentials_file else a.credentials or ''}"
-        if self.bearer_token or self.bearer_token_file:
-            return "Bearer " + (_read(self.bearer_token_file) if self.bearer_token_file else self.bearer_token)
-        return None
-
-    def request_body(self) -> str | None:
-        return _read(self.body_file) if self.body_file else self.body
-
-
-def accepts(compression: str, accept_encoding: str) -> bool:
-    """blackbox's isCompressionAcceptEncodingValid: the highest-quality entry naming
-    ``compression`` (or ``*``) must accept it."""
-    if not compression or not accept_encoding:
-        return True
-    entries = []
-    for part in accept_encoding.split(","):
-        name, sep, q = part.rpartition(";")
-        if not sep:
-            entries.append((part.strip(), 1.0))
-            continue
-        try:
-            quality = round(float(q.strip().removeprefix("q=")), 3)
-        except ValueError:
-            quality = 0.0
-        entries.append((name.strip(), quality))
-    entries.sort(key=lambda e: -e[1])
-    return next((q > 0 for name, q in entries if name in (compression, "*")), False)
-
-
-def _from_module(m: HttpModule, target: str) -> dict:
-    # an Authorization header is a secret wherever the module put it: its own field (sealed, masked)
-    headers = {k: v for k, v in m.headers.items() if k.lower() != "authorization"}
-    auth = next((v for k, v in m.headers.items() if k.lower() == "authorization"), None) or m.auth_header()
-    follow = m.follow_redirects if m.no_follow_redirects is None else not m.no_follow_redirects
-    return {"url": target if "://" in target else f"http://{target}", "method": m.method,
-            "valid_status": m.valid_status_codes, "valid_http_versions": m.valid_http_versions,
-            "fail_if_body_matches": m.fail_if_body_matches_regexp,
-            "fail_if_body_not_matches": m.fail_if_body_not_matches_regexp,
-            "fail_if_header_matches": [h.model_dump() for h in m.fail_if_header_matches],
-            "fail_if_header_not_matches": [h.model_dump() for h in m.fail_if_header_not_matches],
-            "fail_if_ssl": m.fail_if_ssl, "fail_if_not_ssl": m.fail_if_not_ssl,
-            "follow_redirects": follow, "max_redirects": 10,  # Go's client stops after 10
-            "headers": headers, "authorization": auth, "body": m.request_body(), "compression": m.compression,
-            "body_size_limit": m.body_size_limit, "tls": m.tls_config.options(), **m.ip()}
-
-
 HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")  # blackbox's, every one always present
 REGEX_FAILURES = ("regex:", "body:")
 
@@ -435,4 +292,4 @@ def _series(result: ProbeResult) -> list[series.Series]:
     return out + series.address(result) + series.tls(result)
 
 
-PROBER = Prober("http", HttpTarget, probe, ("http", "https"), _from_url, _from_module, HttpModule, _series)
+PROBER = Prober("http", HttpTarget, probe, ("http", "https"), _from_url, from_module, HttpModule, _series)

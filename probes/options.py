@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 
 class Section(BaseModel):
@@ -54,7 +54,21 @@ def refused(reason: str, allowed: Any = None):
     return AfterValidator(check)
 
 
-TLS_VERSIONS = {"TLS10": "TLSv1", "TLS11": "TLSv1_1", "TLS12": "TLSv1_2", "TLS13": "TLSv1_3"}
+_UNITS = {"": 0, "B": 0, "KB": 1, "MB": 2, "GB": 3, "TB": 4, "PB": 5, "EB": 6,
+          "KIB": 1, "MIB": 2, "GIB": 3, "TIB": 4, "PIB": 5, "EIB": 6}
+
+
+def _bytes(v: Any) -> int:
+    """blackbox's ``<size>`` (Go units.Base2Bytes): ``1MB`` is 1024², as ``1MiB``; a bare number is bytes."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        return v
+    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]*)\s*", str(v))
+    if not m or m[2].upper() not in _UNITS:
+        raise ValueError(f"{v!r} is not a size (like 512KB or 10MB)")
+    return int(m[1]) * 1024 ** _UNITS[m[2].upper()]
+
+
+Size = Annotated[int, BeforeValidator(_bytes)]
 
 
 class TlsConfig(Section):

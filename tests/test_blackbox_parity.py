@@ -102,6 +102,18 @@ modules:
     dns:
       query_name: www.example.com
       query_type: MX
+  grpc_plain:
+    prober: grpc
+    grpc:
+      preferred_ip_protocol: ip4
+  grpc_mail:
+    prober: grpc
+    grpc:
+      service: mail
+  grpc_unknown:
+    prober: grpc
+    grpc:
+      service: nothing
   dns_nxdomain:
     prober: dns
     dns:
@@ -151,6 +163,22 @@ def differences(bb: dict, sw: dict) -> list[str]:
     return out
 
 
+def grpc_server():
+    """A real gRPC server (grpcio) with the standard health service: "" serving, "mail" not."""
+    from concurrent import futures
+
+    import grpc
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    servicer = health.HealthServicer()
+    servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    servicer.set("mail", health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    return server, port
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, ca):
     tmp = tmp_path_factory.mktemp("parity")
@@ -169,6 +197,7 @@ def world(tmp_path_factory, ca):
     hang.bind(("127.0.0.1", 0))
     hang.listen(16)
     closed = free_port()
+    rpc, rpc_port = grpc_server()
     bb_port = free_port()
     bb = subprocess.Popen([BLACKBOX, f"--config.file={modules}", f"--web.listen-address=127.0.0.1:{bb_port}",
                            "--log.level=warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -178,11 +207,11 @@ def world(tmp_path_factory, ca):
             token = sw.token("scrape")
             yield {"bb": f"http://127.0.0.1:{bb_port}", "sw": sw.base, "token": token, "modules": modules,
                    "web": plain.port, "tls": tls.port, "smtp": smtp.port, "dns": dns_port,
-                   "hang": hang.getsockname()[1], "closed": closed}
+                   "hang": hang.getsockname()[1], "closed": closed, "grpc": rpc_port}
     finally:
         bb.terminate()
         bb.wait(timeout=10)
-        for stop in (plain.stop, tls.stop, smtp.stop, dns.stop, hang.close):
+        for stop in (plain.stop, tls.stop, smtp.stop, dns.stop, hang.close, lambda: rpc.stop(None)):
             stop()
 
 
@@ -225,6 +254,10 @@ CASES = [  # (module, target, blackbox's probe_success)
     ("dns_answer_bad", "127.0.0.1:{dns}", 0),
     ("dns_empty", "127.0.0.1:{dns}", 1),  # an empty answer is a success to blackbox
     ("dns_nxdomain", "127.0.0.1:{dns}", 1),
+    ("grpc_plain", "127.0.0.1:{grpc}", 1),
+    ("grpc_mail", "127.0.0.1:{grpc}", 0),
+    ("grpc_unknown", "127.0.0.1:{grpc}", 0),
+    ("grpc_plain", "127.0.0.1:{closed}", 0),
     ("dns_answer_ok", "127.0.0.1:{closed}", 0),  # nothing answers
 ]
 

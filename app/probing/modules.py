@@ -100,9 +100,12 @@ def load_modules(path: Path) -> dict[str, ProbeModule]:
     parsed = doc.validate(ModulesFile)
     for name, module in parsed.modules.items():
         if module.prober in NOT_OFFERED or module.prober not in PROBERS or PROBERS[module.prober].from_module is None:
-            reason = NOT_OFFERED.get(module.prober, "slawatch probes with: " + ", ".join(
-                sorted(n for n, p in PROBERS.items() if p.from_module is not None)))
-            raise doc.error(("modules", name, "prober"), f"prober {module.prober!r} is not supported ({reason})")
+            offered = ", ".join(sorted(n for n, p in PROBERS.items() if p.from_module is not None))
+            if module.prober in NOT_OFFERED:
+                message = f"prober {module.prober!r} is not supported ({NOT_OFFERED[module.prober]})"
+            else:  # blackbox's words for a prober it does not know either
+                message = f"prober {module.prober!r} is not valid (slawatch probes with: {offered})"
+            raise doc.error(("modules", name, "prober"), message)
         for key, why in NOT_OFFERED.items():
             if getattr(module, key) is not None:
                 raise doc.error(("modules", name, key), f"not supported ({why})")
@@ -113,7 +116,7 @@ def load_modules(path: Path) -> dict[str, ProbeModule]:
                     module._options = options
         prober = PROBERS[module.prober]
         if prober.module is not None and module._options is None:
-            module._options = prober.module()  # blackbox's defaults
+            module._options = prober.module.model_construct()  # blackbox's defaults, unchecked as blackbox leaves them
         elif prober.module is None:
             module._options = dict(getattr(module, module.prober, None) or {})
         try:

@@ -1,0 +1,312 @@
+"""blackbox_exporter's modules file, read as blackbox reads it: Debian's file in
+place, a file using every option slawatch implements, each invalid case that
+blackbox itself refuses (its config tests' cases, written here) refused naming
+the same problem at file:line, and each option slawatch does not implement
+refused by name."""
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from app.contracts.yamlfile import RulesError
+from app.probing.modules import build_target, load_modules
+
+DEBIAN = Path("/etc/prometheus/blackbox.yml")
+
+
+def load(tmp_path: Path, text: str):
+    f = tmp_path / "blackbox.yml"
+    f.write_text(text)
+    return load_modules(f), f
+
+
+@pytest.mark.skipif(not DEBIAN.exists(), reason="scripts/install-peers.sh installs it (make test does)")
+def test_debians_modules_file_loads_in_place():
+    modules = load_modules(DEBIAN)
+    assert set(modules) == {"http_2xx", "http_post_2xx", "tcp_connect", "pop3s_banner", "grpc", "grpc_plain",
+                            "ssh_banner", "irc_banner", "icmp", "icmp_ttl5"}
+    http = build_target(modules["http_2xx"], "example.org")
+    # blackbox's defaults: IPv6 preferred with fallback, any 2xx, redirects followed
+    assert (http.url, http.ip_protocol, http.ip_fallback, http.valid_status, http.follow_redirects) == \
+        ("http://example.org", "ip6", True, [], True)
+    assert build_target(modules["http_post_2xx"], "127.0.0.1:80/").method == "POST"
+    irc = build_target(modules["irc_banner"], "127.0.0.1:6667")
+    assert [(s.expect, s.send) for s in irc.query_response] == [
+        (None, "NICK prober"), (None, "USER prober prober prober :prober"), ("PING :([^ ]+)", "PONG ${1}"),
+        ("^:[^ ]+ 001", None)]
+    pop3s = build_target(modules["pop3s_banner"], "127.0.0.1:995")
+    assert pop3s.tls is not None and pop3s.tls.verify and pop3s.query_response[0].expect == "(?:^)+OK"
+    grpc = build_target(modules["grpc"], "127.0.0.1:50051")
+    assert (grpc.tls is not None, grpc.ip_protocol) == (True, "ip4")
+    assert build_target(modules["grpc_plain"], "127.0.0.1:50051").service == "service1"
+    ttl5 = modules["icmp_ttl5"]
+    assert (build_target(ttl5, "127.0.0.1").ttl, ttl5.timeout.total_seconds()) == (5, 5)
+
+
+EVERY_OPTION = """
+modules:
+  http_every:
+    prober: http
+    timeout: 5s
+    http:
+      valid_status_codes: [200, 204]
+      valid_http_versions: ["HTTP/1.1", "HTTP/2.0"]
+      method: POST
+      headers:
+        Origin: example.com
+        Accept-Encoding: gzip
+      http_headers:
+        Accept-Language:
+          values: [en-US, zh-CN]
+        X-Api-Key:
+          secrets: [s3cret]
+        X-From-File:
+          files: [{secret_file}]
+      body_size_limit: 1MB
+      compression: gzip
+      follow_redirects: false
+      fail_if_ssl: false
+      fail_if_not_ssl: true
+      fail_if_body_matches_regexp: ["Could not connect to database"]
+      fail_if_body_not_matches_regexp: ["Download the latest version here"]
+      fail_if_header_matches:
+        - header: Set-Cookie
+          allow_missing: true
+          regexp: '.*'
+      fail_if_header_not_matches:
+        - header: Access-Control-Allow-Origin
+          regexp: '(\\*|example\\.com)'
+      tls_config:
+        insecure_skip_verify: false
+        ca_file: {ca_file}
+        server_name: mail.example.com
+        min_version: TLS12
+        max_version: TLS13
+      basic_auth:
+        username: prober
+        password_file: {secret_file}
+      enable_http2: true
+      enable_http3: false
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+      body: '{{"ping": 1}}'
+  http_token:
+    prober: http
+    http:
+      authorization:
+        type: Bearer
+        credentials_file: {secret_file}
+      body_file: {secret_file}
+      no_follow_redirects: true
+  tcp_every:
+    prober: tcp
+    timeout: 5s
+    tcp:
+      preferred_ip_protocol: ip6
+      ip_protocol_fallback: true
+      query_response:
+        - expect: "^220 ([^ ]+)"
+          labels:
+            - name: host
+              value: "${{1}}"
+        - send: "EHLO prober"
+        - expect_bytes: "250"
+        - send: "STARTTLS"
+          starttls: true
+      tls: false
+      tls_config:
+        ca_file: {ca_file}
+        cert_file: {cert_file}
+        key_file: {key_file}
+  dns_every:
+    prober: dns
+    timeout: 5s
+    dns:
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+      transport_protocol: tcp
+      dns_over_tls: true
+      tls_config:
+        ca_file: {ca_file}
+      query_name: example.com
+      query_type: MX
+      query_class: IN
+      recursion_desired: false
+      valid_rcodes: [NOERROR, NXDOMAIN]
+      validate_answer_rrs:
+        fail_if_matches_regexp: [".*127.0.0.1"]
+        fail_if_all_match_regexp: [".*127.0.0.1"]
+        fail_if_not_matches_regexp: ["example.com.\\t300\\tIN\\tMX\\t10 mx.example.com."]
+        fail_if_none_matches_regexp: ["127.0.0.1"]
+      validate_authority_rrs:
+        fail_if_matches_regexp: [".*127.0.0.1"]
+      validate_additional_rrs:
+        fail_if_matches_regexp: [".*127.0.0.1"]
+  icmp_every:
+    prober: icmp
+    timeout: 5s
+    icmp:
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+      dont_fragment: false
+      payload_size: 1200
+      ttl: 5
+  grpc_every:
+    prober: grpc
+    timeout: 5s
+    grpc:
+      service: mail
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+      metadata:
+        tenant: [acme]
+      tls: true
+      tls_config:
+        ca_file: {ca_file}
+        server_name: grpc.example.com
+"""
+
+
+def test_a_file_using_every_implemented_option_loads_with_blackboxs_meaning(tmp_path, ca):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("from-a-file\n")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    leaf = ca.issue_cert("client.example")
+    leaf.cert_chain_pems[0].write_to_path(str(cert_file))
+    leaf.private_key_pem.write_to_path(str(key_file))
+    modules, _ = load(tmp_path, EVERY_OPTION.format(secret_file=secret, ca_file=ca_file, cert_file=cert_file,
+                                                    key_file=key_file))
+    http = build_target(modules["http_every"], "https://127.0.0.1:8443/")
+    assert (http.method, http.valid_status, http.follow_redirects, http.body_size_limit, http.compression) == \
+        ("POST", [200, 204], False, 1024 * 1024, "gzip")
+    assert http.headers == {"Origin": "example.com", "Accept-Encoding": "gzip", "Accept-Language": "zh-CN"}
+    assert {h.name: h.secret for h in http.secret_headers} == {"X-Api-Key": "s3cret", "X-From-File": "from-a-file"}
+    assert http.authorization == "Basic " + base64.b64encode(b"prober:from-a-file").decode()
+    assert (http.tls.server_name, http.tls.min_version, http.tls.ca_file) == ("mail.example.com", "TLS12",
+                                                                              str(ca_file))
+    assert (http.ip_protocol, http.ip_fallback, http.body, http.fail_if_not_ssl) == ("ip4", False, '{"ping": 1}',
+                                                                                     True)
+    token = build_target(modules["http_token"], "127.0.0.1")
+    assert (token.authorization, token.body, token.follow_redirects) == ("Bearer from-a-file", "from-a-file\n",
+                                                                         False)
+    tcp = build_target(modules["tcp_every"], "[::1]:25")
+    assert (tcp.host, tcp.port, tcp.tls, tcp.starttls.cert_file) == ("::1", 25, None, str(cert_file))
+    assert tcp.query_response[0].labels[0].value == "${1}" and tcp.query_response[2].expect_bytes == "250"
+    dns = build_target(modules["dns_every"], "127.0.0.1")
+    assert (dns.port, dns.dns_over_tls, dns.type, dns.recursion_desired, dns.valid_rcodes) == \
+        (853, True, "MX", False, ["NOERROR", "NXDOMAIN"])
+    icmp = build_target(modules["icmp_every"], "127.0.0.1")
+    assert (icmp.ttl, icmp.payload_size, icmp.ip_fallback) == (5, 1200, False)
+    grpc = build_target(modules["grpc_every"], "127.0.0.1:50051")
+    assert (grpc.service, grpc.metadata, grpc.tls.server_name) == ("mail", {"tenant": ["acme"]}, "grpc.example.com")
+
+
+# blackbox_exporter's own refusals (config/config_test.go's cases), written here: (file, line, field, message)
+BLACKBOX_REFUSES = [
+    ("modules:\n  d:\n    prober: dns\n    dns:\n      query_name: x\n      invalid_extra_field: value\n",
+     6, "modules.d.dns.invalid_extra_field", "unknown field"),
+    ("modules:\n  p:\n    prober: http\n    http:\n      bearer_token: foo\n      bearer_token_file: foo\n"
+     "      basic_auth:\n        username: u\n        password: p\n",
+     4, "modules.p.http", "at most one of bearer_token & bearer_token_file must be configured"),
+    ("modules:\n  x:\n    prober: invalid\n", 3, "modules.x.prober",
+     "prober 'invalid' is not valid (slawatch probes with: dns, grpc, http, icmp, imap, pop3, smtp, tcp, tls)"),
+    ("modules:\n  d:\n    prober: dns\n    dns:\n      query_type: A\n", 4, "modules.d.dns",
+     "query name must be set for DNS module"),
+    ("modules:\n  d:\n    prober: dns\n    dns:\n      query_name: x\n      query_class: X\n", 6,
+     "modules.d.dns.query_class", "query class 'X' is not valid"),
+    ("modules:\n  d:\n    prober: dns\n    dns:\n      query_name: x\n      query_type: X\n", 6,
+     "modules.d.dns.query_type", "query type 'X' is not valid"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_header_not_matches:\n"
+     "        - header: Access-Control-Allow-Origin\n          allow_missing: false\n", 6,
+     "modules.h.http.fail_if_header_not_matches[0]", "regexp must be set for HTTP header matchers"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_header_matches:\n        - regexp: x\n", 6,
+     "modules.h.http.fail_if_header_matches[0]", "header name must be set for HTTP header matchers"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_body_matches_regexp: [':[']\n", 5,
+     "modules.h.http.fail_if_body_matches_regexp[0]", '"Could not compile regular expression" regexp=":["'),
+    ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_body_not_matches_regexp: [':[']\n", 5,
+     "modules.h.http.fail_if_body_not_matches_regexp[0]", '"Could not compile regular expression" regexp=":["'),
+    ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_header_matches:\n        - header: X\n"
+     "          regexp: ':['\n", 7, "modules.h.http.fail_if_header_matches[0].regexp",
+     '"Could not compile regular expression" regexp=":["'),
+    ("modules:\n  h:\n    prober: http\n    http:\n      compression: gzip\n      headers:\n"
+     "        Accept-Encoding: deflate\n", 4, "modules.h.http",
+     'invalid configuration "Accept-Encoding: deflate", "compression: gzip"'),
+    ("modules:\n  h:\n    prober: http\n    http:\n      compression: gzip\n      headers:\n"
+     "        accEpt-enCoding: deflate\n", 4, "modules.h.http",
+     'invalid configuration "accEpt-enCoding: deflate", "compression: gzip"'),
+    ("modules:\n  h:\n    prober: http\n    http:\n      compression: gzip\n      headers:\n"
+     "        Accept-Encoding: '*;q=0.0'\n", 4, "modules.h.http",
+     'invalid configuration "Accept-Encoding: *;q=0.0", "compression: gzip"'),
+    ("modules:\n  h:\n    prober: http\n    http:\n      enable_http3: true\n      enable_http2: true\n"
+     "      valid_http_versions: [HTTP/1.1, HTTP/2.0, HTTP/3.0]\n", 4, "modules.h.http",
+     "HTTP/3 and HTTP/2.0/1.1 cannot be used together - only HTTP/3.0 is allowed when enable_http3 is true"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      enable_http3: true\n", 4, "modules.h.http",
+     "when enable_http3 is true, enable_http2 must be set to false"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      valid_http_versions: [HTTP/3.0]\n", 4, "modules.h.http",
+     "HTTP/3 cannot be used as a valid HTTP version when enable_http3 is false"),
+    ("modules:\n  i:\n    prober: icmp\n    icmp:\n      ttl: -1\n", 5, "modules.i.icmp.ttl",
+     '"ttl" cannot be negative'),
+    ("modules:\n  i:\n    prober: icmp\n    icmp:\n      ttl: 256\n", 5, "modules.i.icmp.ttl",
+     '"ttl" cannot exceed 255'),
+    ("modules:\n  t:\n    prober: tcp\n    tcp:\n      query_response:\n        - expect: ':['\n", 6,
+     "modules.t.tcp.query_response[0].expect", '"Could not compile regular expression" regexp=":["'),
+    ("modules:\n  t:\n    prober: tcp\n    tcp:\n      query_response:\n        - expect: 'a'\n"
+     "          expect_bytes: 'a'\n", 6, "modules.t.tcp.query_response[0]",
+     "expect and expect_bytes are mutually exclusive"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      body: a\n      body_file: b\n", 4, "modules.h.http",
+     "setting body and body_file both are not allowed"),
+    # RE2 has no look-ahead: blackbox cannot compile it, so neither does slawatch
+    ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_body_matches_regexp: ['a(?=b)']\n", 5,
+     "modules.h.http.fail_if_body_matches_regexp[0]", '"Could not compile regular expression" regexp="a(?=b)"'),
+]
+
+
+@pytest.mark.parametrize("text, line, field, message", BLACKBOX_REFUSES,
+                         ids=[c[3][:40] for c in BLACKBOX_REFUSES])
+def test_what_blackbox_refuses_is_refused_naming_the_same_problem(tmp_path, text, line, field, message):
+    with pytest.raises(RulesError) as e:
+        load(tmp_path, text)
+    assert str(e.value) == f"{tmp_path / 'blackbox.yml'}:{line}: {field}: {message}"
+
+
+# what slawatch does not implement: refused by name, with the reason, never ignored
+SLAWATCH_REFUSES = [
+    ("http:\n      proxy_url: http://127.0.0.1:3128", "http.proxy_url",
+     "not supported (a proxy: slawatch connects to the target itself)"),
+    ("http:\n      oauth2:\n        client_id: x\n        token_url: http://127.0.0.1/t", "http.oauth2",
+     "not supported (OAuth 2.0 client credentials)"),
+    ("http:\n      fail_if_body_json_matches_cel: 'body.ok'", "http.fail_if_body_json_matches_cel",
+     "not supported (CEL expressions)"),
+    ("http:\n      enable_http3: true\n      enable_http2: false", "http", "enable_http3: not supported (HTTP/3)"),
+    ("tcp:\n      source_ip_address: 127.0.0.2", "tcp.source_ip_address",
+     "not supported (binding a source address: the host's route decides)"),
+    ("icmp:\n      dont_fragment: true", "icmp.dont_fragment",
+     "not supported (one socket is shared by every ping; DF is set per socket)"),
+    ("unix:\n      query_response: []", "unix",
+     "not supported (a unix socket is local to blackbox_exporter's host, not a service's)"),
+]
+
+
+@pytest.mark.parametrize("section, field, message", SLAWATCH_REFUSES, ids=[c[1] for c in SLAWATCH_REFUSES])
+def test_what_slawatch_does_not_implement_is_refused_by_name(tmp_path, section, field, message):
+    prober = section.split(":")[0] if section.split(":")[0] in ("http", "tcp", "icmp") else "tcp"
+    with pytest.raises(RulesError) as e:
+        load(tmp_path, f"modules:\n  m:\n    prober: {prober}\n    {section}\n")
+    assert str(e.value).endswith(f": modules.m.{field}: {message}"), str(e.value)
+    assert ":5: " in str(e.value) or field in ("http", "unix")
+
+
+def test_a_module_without_its_section_has_blackboxs_defaults(tmp_path):
+    modules, _ = load(tmp_path, "modules:\n  d:\n    prober: dns\n  i:\n    prober: icmp\n  t:\n    prober: tcp\n")
+    assert build_target(modules["i"], "127.0.0.1").ttl == 64
+    assert build_target(modules["t"], "127.0.0.1:22").ip_protocol == "ip6"
+    assert build_target(modules["d"], "127.0.0.1").type == "ANY"  # (blackbox fails it at the probe: no name)
+
+
+@pytest.mark.parametrize("prober", ["unix", "websocket"])
+def test_probers_slawatch_does_not_have_are_named(tmp_path, prober):
+    with pytest.raises(RulesError, match=rf":3: modules.m.prober: prober '{prober}' is not supported \("):
+        load(tmp_path, f"modules:\n  m:\n    prober: {prober}\n")
