@@ -287,7 +287,8 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False,
     _progress(f"starting on http://{host}:{port} (API docs at /docs)"
               + (", with the demo services" if settings.demo else ""))
     # uvloop where installed: it halves the CPU per probe (benchmarks/probes.py)
-    uvicorn.run(create_app(settings, worker=worker, tickets=tickets), host=host, port=port,
+    from app.api.probe import ProbeFastPath
+    uvicorn.run(ProbeFastPath(create_app(settings, worker=worker, tickets=tickets)), host=host, port=port,
                 log_level=settings.log_level,
                 loop="auto")
 

@@ -18,11 +18,17 @@ def redact(text: str) -> str:
     return SECRET_PARAMS.sub(r"\1***", text)
 
 
+SCRAPES = ("/probe?", "/metrics")  # Prometheus's every-few-seconds requests: a line each would drown the log
+
+
 class RedactQuery(logging.Filter):
-    """uvicorn's access log: ``(client, method, path?query, version, status)``."""
+    """uvicorn's access log: ``(client, method, path?query, version, status)``. A
+    scrape that succeeded is not written (blackbox_exporter logs none either)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and len(record.args) >= 3:
+        if isinstance(record.args, tuple) and len(record.args) >= 5:
+            if str(record.args[2]).startswith(SCRAPES) and record.args[4] == 200:
+                return False
             args = list(record.args)
             args[2] = redact(str(args[2]))
             record.args = tuple(args)

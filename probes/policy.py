@@ -34,8 +34,18 @@ class AddressPolicy:
                     names.append(item.lower().rstrip("."))
             self.allow_nets, self.allow_names = tuple(nets), frozenset(names)
         self.restricted = bool(allow)
+        self.seen: dict[tuple[str, str | None], bool] = {}  # the same targets come back every scrape
 
     def permits(self, address: str, name: str | None = None) -> bool:
+        key = (address, name)
+        hit = self.seen.get(key)
+        if hit is None:
+            if len(self.seen) >= 65536:
+                self.seen.clear()
+            hit = self.seen[key] = self._permits(address, name)
+        return hit
+
+    def _permits(self, address: str, name: str | None) -> bool:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             ip = ip.ipv4_mapped  # ::ffff:169.254.169.254 is 169.254.169.254

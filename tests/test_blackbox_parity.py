@@ -206,6 +206,7 @@ def world(tmp_path_factory, ca):
         with slawatch_run(tmp, PROBE_MODULES=str(modules)) as sw:
             token = sw.token("scrape")
             yield {"bb": f"http://127.0.0.1:{bb_port}", "sw": sw.base, "token": token, "modules": modules,
+                   "intake": sw.token("intake"),
                    "web": plain.port, "tls": tls.port, "smtp": smtp.port, "dns": dns_port,
                    "hang": hang.getsockname()[1], "closed": closed, "grpc": rpc_port}
     finally:
@@ -285,6 +286,27 @@ def test_a_hanging_target_under_a_3s_scrape_timeout(world):
     assert time.monotonic() - t0 < 3.5  # both answered inside Prometheus's timeout
     assert bb[("probe_success", ())] == sw[("probe_success", ())] == 0
     assert differences(bb, sw) == []
+
+
+def test_what_the_served_probe_path_refuses_is_the_apis_answer(world):
+    """``slawatch run`` answers a well-formed scrape ahead of the framework; anything
+    else reaches the route and gets the API's own status and words."""
+    url, ok = world["sw"] + "/probe", {"module": "tcp_connect", "target": f"127.0.0.1:{world['web']}"}
+    scrape = {"Authorization": f"Bearer {world['token']}"}
+    with httpx.Client(timeout=30) as c:
+        assert series(c.get(url, params=ok, headers=scrape).text)[("probe_success", ())] == 1
+        assert c.get(url, params=ok).status_code == 401
+        assert c.get(url, params=ok, headers={"Authorization": f"Bearer {world['intake']}"}).status_code == 403
+        r = c.get(url, params={**ok, "module": "nope"}, headers=scrape)
+        assert r.status_code == 400 and "unknown module 'nope'" in r.json()["detail"]
+        r = c.get(url, params=ok, headers={**scrape, "X-Prometheus-Scrape-Timeout-Seconds": "soon"})
+        assert r.status_code == 400 and "X-Prometheus-Scrape-Timeout-Seconds" in r.json()["detail"]
+        r = c.get(url, params={**ok, "target": "127.0.0.1"}, headers=scrape)
+        assert r.status_code == 400 and r.json()["detail"] == "target '127.0.0.1': port: Field required"
+        assert c.get(url, params={**ok, "target": "169.254.169.254:80"}, headers=scrape).status_code == 403
+        assert c.get(url, params={**ok, "debug": "maybe"}, headers=scrape).status_code == 422
+        d = c.get(url, params={**ok, "debug": "true"}, headers=scrape)
+        assert d.status_code == 200 and d.text.startswith("Logs for the probe:")
 
 
 def test_prometheus_records_the_same_series_from_both(world, tmp_path):

@@ -49,10 +49,13 @@ async def principal(p: Principal = Depends(bearer)) -> Principal:
     return p
 
 
+SCRAPERS = frozenset({"scrape", "admin", "noc"})
+
+
 async def scraper(p: Principal = Depends(bearer)) -> Principal:
     """Prometheus (scrape) or staff: ``/metrics`` shows every customer's money, ``/probe``
     reaches the network from this host; never a customer."""
-    if p.role not in ("scrape", "admin", "noc"):
+    if p.role not in SCRAPERS:
         raise HTTPException(403, "this needs the scrape, admin or noc role")
     return p
 
