@@ -20,7 +20,7 @@ import dns.rdatatype
 from pydantic import field_validator, model_validator
 
 from probes import series
-from probes.net import IpChoice, Port, TargetModel, TlsOptions, resolve, tls_context
+from probes.net import IpChoice, Port, TargetModel, TlsOptions, local, resolve, tls_context
 from probes.options import IpChoice as IpSection
 from probes.options import Regex, Section, TlsConfig
 from probes.registry import Prober, UrlForm, host_port
@@ -95,14 +95,14 @@ async def probe(target: DnsTarget, timeout: float) -> ProbeResult:
             q.flags &= ~dns.flags.RD
         sent = time.perf_counter()
         if target.dns_over_tls:
-            reply = await dns.asyncquery.tls(q, address, port=target.port, timeout=timeout,
+            reply = await dns.asyncquery.tls(q, address, port=target.port, timeout=timeout, source=target.source_ip,
                                              ssl_context=tls_context(target.tls),
                                              server_hostname=target.tls.server_name or target.server)
         elif target.transport == "tcp":
-            reply = await dns.asyncquery.tcp(q, address, port=target.port, timeout=timeout)
+            reply = await dns.asyncquery.tcp(q, address, port=target.port, timeout=timeout, source=target.source_ip)
         else:  # a connected socket: a closed port's ICMP error ends the probe at once (as blackbox's does)
             sock = await dns.asyncbackend.get_default_backend().make_socket(
-                dns.inet.af_for_address(address), socket.SOCK_DGRAM, 0, None, (address, target.port))
+                dns.inet.af_for_address(address), socket.SOCK_DGRAM, 0, local(target), (address, target.port))
             async with sock:
                 reply = await dns.asyncquery.udp(q, address, port=target.port, timeout=timeout, sock=sock)
         rtt = min(reply.time, time.perf_counter() - sent)

@@ -8,6 +8,8 @@ peer's certificate, so on a TLS channel the certificate is read by one handshake
 of our own first (what blackbox reads from the call's peer)."""
 from __future__ import annotations
 
+from typing import Annotated
+
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pydantic import field_validator, model_validator
@@ -15,7 +17,7 @@ from pydantic import field_validator, model_validator
 from probes import series
 from probes.net import IpChoice, Port, TlsOptions, close, connect, resolve
 from probes.options import IpChoice as IpSection
-from probes.options import TlsConfig
+from probes.options import TlsConfig, refused
 from probes.registry import Prober, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
@@ -89,6 +91,7 @@ async def probe(target: GrpcTarget, timeout: float) -> ProbeResult:
 # ---- blackbox_exporter's grpc module (CONFIGURATION.md <grpc_probe>) ----
 
 class GrpcModule(IpSection):
+    source_ip_address: Annotated[str | None, refused("grpcio chooses the local address")] = None
     service: str = ""
     tls: bool = False
     tls_config: TlsConfig = TlsConfig()

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from probes import series
 from probes.http_module import HttpModule, from_module
+from probes.http_proxy import Proxy, open_via
 from probes.net import IpChoice, TargetModel, TlsOptions, close, connect, readline
 from probes.registry import Prober, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
@@ -67,6 +68,7 @@ class HttpTarget(IpChoice):
     compression: Literal["", "gzip", "deflate", "br", "identity"] = ""
     body_size_limit: int = Field(0, ge=0)  # 0: BODY_LIMIT
     tls: TlsOptions = TlsOptions()
+    proxy: Proxy | None = None
 
 
 # complexity 18, kept: one HTTP exchange timed phase by phase (resolve, connect, tls, request, body), in order
@@ -76,13 +78,21 @@ async def _exchange(run: Run, target: HttpTarget, url: str):
     host = parts.hostname or ""
     port = parts.port or (443 if https else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    reader, writer = await connect(run, host, port, target.tls if https else None, target)
+    proxy = target.proxy if target.proxy is not None and not target.proxy.bypassed(host, port) else None
+    if proxy is not None:
+        reader, writer, origin = await open_via(run, proxy, host, port, target.tls if https else None, target)
+    else:
+        reader, writer = await connect(run, host, port, target.tls if https else None, target)
+        origin = ""
     try:
         run.phase("processing")
         hostport = host if parts.port is None else f"{host}:{parts.port}"
         # a Host header of the target's own (blackbox's `hostname`, a virtual host) replaces the URL's
         given = {k.lower(): v for k, v in target.headers.items()}
-        head = [f"{target.method} {path} HTTP/1.1", f"Host: {given.get('host', hostport)}", "Connection: close"]
+        head = [f"{target.method} {origin}{path} HTTP/1.1", f"Host: {given.get('host', hostport)}",
+                "Connection: close"]
+        if origin:  # plain HTTP through the proxy: its credentials go with each request
+            head += proxy.auth()
         head += [f"{k}: {v}" for k, v in target.headers.items() if k.lower() != "host"]
         if target.authorization and "authorization" not in given:
             head.append(f"Authorization: {target.authorization}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated, Literal
+from urllib.parse import unquote, urlsplit
+from urllib.request import getproxies_environment
 
 from pydantic import model_validator
 
@@ -64,9 +66,6 @@ class HeaderValues(Section):
         return (self.values[-1], False) if self.values else (None, False)
 
 
-PROXY = "a proxy: slawatch connects to the target itself"
-
-
 class HttpModule(IpSection):
     valid_status_codes: list[int] = []
     valid_http_versions: list[str] = []
@@ -90,32 +89,22 @@ class HttpModule(IpSection):
     authorization: Authorization | None = None
     bearer_token: str | None = None
     bearer_token_file: str | None = None
-    proxy_url: Annotated[str | None, refused(PROXY)] = None
-    no_proxy: Annotated[str | None, refused(PROXY)] = None
-    proxy_from_environment: Annotated[bool, refused(PROXY, False)] = False
-    proxy_connect_header: Annotated[dict | None, refused(PROXY)] = None
-    skip_resolve_phase_with_proxy: Annotated[bool, refused(PROXY, False)] = False
-    oauth2: Annotated[dict | None, refused("OAuth 2.0 client credentials")] = None
+    proxy_url: str | None = None
+    no_proxy: str | None = None
+    proxy_from_environment: bool = False
+    proxy_connect_header: dict[str, list[str]] = {}
+    skip_resolve_phase_with_proxy: bool = False
+    oauth2: dict | None = None  # refused after Prometheus's own checks of it
     enable_http2: bool = True  # accepted: slawatch speaks HTTP/1.1, which every HTTP/2 server also serves
     enable_http3: bool = False  # refused after blackbox's own checks of it
     body: str | None = None
     body_file: str | None = None
 
     @model_validator(mode="after")
-    def _consistent(self):  # blackbox's own load checks, in its words
+    def _consistent(self):  # blackbox's own load checks (and Prometheus's HTTP client's), in their order and words
+        self._client_config()
         if self.body is not None and self.body_file is not None:
             raise ValueError("setting body and body_file both are not allowed")
-        if self.bearer_token and self.bearer_token_file:
-            raise ValueError("at most one of bearer_token & bearer_token_file must be configured")
-        auths = [self.basic_auth is not None, self.authorization is not None,
-                 bool(self.bearer_token or self.bearer_token_file)]
-        if sum(auths) > 1:
-            raise ValueError("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be "
-                             "configured")
-        if self.authorization and self.authorization.credentials and self.authorization.credentials_file:
-            raise ValueError("at most one of authorization credentials & credentials_file must be configured")
-        if self.authorization and self.authorization.type.lower() == "basic":
-            raise ValueError('authorization type cannot be set to "basic", use "basic_auth" instead')
         for key, value in self.headers.items():
             if key.lower() == "accept-encoding" and not accepts(self.compression, value):
                 raise ValueError(f'invalid configuration "{key}: {value}", "compression: {self.compression}"')
@@ -130,6 +119,50 @@ class HttpModule(IpSection):
             raise ValueError("enable_http3: not supported (HTTP/3)")
         return self
 
+    def _client_config(self) -> None:
+        """Prometheus's HTTPClientConfig.Validate, which blackbox runs first."""
+        bearer, basic, auth, oauth2 = (bool(self.bearer_token or self.bearer_token_file), self.basic_auth,
+                                       self.authorization, self.oauth2)
+        if self.bearer_token and self.bearer_token_file:
+            raise ValueError("at most one of bearer_token & bearer_token_file must be configured")
+        if (basic is not None or oauth2 is not None) and bearer:
+            raise ValueError("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be "
+                             "configured")
+        if basic is not None and basic.username and basic.username_file:
+            raise ValueError("at most one of basic_auth username, username_file & username_ref must be configured")
+        if basic is not None and basic.password and basic.password_file:
+            raise ValueError("at most one of basic_auth password, password_file & password_ref must be configured")
+        if auth is not None:
+            if bearer:
+                raise ValueError("authorization is not compatible with bearer_token & bearer_token_file")
+            if auth.credentials and auth.credentials_file:
+                raise ValueError("at most one of authorization credentials & credentials_file must be configured")
+            if auth.type.strip().lower() == "basic":
+                raise ValueError('authorization type cannot be set to "basic", use "basic_auth" instead')
+            if basic is not None or oauth2 is not None:
+                raise ValueError("at most one of basic_auth, oauth2 & authorization must be configured")
+        if oauth2 is not None:
+            if basic is not None:
+                raise ValueError("at most one of basic_auth, oauth2 & authorization must be configured")
+            for key in ("client_id", "token_url"):
+                if not oauth2.get(key):
+                    raise ValueError(f"oauth2 {key} must be configured")
+            raise ValueError("oauth2: not supported (OAuth 2.0 client credentials)")
+        if self.proxy_connect_header and not (self.proxy_url or self.proxy_from_environment):
+            raise ValueError("if proxy_connect_header is configured, proxy_url or proxy_from_environment must "
+                             "also be configured")
+        if self.proxy_from_environment and self.proxy_url:
+            raise ValueError("if proxy_from_environment is configured, proxy_url must not be configured")
+        if self.proxy_from_environment and self.no_proxy:
+            raise ValueError("if proxy_from_environment is configured, no_proxy must not be configured")
+        if self.no_proxy and not self.proxy_url:
+            raise ValueError("if no_proxy is configured, proxy_url must also be configured")
+        if self.proxy_url:
+            parts = urlsplit(self.proxy_url)
+            if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/"):
+                raise ValueError(f"proxy_url: not supported ({self.proxy_url!r}: slawatch speaks to an http:// "
+                                 "proxy, host and port)")
+
     def auth_header(self) -> str | None:
         if self.basic_auth is not None:
             b = self.basic_auth
@@ -142,6 +175,23 @@ class HttpModule(IpSection):
         if self.bearer_token or self.bearer_token_file:
             return "Bearer " + (_read(self.bearer_token_file) if self.bearer_token_file else self.bearer_token)
         return None
+
+    def proxy(self, scheme: str) -> dict | None:
+        """The target's ``proxy``: ``proxy_url`` (its userinfo the credentials), or the
+        environment's HTTP_PROXY/HTTPS_PROXY/NO_PROXY for ``proxy_from_environment``."""
+        url, no_proxy = self.proxy_url, self.no_proxy
+        if self.proxy_from_environment:
+            env = getproxies_environment()
+            url, no_proxy = env.get(scheme), env.get("no")
+        if not url:
+            return None
+        parts = urlsplit(url)
+        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
+        return {"url": f"http://{netloc}", "username": unquote(parts.username) if parts.username else None,
+                "password": unquote(parts.password) if parts.password else None,
+                "no_proxy": [e for e in (no_proxy or "").split(",") if e.strip()],
+                "connect_headers": [{"name": k, "secret": v[-1]} for k, v in self.proxy_connect_header.items() if v],
+                "resolve_target": not self.skip_resolve_phase_with_proxy}
 
     def request_body(self) -> str | None:
         return _read(self.body_file, strip=False) if self.body_file else self.body
@@ -182,7 +232,8 @@ def from_module(m: HttpModule, target: str) -> dict:
         else:
             headers[name] = value
     follow = m.follow_redirects if m.no_follow_redirects is None else not m.no_follow_redirects
-    return {"url": target if "://" in target else f"http://{target}", "method": m.method,
+    url = target if "://" in target else f"http://{target}"
+    return {"url": url, "method": m.method,
             "valid_status": m.valid_status_codes, "valid_http_versions": m.valid_http_versions,
             "fail_if_body_matches": m.fail_if_body_matches_regexp,
             "fail_if_body_not_matches": m.fail_if_body_not_matches_regexp,
@@ -192,6 +243,7 @@ def from_module(m: HttpModule, target: str) -> dict:
             "follow_redirects": follow, "max_redirects": 10,  # Go's client stops after 10
             "headers": headers, "authorization": auth, "secret_headers": secrets, "body": m.request_body(),
             "compression": m.compression,
-            "body_size_limit": max(m.body_size_limit, 0), "tls": m.tls_config.options(), **m.ip()}
+            "body_size_limit": max(m.body_size_limit, 0), "proxy": m.proxy(urlsplit(url).scheme),
+            "tls": m.tls_config.options(), **m.ip()}
 
 

@@ -140,6 +140,8 @@ def _from_url(f: UrlForm) -> dict:
 # ---- blackbox_exporter's icmp module (CONFIGURATION.md <icmp_probe>) ----
 
 class IcmpModule(IpSection):
+    source_ip_address: Annotated[str | None, refused("one socket, bound to no address, is shared by every ping")] \
+        = None
     payload_size: int = Field(56, ge=0, le=65000)
     dont_fragment: Annotated[bool, refused("one socket is shared by every ping; DF is set per socket", False)] = False
     ttl: int = 64

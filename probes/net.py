@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 from cryptography import x509
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from probes import policy
 from probes.result import ProbeFailure, Run
@@ -50,6 +50,19 @@ class IpChoice(TargetModel):
     None: the resolver's first answer."""
     ip_protocol: Literal["ip4", "ip6"] | None = None
     ip_fallback: bool = True
+    source_ip: str | None = None  # the local address to connect from (blackbox's source_ip_address)
+
+    @field_validator("source_ip")
+    @classmethod
+    def _source(cls, v: str | None) -> str | None:
+        if v is not None and not is_ip(v):
+            raise ValueError(f"{v!r} is not an IP address")
+        return v
+
+
+def local(choice: IpChoice | None) -> tuple[str, int] | None:
+    """Where to bind before connecting: the choice's source address, any port."""
+    return (choice.source_ip, 0) if choice is not None and choice.source_ip else None
 
 
 def tls_context(tls: TlsOptions) -> ssl.SSLContext:
@@ -125,6 +138,8 @@ async def connected_socket(run: Run, host: str, port: int, choice: IpChoice | No
     sock = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
     try:
+        if local(choice):
+            sock.bind(local(choice))
         await asyncio.get_running_loop().sock_connect(sock, (addr, port))
     except BaseException:
         sock.close()
@@ -136,7 +151,8 @@ async def connect_bare(run: Run, host: str, port: int, choice: IpChoice | None =
     """A bare TCP connect, no stream objects: the cheapest way to measure connect time."""
     addr = await resolve(run, host, port, choice)
     run.phase("connect")
-    transport, _ = await asyncio.get_running_loop().create_connection(asyncio.Protocol, addr, port)
+    transport, _ = await asyncio.get_running_loop().create_connection(asyncio.Protocol, addr, port,
+                                                                       local_addr=local(choice))
     return transport
 
 
@@ -149,7 +165,7 @@ async def connect(run: Run, host: str, port: int, tls: TlsOptions | None = None,
     """Open a stream; with ``tls``, handshake at once (implicit TLS)."""
     addr = await resolve(run, host, port, choice)
     run.phase("connect")
-    reader, writer = await asyncio.open_connection(addr, port, limit=LINE_LIMIT)
+    reader, writer = await asyncio.open_connection(addr, port, limit=LINE_LIMIT, local_addr=local(choice))
     if tls is not None:
         await start_tls(run, writer, host, tls)
     return reader, writer

@@ -7,10 +7,11 @@ Each protocol module (``probes/http.py`` …) declares its own section model fro
 these and turns a validated section plus a scrape's ``target`` into its target."""
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, field_validator, model_validator
 
 
 class Section(BaseModel):
@@ -85,6 +86,19 @@ class TlsConfig(Section):
     cert: Annotated[str | None, refused("in-line PEM; use cert_file")] = None
     key: Annotated[str | None, refused("in-line PEM; use key_file")] = None
 
+    @model_validator(mode="after")
+    def _pairs(self):  # Prometheus's TLSConfig.Validate, its words
+        if self.cert_file and not self.key_file:
+            raise ValueError("exactly one of key or key_file must be configured when a client certificate is "
+                             "configured")
+        if self.key_file and not self.cert_file:
+            raise ValueError("exactly one of cert or cert_file must be configured when a client key is configured")
+        order = ["TLS10", "TLS11", "TLS12", "TLS13"]
+        if self.min_version and self.max_version and order.index(self.max_version) < order.index(self.min_version):
+            raise ValueError("tls_config.max_version must be greater than or equal to tls_config.min_version if "
+                             "both are specified")
+        return self
+
     def options(self, server_name: str | None = None) -> dict:
         """The probe's ``TlsOptions`` fields."""
         out = {"verify": not self.insecure_skip_verify, "ca_file": self.ca_file, "cert_file": self.cert_file,
@@ -98,8 +112,17 @@ class IpChoice(Section):
     ``preferred_ip_protocol``'s family where there is one, else (``ip_protocol_fallback``) the other."""
     preferred_ip_protocol: Literal["ip4", "ip6"] = "ip6"
     ip_protocol_fallback: bool = True
-    source_ip_address: Annotated[str | None, refused("binding a source address: the host's route decides")] = None
+    source_ip_address: str | None = None
+
+    @field_validator("source_ip_address")
+    @classmethod
+    def _source(cls, v: str | None) -> str | None:
+        try:
+            return v if v is None else str(ipaddress.ip_address(v))
+        except ValueError:
+            raise ValueError(f"{v!r} is not an IP address") from None
 
     def ip(self) -> dict:
-        return {"ip_protocol": self.preferred_ip_protocol, "ip_fallback": self.ip_protocol_fallback}
+        out = {"ip_protocol": self.preferred_ip_protocol, "ip_fallback": self.ip_protocol_fallback}
+        return out | ({"source_ip": self.source_ip_address} if self.source_ip_address else {})
 

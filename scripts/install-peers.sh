@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests run as real peers (dovecot, kannel,
-# prometheus, blackbox_exporter, headless chromium). Idempotent: does nothing when all are present.
+# prometheus, blackbox_exporter, a forward proxy, headless chromium). Idempotent: does nothing when all are present.
 # Packages must not start their own services: a policy-rc.d that exits 101 is in
 # place while installing, and the tests start their own instances on loopback.
 set -euo pipefail
 
 PACKAGES=(dovecot-imapd dovecot-pop3d dovecot-lmtpd kannel kannel-extras prometheus prometheus-blackbox-exporter
-          chromium fonts-wqy-microhei poppler-utils prometheus-alertmanager)
+          chromium fonts-wqy-microhei poppler-utils prometheus-alertmanager tinyproxy)
 BINARIES=(/usr/sbin/dovecot /usr/sbin/bearerbox /usr/sbin/smsbox /usr/lib/kannel/test/fakesmsc
           /usr/bin/prometheus /usr/bin/promtool /usr/bin/prometheus-blackbox-exporter /usr/bin/chromium
-          /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/bin/pdftotext /usr/bin/prometheus-alertmanager)
+          /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/bin/pdftotext /usr/bin/prometheus-alertmanager
+          /usr/bin/tinyproxy)
 
 missing=0
 for b in "${BINARIES[@]}"; do [ -e "$b" ] || missing=1; done

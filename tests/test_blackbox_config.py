@@ -87,6 +87,11 @@ modules:
       basic_auth:
         username: prober
         password_file: {secret_file}
+      proxy_url: http://squid:s3cret@127.0.0.1:3128
+      no_proxy: 10.0.0.0/8,.internal.example,localhost:8080
+      proxy_connect_header:
+        X-Proxy-Tenant: [acme]
+      skip_resolve_phase_with_proxy: true
       enable_http2: true
       enable_http3: false
       preferred_ip_protocol: ip4
@@ -106,6 +111,7 @@ modules:
     tcp:
       preferred_ip_protocol: ip6
       ip_protocol_fallback: true
+      source_ip_address: "::1"
       query_response:
         - expect: "^220 ([^ ]+)"
           labels:
@@ -189,11 +195,19 @@ def test_a_file_using_every_implemented_option_loads_with_blackboxs_meaning(tmp_
                                                                               str(ca_file))
     assert (http.ip_protocol, http.ip_fallback, http.body, http.fail_if_not_ssl) == ("ip4", False, '{"ping": 1}',
                                                                                      True)
+    assert http.proxy.model_dump() == {
+        "url": "http://127.0.0.1:3128", "username": "squid", "password": "s3cret",
+        "no_proxy": ["10.0.0.0/8", ".internal.example", "localhost:8080"],
+        "connect_headers": [{"name": "X-Proxy-Tenant", "secret": "acme"}], "resolve_target": False}
+    assert [http.proxy.bypassed(h, p) for h, p in (("10.1.2.3", 80), ("a.internal.example", 443),
+                                                   ("localhost", 8080), ("localhost", 80), ("example.com", 443))] \
+        == [True, True, True, False, False]
     token = build_target(modules["http_token"], "127.0.0.1")
     assert (token.authorization, token.body, token.follow_redirects) == ("Bearer from-a-file", "from-a-file\n",
                                                                          False)
     tcp = build_target(modules["tcp_every"], "[::1]:25")
-    assert (tcp.host, tcp.port, tcp.tls, tcp.starttls.cert_file) == ("::1", 25, None, str(cert_file))
+    assert (tcp.host, tcp.port, tcp.tls, tcp.starttls.cert_file, tcp.source_ip) == ("::1", 25, None, str(cert_file),
+                                                                                    "::1")
     assert tcp.query_response[0].labels[0].value == "${1}" and tcp.query_response[2].expect_bytes == "250"
     dns = build_target(modules["dns_every"], "127.0.0.1")
     assert (dns.port, dns.dns_over_tls, dns.type, dns.recursion_desired, dns.valid_rcodes) == \
@@ -258,6 +272,26 @@ BLACKBOX_REFUSES = [
      "expect and expect_bytes are mutually exclusive"),
     ("modules:\n  h:\n    prober: http\n    http:\n      body: a\n      body_file: b\n", 4, "modules.h.http",
      "setting body and body_file both are not allowed"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      no_proxy: 10.0.0.0/8\n", 4, "modules.h.http",
+     "if no_proxy is configured, proxy_url must also be configured"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      proxy_from_environment: true\n"
+     "      proxy_url: http://127.0.0.1:3128\n", 4, "modules.h.http",
+     "if proxy_from_environment is configured, proxy_url must not be configured"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      proxy_connect_header:\n        X: [y]\n", 4,
+     "modules.h.http", "if proxy_connect_header is configured, proxy_url or proxy_from_environment must also be "
+     "configured"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      oauth2:\n        token_url: http://127.0.0.1/t\n", 4,
+     "modules.h.http", "oauth2 client_id must be configured"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      authorization:\n        type: Basic\n", 4,
+     "modules.h.http", 'authorization type cannot be set to "basic", use "basic_auth" instead'),
+    ("modules:\n  h:\n    prober: http\n    http:\n      tls_config:\n        cert_file: c.pem\n", 5,
+     "modules.h.http.tls_config", "exactly one of key or key_file must be configured when a client certificate "
+     "is configured"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      tls_config:\n        min_version: TLS13\n"
+     "        max_version: TLS12\n", 5, "modules.h.http.tls_config", "tls_config.max_version must be greater than "
+     "or equal to tls_config.min_version if both are specified"),
+    ("modules:\n  t:\n    prober: tcp\n    tcp:\n      source_ip_address: here\n", 5,
+     "modules.t.tcp.source_ip_address", "'here' is not an IP address"),
     # RE2 has no look-ahead: blackbox cannot compile it, so neither does slawatch
     ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_body_matches_regexp: ['a(?=b)']\n", 5,
      "modules.h.http.fail_if_body_matches_regexp[0]", '"Could not compile regular expression" regexp="a(?=b)"'),
@@ -274,15 +308,15 @@ def test_what_blackbox_refuses_is_refused_naming_the_same_problem(tmp_path, text
 
 # what slawatch does not implement: refused by name, with the reason, never ignored
 SLAWATCH_REFUSES = [
-    ("http:\n      proxy_url: http://127.0.0.1:3128", "http.proxy_url",
-     "not supported (a proxy: slawatch connects to the target itself)"),
-    ("http:\n      oauth2:\n        client_id: x\n        token_url: http://127.0.0.1/t", "http.oauth2",
-     "not supported (OAuth 2.0 client credentials)"),
+    ("http:\n      oauth2:\n        client_id: x\n        token_url: http://127.0.0.1/t", "http",
+     "oauth2: not supported (OAuth 2.0 client credentials)"),
+    ("http:\n      proxy_url: https://127.0.0.1:3128", "http",
+     "proxy_url: not supported ('https://127.0.0.1:3128': slawatch speaks to an http:// proxy, host and port)"),
     ("http:\n      fail_if_body_json_matches_cel: 'body.ok'", "http.fail_if_body_json_matches_cel",
      "not supported (CEL expressions)"),
     ("http:\n      enable_http3: true\n      enable_http2: false", "http", "enable_http3: not supported (HTTP/3)"),
-    ("tcp:\n      source_ip_address: 127.0.0.2", "tcp.source_ip_address",
-     "not supported (binding a source address: the host's route decides)"),
+    ("icmp:\n      source_ip_address: 127.0.0.2", "icmp.source_ip_address",
+     "not supported (one socket, bound to no address, is shared by every ping)"),
     ("icmp:\n      dont_fragment: true", "icmp.dont_fragment",
      "not supported (one socket is shared by every ping; DF is set per socket)"),
     ("unix:\n      query_response: []", "unix",

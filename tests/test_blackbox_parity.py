@@ -60,8 +60,26 @@ modules:
       tls_config:
         ca_file: {ca}
         server_name: other.example
+  http_proxied:
+    prober: http
+    http:
+      proxy_url: http://squid:s3cret@127.0.0.1:{proxy}
+  https_proxied:
+    prober: http
+    http:
+      proxy_url: http://squid:s3cret@127.0.0.1:{proxy}
+      tls_config:
+        ca_file: {ca}
+  http_proxy_refuses:
+    prober: http
+    http:
+      proxy_url: http://squid:wrong@127.0.0.1:{proxy}
   tcp_connect:
     prober: tcp
+  tcp_from:
+    prober: tcp
+    tcp:
+      source_ip_address: 127.0.0.2
   smtp_starttls:
     prober: tcp
     timeout: 5s
@@ -163,6 +181,17 @@ def differences(bb: dict, sw: dict) -> list[str]:
     return out
 
 
+def tinyproxy(tmp):
+    """Debian's tinyproxy on loopback, with basic auth: a real forward proxy (HTTP and CONNECT)."""
+    port = free_port()
+    (tmp / "tinyproxy.conf").write_text(f"User nobody\nGroup nogroup\nPort {port}\nListen 127.0.0.1\nTimeout 30\n"
+                                        "Allow 127.0.0.1\nBasicAuth squid s3cret\nLogLevel Critical\nMaxClients 50\n")
+    proc = subprocess.Popen(["/usr/bin/tinyproxy", "-d", "-c", str(tmp / "tinyproxy.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port, 10)
+    return proc, port
+
+
 def grpc_server():
     """A real gRPC server (grpcio) with the standard health service: "" serving, "mail" not."""
     from concurrent import futures
@@ -185,7 +214,8 @@ def world(tmp_path_factory, ca):
     ca_file = tmp / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
     modules = tmp / "blackbox.yml"
-    modules.write_text(MODULES.replace("{ca}", str(ca_file)))
+    proxy, proxy_port = tinyproxy(tmp)
+    modules.write_text(MODULES.replace("{ca}", str(ca_file)).replace("{proxy}", str(proxy_port)))
     server_ctx = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
     plain, tls = Web(), Web(server_ctx)
@@ -212,7 +242,7 @@ def world(tmp_path_factory, ca):
     finally:
         bb.terminate()
         bb.wait(timeout=10)
-        for stop in (plain.stop, tls.stop, smtp.stop, dns.stop, hang.close, lambda: rpc.stop(None)):
+        for stop in (plain.stop, tls.stop, smtp.stop, dns.stop, hang.close, lambda: rpc.stop(None), proxy.terminate):
             stop()
 
 
@@ -247,8 +277,13 @@ CASES = [  # (module, target, blackbox's probe_success)
     ("http_body_bad", "127.0.0.1:{web}/ok", 0),
     ("https_ca", "https://127.0.0.1:{tls}/ok", 1),
     ("https_bad_name", "https://127.0.0.1:{tls}/ok", 0),
+    ("http_proxied", "127.0.0.1:{web}/ok", 1),
+    ("http_proxied", "127.0.0.1:{web}/down", 0),
+    ("https_proxied", "https://127.0.0.1:{tls}/ok", 1),
+    ("http_proxy_refuses", "127.0.0.1:{web}/ok", 0),
     ("tcp_connect", "127.0.0.1:{web}", 1),
     ("tcp_connect", "127.0.0.1:{closed}", 0),
+    ("tcp_from", "127.0.0.1:{web}", 1),
     ("smtp_starttls", "127.0.0.1:{smtp}", 1),
     ("icmp", "127.0.0.1", 1),
     ("dns_answer_ok", "127.0.0.1:{dns}", 1),
