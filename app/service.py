@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 
 from prometheus_client import CollectorRegistry
 
 from app.contracts.lifecycle import announce_missing_year, on_sighup
 from app.contracts.rules import load_rules
+from app.contracts.yamlfile import RulesError
 from app.evaluation.health import EvaluationErrors
 from app.gcpolicy import keep_collections_short
 from app.live import LiveState
 from app.metrics import ProbeMetrics, SchedulerHealth, SlaSnapshot
-from app.probing.modules import load_modules
+from app.probing.modules import LoadedModules, ModulesHealth
 from app.probing.sms_relay import relay_for
 from app.probing.worker import LEASE_SECONDS, Worker
 from app.reports.pdf import PdfRenderer
 from app.settings import Settings
 from app.storage.db import autocommit, is_shared, make_engine, sessions
+
+log = logging.getLogger("slawatch.service")
 
 
 class Service:
@@ -34,7 +38,7 @@ class Service:
         self.read_engine = autocommit(self.engine)  # read-only routes: Core connections
         self.vault = settings.vault()  # secrets at rest: sealed on write, opened only where used
         self.rules = load_rules(settings.rules_dir)
-        self.probe_modules = load_modules(settings.probe_modules)
+        self.probe_modules = LoadedModules(settings.probe_modules)
         self.sms_relay = relay_for(self.engine)
         self.pdf = PdfRenderer()
         self.evaluation_errors = EvaluationErrors()  # one record: metrics, tickets and the API agree
@@ -44,6 +48,7 @@ class Service:
         self.metrics_registry = CollectorRegistry()
         self.probe_metrics = ProbeMetrics()  # rendered by hand: app.api.metrics
         self.metrics_registry.register(SchedulerHealth(self))
+        self.metrics_registry.register(ModulesHealth(self.probe_modules))
         self.worker: Worker | None = None
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task] = []
@@ -51,13 +56,22 @@ class Service:
         self.ticket_loop = None
         self.retention = None
 
+    def reload_modules(self) -> None:
+        """The probe modules file read again (SIGHUP): a bad one is logged and the running set stays."""
+        try:
+            self.probe_modules.reload()
+            log.info("probe modules reloaded: %d from %s", len(self.probe_modules), self.probe_modules.path)
+        except RulesError as exc:
+            log.error("probe modules not reloaded, the running set stays: %s", exc)
+
     async def start(self) -> None:
         self.stop = asyncio.Event()
         self.tasks = [asyncio.create_task(self.sla_metrics.run(self.stop)),
                       asyncio.create_task(announce_missing_year(self.rules, self.stop)),
                       asyncio.create_task(keep_collections_short(self.stop))]
         await self.rules_changed()
-        on_sighup(self.rules, lambda: self.tasks.append(asyncio.create_task(self.rules_changed())))
+        on_sighup(self.rules, lambda: self.tasks.append(asyncio.create_task(self.rules_changed())),
+                  also=self.reload_modules)
         if self.settings.demo:  # before the worker: it loads the demo targets this installs
             from app.demo.services import DemoServices
             self.demo = await DemoServices.start(self.settings, self.sessions, self.rules, self.vault)

@@ -122,7 +122,10 @@ async def resolve(run: Run, host: str, port: int, choice: IpChoice | None = None
         run.detail["_ip"] = addr
         return addr
     run.phase("resolve")
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:  # a name IDNA cannot encode is no name at all
+        raise ProbeFailure("resolve:failed") from None
     if not infos:
         raise ProbeFailure("resolve:failed")
     addr = choose([i[4][0] for i in infos], choice)

@@ -344,3 +344,39 @@ def test_a_module_without_its_section_has_blackboxs_defaults(tmp_path):
 def test_probers_slawatch_does_not_have_are_named(tmp_path, prober):
     with pytest.raises(RulesError, match=rf":3: modules.m.prober: prober '{prober}' is not supported \("):
         load(tmp_path, f"modules:\n  m:\n    prober: {prober}\n")
+
+
+@pytest.mark.peers
+def test_the_modules_file_reloads_as_blackboxs_does(tmp_path):
+    """SIGHUP or ``POST /-/reload`` reads the file again; a bad one is refused with its
+    file:line, the running set stays, and blackbox's reload gauge says so."""
+    import os
+    import signal
+
+    from tests.peers.service import slawatch_run
+    from tests.peers.util import wait_until
+
+    f = tmp_path / "blackbox.yml"
+    f.write_text("modules:\n  tcp_connect:\n    prober: tcp\n")
+    with slawatch_run(tmp_path, PROBE_MODULES=str(f)) as sw, sw.api("admin") as admin:
+        def gauge() -> str:
+            text = admin.get("/metrics").text
+            return next(line for line in text.splitlines()
+                        if line.startswith("blackbox_exporter_config_last_reload_successful "))
+
+        def known(module: str) -> bool:
+            r = admin.get("/probe", params={"module": module, "target": "127.0.0.1:9"})
+            return r.status_code == 200
+
+        assert gauge().endswith(" 1.0") and known("tcp_connect") and not known("icmp")
+        f.write_text("modules:\n  tcp_connect:\n    prober: tcp\n  icmp:\n    prober: icmp\n")
+        os.kill(sw.pid, signal.SIGHUP)
+        assert wait_until(lambda: known("icmp"), 10)
+        f.write_text("modules:\n  icmp:\n    prober: icmp\n    icmp:\n      ttl: 300\n")
+        r = admin.post("/-/reload")
+        assert r.status_code == 422 and r.json()["detail"] == f'{f}:5: modules.icmp.icmp.ttl: "ttl" cannot exceed 255'
+        assert gauge().endswith(" 0.0") and known("tcp_connect")  # the running set stays
+        assert sw.api("noc").post("/-/reload").status_code == 403
+        f.write_text("modules:\n  icmp:\n    prober: icmp\n")
+        assert admin.post("/-/reload").json() == {"modules": ["icmp"]}
+        assert gauge().endswith(" 1.0") and not known("tcp_connect")

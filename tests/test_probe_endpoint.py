@@ -44,6 +44,9 @@ def test_bad_module_or_target_is_a_400(client):
     r = client.get("/probe", params={"module": "tcp_connect", "target": "127.0.0.1"})
     assert r.status_code == 400 and r.json()["detail"] == "target '127.0.0.1': port: Field required"
     assert client.get("/probe", params={"target": "x"}).status_code == 422
+    # a name IDNA cannot encode (found by schemathesis): unresolvable, not a 500
+    r = client.get("/probe", params={"module": "tcp_connect", "target": "Qc\x9d\xf79\xf1:80"})
+    assert r.status_code == 200 and 'probe_failed_due_to{error="resolve:failed"} 1.0' in r.text
 
 
 def test_the_scrape_timeout_header_bounds_the_probe_as_blackbox_does(client):

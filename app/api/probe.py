@@ -16,10 +16,12 @@ import yaml
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import Response
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
-from app.api.deps import SCRAPERS, scraper
+from app.api.deps import SCRAPERS, require, scraper
 from app.auth.service import authenticate
 from app.auth.vault import mask
+from app.contracts.yamlfile import RulesError
 from app.probing.modules import TargetError, build_target
 from probes import PROBERS, PROBES, series
 from probes.net import is_ip
@@ -41,20 +43,20 @@ class Targets:
     KEEP_SECONDS, MOST = 60.0, 4096
 
     def __init__(self) -> None:
-        self.built: dict[tuple, tuple[float, object]] = {}
+        self.built: dict[tuple, tuple[float, object, object]] = {}
 
-    def get(self, name: str, module, target: str, hostname: str | None):
-        key, now = (name, target, hostname), time.monotonic()
+    def get(self, module, target: str, hostname: str | None):
+        key, now = (id(module), target, hostname), time.monotonic()  # (a reloaded module is a new object)
         hit = self.built.get(key)
         if hit is not None and now - hit[0] < self.KEEP_SECONDS:
-            return hit[1]
+            return hit[2]
         try:
             built = build_target(module, target, hostname)
         except TargetError as exc:
             raise HTTPException(400, f"target {target!r}: {exc}") from None
         if len(self.built) >= self.MOST:
             self.built.clear()
-        self.built[key] = (now, built)
+        self.built[key] = (now, module, built)  # the module held: its id stays its own
         return built
 
 
@@ -73,7 +75,7 @@ class ProbeGate:
         else:
             try:
                 infos = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(host, None), RESOLVE_SECONDS)
-            except (OSError, TimeoutError):
+            except (OSError, TimeoutError, UnicodeError):  # (a name IDNA cannot encode)
                 return  # unresolvable: the probe reports resolve:failed
             addresses = sorted({i[4][0] for i in infos})
         denied = [a for a in addresses if not self.policy.permits(a, None if is_ip(host) else host)]
@@ -110,7 +112,7 @@ async def answer(state, module: str, target: str, hostname: str | None, debug: b
     m = modules.get(module)
     if m is None:
         raise HTTPException(400, f"unknown module {module!r} (known: {', '.join(sorted(modules))})")
-    t = gate.targets.get(module, m, target, hostname)
+    t = gate.targets.get(m, target, hostname)
     timeout = probe_timeout(scrape_timeout, m)
     if gate.running >= gate.limit:
         raise HTTPException(429, f"{gate.limit} probes are running (SLAWATCH_PROBE_CONCURRENCY)",
@@ -137,6 +139,22 @@ async def probe(request: Request, module: str, target: str, hostname: str | None
     body, media = await answer(request.app.state, module, target, hostname, debug,
                                request.headers.get("x-prometheus-scrape-timeout-seconds"))
     return Response(body, media_type=media)
+
+
+class ModulesReloaded(BaseModel):
+    modules: list[str]
+
+
+@router.post("/-/reload", response_model=ModulesReloaded, dependencies=[Depends(require("admin"))])
+async def reload_modules(request: Request) -> ModulesReloaded:
+    """blackbox_exporter's reload: the modules file read again; a bad file is a 422
+    naming file:line and the running set stays (blackbox's reload gauge says so too)."""
+    modules = request.app.state.probe_modules
+    try:
+        modules.reload()
+    except RulesError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return ModulesReloaded(modules=sorted(modules))
 
 
 class ProbeFastPath:

@@ -34,9 +34,12 @@ def reload_and_report(rules: Rules) -> dict:
             "calendar_years": sorted(rules.schedule.overrides), "warning": warning}
 
 
-def on_sighup(rules: Rules, reloaded: Callable[[], None] = lambda: None) -> None:
-    """Reload on SIGHUP (then ``reloaded()``); a bad set is logged with its file:line and not applied."""
+def on_sighup(rules: Rules, reloaded: Callable[[], None] = lambda: None,
+              also: Callable[[], None] = lambda: None) -> None:
+    """Reload on SIGHUP (then ``reloaded()``); a bad set is logged with its file:line and not applied.
+    ``also()`` reloads what else the process reads from files (the probe modules), whatever the rules did."""
     def handler() -> None:
+        also()
         try:
             reload_and_report(rules)
             reloaded()

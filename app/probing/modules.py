@@ -6,16 +6,18 @@ fields. Validated at start with file:line errors; an option slawatch does not
 implement is refused by name, never ignored."""
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+from prometheus_client.core import GaugeMetricFamily
 from pydantic import BaseModel, BeforeValidator, PrivateAttr, ValidationError
 
 from app.calendars.durations import parse_span
 from app.contracts.errors import error_loc, error_message, first_errors
 from app.contracts.types import Strict
-from app.contracts.yamlfile import YamlDoc
+from app.contracts.yamlfile import RulesError, YamlDoc
 from probes import PROBERS
 
 DEFAULT_MODULES = Path(__file__).resolve().parent.parent.parent / "probes" / "modules.yml"
@@ -127,3 +129,38 @@ def load_modules(path: Path) -> dict[str, ProbeModule]:
                 raise doc.error(("modules", name, module.prober, *exc.loc), exc.message) from None
             raise doc.error(("modules", name), f"{module.prober}.{exc}") from None
     return parsed.modules
+
+
+class LoadedModules(dict):
+    """The running set of modules, by name: read again on SIGHUP or ``POST /-/reload``
+    as blackbox_exporter does — a bad file is logged with its file:line and the
+    running set stays — with blackbox's two reload gauges' values."""
+
+    def __init__(self, path: Path):
+        super().__init__(load_modules(path))
+        self.path, self.ok, self.loaded_at = path, True, time.time()
+
+    def reload(self) -> None:
+        """Raises RulesError (the running set unchanged) on a bad file."""
+        try:
+            fresh = load_modules(self.path)
+        except RulesError:
+            self.ok = False
+            raise
+        self.clear()
+        self.update(fresh)
+        self.ok, self.loaded_at = True, time.time()
+
+
+class ModulesHealth:
+    """blackbox_exporter's own reload gauges, under its names, so its usual alert
+    (``blackbox_exporter_config_last_reload_successful != 1``) works unchanged."""
+
+    def __init__(self, modules: LoadedModules):
+        self.modules = modules
+
+    def collect(self):
+        yield GaugeMetricFamily("blackbox_exporter_config_last_reload_successful",
+                                "Blackbox exporter config loaded successfully.", value=int(self.modules.ok))
+        yield GaugeMetricFamily("blackbox_exporter_config_last_reload_success_timestamp_seconds",
+                                "Timestamp of the last successful configuration reload.", value=self.modules.loaded_at)

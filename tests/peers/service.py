@@ -24,6 +24,7 @@ class Running:
     port: int
     env: dict
     log: Path
+    pid: int = 0
 
     def token(self, role: str, customer: str | None = None) -> str:
         extra = ["--customer", customer] if customer else []
@@ -45,6 +46,7 @@ def slawatch_run(tmp_path: Path, **settings: str):
     running = Running(base, port, env, tmp_path / "run.log")
     with open(running.log, "w") as log:
         proc = subprocess.Popen([*CLI, "run", "--port", str(port)], cwd=ROOT, env=env, stdout=log, stderr=log)
+        running.pid = proc.pid
         try:
             wait_port(port, 30)
             yield running
