@@ -15,6 +15,7 @@ import struct
 from typing import Annotated
 
 from icmplib import ICMPRequest, ICMPv4Socket
+from icmplib.exceptions import ICMPSocketError
 from pydantic import Field, field_validator
 
 from probes import series
@@ -25,6 +26,8 @@ from probes.registry import Prober, UrlForm, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
 ECHO_REPLY, UNREACHABLE, TIME_EXCEEDED = 0, 3, 11
+IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)  # Linux's values (blackbox's DF works there only)
+IP_PMTUDISC_DO = getattr(socket, "IP_PMTUDISC_DO", 2)
 
 
 class IcmpTarget(IpChoice):
@@ -32,6 +35,7 @@ class IcmpTarget(IpChoice):
     count: int = 1
     ttl: int = Field(64, ge=1, le=255)
     payload_size: int = Field(56, ge=0, le=65000)
+    dont_fragment: bool = False
 
 
 class _Pinger:
@@ -86,13 +90,33 @@ class _Pinger:
             return (kind, seq, to) if (ident == self.ident or not self.privileged) else None
         return None  # our own echo requests (raw sockets on loopback), others' traffic
 
-    async def ping(self, address: str, timeout: float, ttl: int = 64, payload_size: int = 56):
+    def _send(self, request: ICMPRequest, dont_fragment: bool) -> None:
+        """One echo request; with ``dont_fragment`` the IPv4 DF bit set for this send only
+        (the socket is shared: its setting is put back at once, before any other send).
+        The system's own error (``EMSGSIZE``: too big for the path without fragments) is
+        raised as itself, not as icmplib's wrapper."""
+        raw = self.sock.sock
+        before = raw.getsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER) if dont_fragment else None
+        try:
+            if dont_fragment:
+                raw.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+            self.sock.send(request)
+        except ICMPSocketError as exc:
+            if isinstance(exc.__context__, OSError):
+                raise exc.__context__ from None
+            raise
+        finally:
+            if before is not None:
+                raw.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, before)
+
+    async def ping(self, address: str, timeout: float, ttl: int = 64, payload_size: int = 56,
+                   dont_fragment: bool = False):
         """(reply kind, its hop limit or None)."""
         seq = next(self.seq) & 0xFFFF
         fut = self.loop.create_future()
         self.waiting[seq] = (address, fut)
         try:
-            self.sock.send(ICMPRequest(address, self.ident, seq, payload_size=payload_size, ttl=ttl))
+            self._send(ICMPRequest(address, self.ident, seq, payload_size=payload_size, ttl=ttl), dont_fragment)
             async with asyncio.timeout(timeout):
                 return await fut
         finally:
@@ -121,7 +145,7 @@ async def probe(target: IcmpTarget, timeout: float) -> ProbeResult:
         p = pinger()
         run.phase("rtt")
         for _ in range(target.count):
-            kind, hops = await p.ping(address, timeout, target.ttl, target.payload_size)
+            kind, hops = await p.ping(address, timeout, target.ttl, target.payload_size, target.dont_fragment)
             if hops is not None:
                 run.detail["_hop_limit"] = hops
             if kind == UNREACHABLE:
@@ -143,7 +167,7 @@ class IcmpModule(IpSection):
     source_ip_address: Annotated[str | None, refused("one socket, bound to no address, is shared by every ping")] \
         = None
     payload_size: int = Field(56, ge=0, le=65000)
-    dont_fragment: Annotated[bool, refused("one socket is shared by every ping; DF is set per socket", False)] = False
+    dont_fragment: bool = False
     ttl: int = 64
 
     @field_validator("ttl")
@@ -158,7 +182,8 @@ class IcmpModule(IpSection):
 
 def _from_module(m: IcmpModule, target: str) -> dict:
     # a port means nothing to a ping; blackbox's ttl 0 is the system's default
-    return {"host": host_port(target)[0], "ttl": m.ttl or 64, "payload_size": m.payload_size, **m.ip()}
+    return {"host": host_port(target)[0], "ttl": m.ttl or 64, "payload_size": m.payload_size,
+            "dont_fragment": m.dont_fragment, **m.ip()}
 
 
 ICMP_PHASES = ("resolve", "setup", "rtt")

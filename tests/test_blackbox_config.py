@@ -156,7 +156,7 @@ modules:
     icmp:
       preferred_ip_protocol: ip4
       ip_protocol_fallback: false
-      dont_fragment: false
+      dont_fragment: true
       payload_size: 1200
       ttl: 5
   grpc_every:
@@ -213,7 +213,7 @@ def test_a_file_using_every_implemented_option_loads_with_blackboxs_meaning(tmp_
     assert (dns.port, dns.dns_over_tls, dns.type, dns.recursion_desired, dns.valid_rcodes) == \
         (853, True, "MX", False, ["NOERROR", "NXDOMAIN"])
     icmp = build_target(modules["icmp_every"], "127.0.0.1")
-    assert (icmp.ttl, icmp.payload_size, icmp.ip_fallback) == (5, 1200, False)
+    assert (icmp.ttl, icmp.payload_size, icmp.ip_fallback, icmp.dont_fragment) == (5, 1200, False, True)
     grpc = build_target(modules["grpc_every"], "127.0.0.1:50051")
     assert (grpc.service, grpc.metadata, grpc.tls.server_name) == ("mail", {"tenant": ["acme"]}, "grpc.example.com")
 
@@ -317,8 +317,6 @@ SLAWATCH_REFUSES = [
     ("http:\n      enable_http3: true\n      enable_http2: false", "http", "enable_http3: not supported (HTTP/3)"),
     ("icmp:\n      source_ip_address: 127.0.0.2", "icmp.source_ip_address",
      "not supported (one socket, bound to no address, is shared by every ping)"),
-    ("icmp:\n      dont_fragment: true", "icmp.dont_fragment",
-     "not supported (one socket is shared by every ping; DF is set per socket)"),
     ("unix:\n      query_response: []", "unix",
      "not supported (a unix socket is local to blackbox_exporter's host, not a service's)"),
 ]

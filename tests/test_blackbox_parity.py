@@ -101,6 +101,13 @@ modules:
   icmp:
     prober: icmp
     timeout: 3s
+  icmp_df:
+    prober: icmp
+    icmp:
+      preferred_ip_protocol: ip4
+      dont_fragment: true
+      payload_size: 1200
+      ttl: 3
   dns_answer_ok:
     prober: dns
     dns:
@@ -286,6 +293,7 @@ CASES = [  # (module, target, blackbox's probe_success)
     ("tcp_from", "127.0.0.1:{web}", 1),
     ("smtp_starttls", "127.0.0.1:{smtp}", 1),
     ("icmp", "127.0.0.1", 1),
+    ("icmp_df", "127.0.0.1", 1),
     ("dns_answer_ok", "127.0.0.1:{dns}", 1),
     ("dns_answer_bad", "127.0.0.1:{dns}", 0),
     ("dns_empty", "127.0.0.1:{dns}", 1),  # an empty answer is a success to blackbox

@@ -162,6 +162,12 @@ def test_icmp_loopback_and_a_host_that_went_away(netns_host):
     assert run("icmp", IcmpTarget(host="127.0.0.1")).ok
     address, set_up = netns_host
     assert run("icmp", IcmpTarget(host=address)).ok
+    # blackbox's dont_fragment: 2,000 bytes fit the veth's 1,500-byte MTU only in fragments
+    assert run("icmp", IcmpTarget(host=address, payload_size=2000)).ok
+    big = run("icmp", IcmpTarget(host=address, payload_size=2000, dont_fragment=True))
+    assert (big.ok, big.error) == (False, "os:EMSGSIZE")
+    assert run("icmp", IcmpTarget(host=address, payload_size=1000, dont_fragment=True)).ok
+    assert run("icmp", IcmpTarget(host=address, payload_size=2000)).ok  # the shared socket's setting put back
     set_up(False)
     try:
         gone = run("icmp", IcmpTarget(host=address), timeout=1.0)
