@@ -126,11 +126,15 @@ class Settings(BaseSettings):
         import ipaddress
         import re
         for item in (x.strip() for x in v.split(",") if x.strip()):
+            if item.startswith("/"):  # a unix socket the unix prober may reach
+                if len(item.encode()) > 107 or "\x00" in item:
+                    raise ValueError(f"{item!r} is not a unix socket path (at most 107 bytes)")
+                continue
             try:
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
                 if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,62}\.?)*[A-Za-z0-9]?\.?", item) or len(item) > 253:
-                    raise ValueError(f"{item!r} is neither a CIDR nor a host name") from None
+                    raise ValueError(f"{item!r} is neither a CIDR, a host name nor a socket path") from None
         return v
 
     @field_validator("secret_key")

@@ -25,15 +25,18 @@ class AddressPolicy:
     def __init__(self, allow: list[str] | None = None):
         self.allow_nets: tuple[Net, ...] = ()
         self.allow_names: frozenset[str] = frozenset()
+        self.allow_paths = frozenset(item for item in allow or () if item.startswith("/"))
         if allow:
             nets, names = [], []
             for item in allow:
+                if item.startswith("/"):
+                    continue
                 try:
                     nets.append(ipaddress.ip_network(item, strict=False))
                 except ValueError:
                     names.append(item.lower().rstrip("."))
             self.allow_nets, self.allow_names = tuple(nets), frozenset(names)
-        self.restricted = bool(allow)
+        self.restricted = bool(self.allow_nets or self.allow_names)  # (socket paths alone restrict no address)
         self.seen: dict[tuple[str, str | None], bool] = {}  # the same targets come back every scrape
 
     def permits(self, address: str, name: str | None = None) -> bool:
@@ -53,6 +56,15 @@ class AddressPolicy:
             return (name is not None and name.lower().rstrip(".") in self.allow_names) or \
                 any(ip in n for n in self.allow_nets)
         return not any(ip in n for n in DEFAULT_DENY)
+
+
+def check_path(path: str) -> None:
+    """A unix socket: under a policy (``GET /probe``, the path from the request) only one
+    the allow list names (``SLAWATCH_PROBE_ALLOW=/run/app.sock``); none by default —
+    a local socket (docker's, the database's) is no monitoring target of a stranger's."""
+    policy = POLICY.get()
+    if policy is not None and path not in policy.allow_paths:
+        raise ProbeFailure("denied:path")
 
 
 POLICY: ContextVar[AddressPolicy | None] = ContextVar("probe_address_policy", default=None)

@@ -66,3 +66,4 @@ class Prober:
     # None: a prober of slawatch's own, whose section is its target's own fields
     module: type[BaseModel] | None = None
     series: Callable[[ProbeResult], list[Series]] = address_series  # blackbox's series for a result
+    stand_in: str = "127.0.0.1:1"  # a target to check a module's options with at load

@@ -58,8 +58,10 @@ def expand(template: str, match: re.Match | None) -> str:
     return re.sub(r"\$\$|\$\{(\w+)\}|\$(\w+)", one, template)
 
 
-async def _dialogue(run: Run, target: TcpTarget, reader, writer) -> None:
-    for i, step in enumerate(target.query_response):
+async def dialogue(run: Run, steps: list[Step], reader, writer, server_name: str,
+                   starttls: TlsOptions | None) -> None:
+    """blackbox's query_response, step by step (shared by the unix prober)."""
+    for i, step in enumerate(steps):
         match = None
         if step.expect is not None:
             run.phase("expect")
@@ -86,7 +88,7 @@ async def _dialogue(run: Run, target: TcpTarget, reader, writer) -> None:
             writer.write((expand(step.send, match) + "\n").encode())
             await writer.drain()
         if step.starttls:
-            await start_tls(run, writer, target.host, target.starttls or TlsOptions())
+            await start_tls(run, writer, server_name, starttls or TlsOptions())
 
 
 async def probe(target: TcpTarget, timeout: float) -> ProbeResult:
@@ -111,7 +113,7 @@ async def probe(target: TcpTarget, timeout: float) -> ProbeResult:
                     raise ProbeFailure("expect:no_match", received=seen[:200].decode(errors="replace"))
                 seen += chunk
             run.detail["received"] = seen[:200].decode(errors="replace")
-        await _dialogue(run, target, reader, writer)
+        await dialogue(run, target.query_response, reader, writer, target.host, target.starttls)
         return run.ok()
 
     try:
@@ -170,12 +172,17 @@ def _from_module(m: TcpModule, target: str) -> dict:
             **m.ip()}
 
 
-def _series(result: ProbeResult) -> list[series.Series]:
+def dialogue_series(result: ProbeResult) -> list[series.Series]:
+    """What a query_response dialogue tells (tcp and unix): a regex that failed, labels matched, TLS."""
     out = [series.Series("probe_failed_due_to_regex", "Indicates if probe failed due to regex",
                          int((result.error or "").startswith("regex:")))]
     for labels in result.detail.get("_expect_info", []):
         out.append(series.Series("probe_expect_info", "Explicit content matched", 1.0, labels))
-    return out + series.address(result) + series.tls(result)
+    return out + series.tls(result)
+
+
+def _series(result: ProbeResult) -> list[series.Series]:
+    return dialogue_series(result) + series.address(result)
 
 
 PROBER = Prober("tcp", TcpTarget, probe, ("tcp",), _from_url, _from_module, TcpModule, _series)

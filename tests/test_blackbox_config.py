@@ -159,6 +159,18 @@ modules:
       dont_fragment: true
       payload_size: 1200
       ttl: 5
+  unix_every:
+    prober: unix
+    timeout: 5s
+    unix:
+      query_response:
+        - expect: '^[+]OK'
+          send: "QUIT"
+          starttls: false
+      tls: true
+      tls_config:
+        ca_file: {ca_file}
+        server_name: app.example
   grpc_every:
     prober: grpc
     timeout: 5s
@@ -214,6 +226,9 @@ def test_a_file_using_every_implemented_option_loads_with_blackboxs_meaning(tmp_
         (853, True, "MX", False, ["NOERROR", "NXDOMAIN"])
     icmp = build_target(modules["icmp_every"], "127.0.0.1")
     assert (icmp.ttl, icmp.payload_size, icmp.ip_fallback, icmp.dont_fragment) == (5, 1200, False, True)
+    unix = build_target(modules["unix_every"], "/run/app.sock")
+    assert (unix.path, unix.tls.server_name, unix.query_response[0].expect) == ("/run/app.sock", "app.example",
+                                                                                "^[+]OK")
     grpc = build_target(modules["grpc_every"], "127.0.0.1:50051")
     assert (grpc.service, grpc.metadata, grpc.tls.server_name) == ("mail", {"tenant": ["acme"]}, "grpc.example.com")
 
@@ -226,7 +241,7 @@ BLACKBOX_REFUSES = [
      "      basic_auth:\n        username: u\n        password: p\n",
      4, "modules.p.http", "at most one of bearer_token & bearer_token_file must be configured"),
     ("modules:\n  x:\n    prober: invalid\n", 3, "modules.x.prober",
-     "prober 'invalid' is not valid (slawatch probes with: dns, grpc, http, icmp, imap, pop3, smtp, tcp, tls)"),
+     "prober 'invalid' is not valid (slawatch probes with: dns, grpc, http, icmp, imap, pop3, smtp, tcp, tls, unix)"),
     ("modules:\n  d:\n    prober: dns\n    dns:\n      query_type: A\n", 4, "modules.d.dns",
      "query name must be set for DNS module"),
     ("modules:\n  d:\n    prober: dns\n    dns:\n      query_name: x\n      query_class: X\n", 6,
@@ -267,6 +282,9 @@ BLACKBOX_REFUSES = [
      '"ttl" cannot exceed 255'),
     ("modules:\n  t:\n    prober: tcp\n    tcp:\n      query_response:\n        - expect: ':['\n", 6,
      "modules.t.tcp.query_response[0].expect", '"Could not compile regular expression" regexp=":["'),
+    ("modules:\n  u:\n    prober: unix\n    unix:\n      query_response:\n        - send: PING\n"
+     "          expect: ':['\n", 7, "modules.u.unix.query_response[0].expect",
+     '"Could not compile regular expression" regexp=":["'),
     ("modules:\n  t:\n    prober: tcp\n    tcp:\n      query_response:\n        - expect: 'a'\n"
      "          expect_bytes: 'a'\n", 6, "modules.t.tcp.query_response[0]",
      "expect and expect_bytes are mutually exclusive"),
@@ -317,8 +335,6 @@ SLAWATCH_REFUSES = [
     ("http:\n      enable_http3: true\n      enable_http2: false", "http", "enable_http3: not supported (HTTP/3)"),
     ("icmp:\n      source_ip_address: 127.0.0.2", "icmp.source_ip_address",
      "not supported (one socket, bound to no address, is shared by every ping)"),
-    ("unix:\n      query_response: []", "unix",
-     "not supported (a unix socket is local to blackbox_exporter's host, not a service's)"),
 ]
 
 
@@ -338,7 +354,7 @@ def test_a_module_without_its_section_has_blackboxs_defaults(tmp_path):
     assert build_target(modules["d"], "127.0.0.1").type == "ANY"  # (blackbox fails it at the probe: no name)
 
 
-@pytest.mark.parametrize("prober", ["unix", "websocket"])
+@pytest.mark.parametrize("prober", ["websocket"])
 def test_probers_slawatch_does_not_have_are_named(tmp_path, prober):
     with pytest.raises(RulesError, match=rf":3: modules.m.prober: prober '{prober}' is not supported \("):
         load(tmp_path, f"modules:\n  m:\n    prober: {prober}\n")

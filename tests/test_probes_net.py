@@ -35,7 +35,7 @@ def https(localhost_cert):
 
 def test_registry_is_one_signature_for_every_protocol():
     assert set(PROBES) == set(TARGETS) == {"icmp", "tcp", "http", "tls", "dns", "grpc", "smtp", "imap", "pop3",
-                                           "mail_roundtrip", "sms"}
+                                           "unix", "mail_roundtrip", "sms"}
     for name, fn in PROBES.items():
         assert fn.__module__ == f"probes.{name}" and fn.__name__ == "probe"
 
@@ -226,3 +226,52 @@ def test_cli_probe_exit_codes(web, closed_port):
     assert bad.returncode == 1
     import json
     assert json.loads(bad.stdout)["error"] == "refused"
+
+
+def test_unix_socket_dialogue_and_its_policy(tmp_path):
+    """blackbox's unix prober: the tcp dialogue over a socket path; under /probe's policy
+    only a path the allow list names."""
+    import socketserver
+    import threading
+
+    from probes.policy import POLICY, AddressPolicy
+    from probes.series import render
+    from probes.unix import PROBER, UnixTarget
+
+    class Banner(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.wfile.write(b"220 mail.example ESMTP ready\r\n")
+            if self.rfile.readline().startswith(b"EHLO prober"):
+                self.wfile.write(b"250 mail.example\r\n")
+
+    path = str(tmp_path / "app.sock")
+    server = socketserver.ThreadingUnixStreamServer(path, Banner)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    steps = [{"expect": "^220 ([^ ]+)", "send": "EHLO prober", "labels": [{"name": "host", "value": "${1}"}]},
+             {"expect": "^250 "}]
+    try:
+        ok = run("unix", UnixTarget(path=path, query_response=steps))
+        assert ok.ok and ok.detail["_expect_info"] == [{"host": "mail.example"}]
+        assert b'probe_expect_info{host="mail.example"} 1.0' in render(PROBER.series(ok))
+        # the server answers EHLO and closes: an expectation never met by then is the regex's failure
+        bad = run("unix", UnixTarget(path=path, query_response=[steps[0], {"expect": "^554"}]))
+        assert (bad.ok, bad.error) == (False, "regex:expect")
+        assert b"probe_failed_due_to_regex 1.0" in render(PROBER.series(bad))
+        # one still waiting for the connection to say more is the timeout's, as blackbox's scanner's
+        slow = run("unix", UnixTarget(path=path, query_response=[{"expect": "^554"}]), timeout=0.5)
+        assert (slow.error, b"probe_failed_due_to_regex 0.0" in render(PROBER.series(slow))) == ("timeout:expect", True)
+        assert run("unix", UnixTarget(path=str(tmp_path / "none.sock"))).error == "os:ENOENT"
+
+        async def under(policy):
+            token = POLICY.set(policy)
+            try:
+                return await PROBES["unix"](UnixTarget(path=path), 3.0)
+            finally:
+                POLICY.reset(token)
+        assert asyncio.run(under(AddressPolicy([]))).error == "denied:path"  # none by default
+        assert asyncio.run(under(AddressPolicy(["10.0.0.0/8"]))).error == "denied:path"
+        assert asyncio.run(under(AddressPolicy([path]))).ok
+        assert AddressPolicy([path]).permits("192.0.2.1")  # a path alone restricts no address
+    finally:
+        server.shutdown()
+        server.server_close()

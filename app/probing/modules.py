@@ -22,8 +22,7 @@ from probes import PROBERS
 
 DEFAULT_MODULES = Path(__file__).resolve().parent.parent.parent / "probes" / "modules.yml"
 # blackbox_exporter's newer probers, which slawatch does not have (its file may still name them)
-NOT_OFFERED = {"unix": "a unix socket is local to blackbox_exporter's host, not a service's",
-               "websocket": "slawatch has no websocket prober"}
+NOT_OFFERED = {"websocket": "slawatch has no websocket prober"}
 
 
 def _span(v: Any) -> timedelta:
@@ -122,7 +121,7 @@ def load_modules(path: Path) -> dict[str, ProbeModule]:
         elif prober.module is None:
             module._options = dict(getattr(module, module.prober, None) or {})
         try:
-            build_target(module, "127.0.0.1:1")  # a stand-in address: the scrape brings the real one
+            build_target(module, prober.stand_in)  # a stand-in target: the scrape brings the real one
         except TargetError as exc:  # the option's own line when the module sets it, else the module's
             given = exc.loc[:1] and exc.loc[0] in (getattr(module, module.prober) or {})
             if given:
