@@ -24,6 +24,7 @@ from probes import series
 from probes.http_module import HttpModule, from_module
 from probes.http_proxy import Proxy, open_via
 from probes.net import IpChoice, TargetModel, TlsOptions, close, connect, readline
+from probes.oauth2 import OAuth2, bearer
 from probes.registry import Prober, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
@@ -69,10 +70,11 @@ class HttpTarget(IpChoice):
     body_size_limit: int = Field(0, ge=0)  # 0: BODY_LIMIT
     tls: TlsOptions = TlsOptions()
     proxy: Proxy | None = None
+    oauth2: OAuth2 | None = None
 
 
 # complexity 18, kept: one HTTP exchange timed phase by phase (resolve, connect, tls, request, body), in order
-async def _exchange(run: Run, target: HttpTarget, url: str):
+async def _exchange(run: Run, target: HttpTarget, url: str, timeout: float):
     parts = urlsplit(url)
     https = parts.scheme == "https"
     host = parts.hostname or ""
@@ -85,6 +87,10 @@ async def _exchange(run: Run, target: HttpTarget, url: str):
         reader, writer = await connect(run, host, port, target.tls if https else None, target)
         origin = ""
     try:
+        authorization = target.authorization
+        if target.oauth2 is not None and authorization is None:  # (kept between probes: bought once an hour)
+            run.phase("oauth2")
+            authorization = "Bearer " + await bearer(target.oauth2, timeout)
         run.phase("processing")
         hostport = host if parts.port is None else f"{host}:{parts.port}"
         # a Host header of the target's own (blackbox's `hostname`, a virtual host) replaces the URL's
@@ -94,8 +100,8 @@ async def _exchange(run: Run, target: HttpTarget, url: str):
         if origin:  # plain HTTP through the proxy: its credentials go with each request
             head += proxy.auth()
         head += [f"{k}: {v}" for k, v in target.headers.items() if k.lower() != "host"]
-        if target.authorization and "authorization" not in given:
-            head.append(f"Authorization: {target.authorization}")
+        if authorization and "authorization" not in given:
+            head.append(f"Authorization: {authorization}")
         head += [f"{h.name}: {h.secret}" for h in target.secret_headers]
         if "accept" not in given:
             head.append("Accept: */*")
@@ -221,7 +227,7 @@ async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
     async def body() -> ProbeResult:
         url = target.url
         for hop in range(target.max_redirects + 1):
-            status, headers, content, parts = await _exchange(run, target, url)
+            status, headers, content, parts = await _exchange(run, target, url, timeout)
             if status in (301, 302, 303, 307, 308) and "location" in headers:
                 run.detail["redirects"] = hop + 1  # counted even when not followed, as blackbox counts
                 if target.follow_redirects:

@@ -37,6 +37,30 @@ def _read(path: str, strip: bool = True) -> str:
     return text.strip() if strip else text
 
 
+TOKEN_PROXY = "a proxy for the token endpoint"
+
+
+class OAuth2Section(Section):
+    """Prometheus's ``oauth2``: the client credentials grant."""
+    client_id: str = ""
+    client_secret: str | None = None
+    client_secret_file: str | None = None
+    scopes: list[str] = []
+    token_url: str = ""
+    endpoint_params: dict[str, str] = {}
+    tls_config: TlsConfig = TlsConfig()
+    grant_type: Annotated[str | None, refused("only the client_credentials grant", "client_credentials")] = None
+    proxy_url: Annotated[str | None, refused(TOKEN_PROXY)] = None
+    no_proxy: Annotated[str | None, refused(TOKEN_PROXY)] = None
+    proxy_from_environment: Annotated[bool, refused(TOKEN_PROXY, False)] = False
+    proxy_connect_header: Annotated[dict | None, refused(TOKEN_PROXY)] = None
+
+    def target(self) -> dict:
+        secret = _read(self.client_secret_file) if self.client_secret_file else (self.client_secret or "")
+        return {"token_url": self.token_url, "client_id": self.client_id, "secret": secret, "scopes": self.scopes,
+                "endpoint_params": self.endpoint_params, "tls": self.tls_config.options()}
+
+
 class HeaderMatchSpec(Section):
     header: str = ""
     regexp: Regex = ""
@@ -94,7 +118,7 @@ class HttpModule(IpSection):
     proxy_from_environment: bool = False
     proxy_connect_header: dict[str, list[str]] = {}
     skip_resolve_phase_with_proxy: bool = False
-    oauth2: dict | None = None  # refused after Prometheus's own checks of it
+    oauth2: OAuth2Section | None = None
     enable_http2: bool = True  # accepted: slawatch speaks HTTP/1.1, which every HTTP/2 server also serves
     enable_http3: bool = False  # refused after blackbox's own checks of it
     body: str | None = None
@@ -145,9 +169,11 @@ class HttpModule(IpSection):
             if basic is not None:
                 raise ValueError("at most one of basic_auth, oauth2 & authorization must be configured")
             for key in ("client_id", "token_url"):
-                if not oauth2.get(key):
+                if not getattr(oauth2, key):
                     raise ValueError(f"oauth2 {key} must be configured")
-            raise ValueError("oauth2: not supported (OAuth 2.0 client credentials)")
+            if oauth2.client_secret and oauth2.client_secret_file:
+                raise ValueError("at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be "
+                                 "configured using grant-type=client_credentials")
         if self.proxy_connect_header and not (self.proxy_url or self.proxy_from_environment):
             raise ValueError("if proxy_connect_header is configured, proxy_url or proxy_from_environment must "
                              "also be configured")
@@ -244,6 +270,7 @@ def from_module(m: HttpModule, target: str) -> dict:
             "headers": headers, "authorization": auth, "secret_headers": secrets, "body": m.request_body(),
             "compression": m.compression,
             "body_size_limit": max(m.body_size_limit, 0), "proxy": m.proxy(urlsplit(url).scheme),
+            "oauth2": m.oauth2.target() if m.oauth2 is not None else None,
             "tls": m.tls_config.options(), **m.ip()}
 
 

@@ -105,6 +105,18 @@ modules:
         credentials_file: {secret_file}
       body_file: {secret_file}
       no_follow_redirects: true
+  http_oauth2:
+    prober: http
+    http:
+      oauth2:
+        client_id: prober
+        client_secret_file: {secret_file}
+        scopes: [probe, read]
+        token_url: https://127.0.0.1:8443/oauth/token
+        endpoint_params:
+          audience: mail
+        tls_config:
+          ca_file: {ca_file}
   tcp_every:
     prober: tcp
     timeout: 5s
@@ -217,6 +229,9 @@ def test_a_file_using_every_implemented_option_loads_with_blackboxs_meaning(tmp_
     token = build_target(modules["http_token"], "127.0.0.1")
     assert (token.authorization, token.body, token.follow_redirects) == ("Bearer from-a-file", "from-a-file\n",
                                                                          False)
+    oauth2 = build_target(modules["http_oauth2"], "127.0.0.1/protected").oauth2
+    assert (oauth2.client_id, oauth2.secret, oauth2.scopes, oauth2.endpoint_params, oauth2.tls.ca_file) == \
+        ("prober", "from-a-file", ["probe", "read"], {"audience": "mail"}, str(ca_file))
     tcp = build_target(modules["tcp_every"], "[::1]:25")
     assert (tcp.host, tcp.port, tcp.tls, tcp.starttls.cert_file, tcp.source_ip) == ("::1", 25, None, str(cert_file),
                                                                                     "::1")
@@ -300,6 +315,10 @@ BLACKBOX_REFUSES = [
      "configured"),
     ("modules:\n  h:\n    prober: http\n    http:\n      oauth2:\n        token_url: http://127.0.0.1/t\n", 4,
      "modules.h.http", "oauth2 client_id must be configured"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      oauth2:\n        client_id: x\n"
+     "        token_url: http://127.0.0.1/t\n        client_secret: a\n        client_secret_file: b\n", 4,
+     "modules.h.http", "at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be "
+     "configured using grant-type=client_credentials"),
     ("modules:\n  h:\n    prober: http\n    http:\n      authorization:\n        type: Basic\n", 4,
      "modules.h.http", 'authorization type cannot be set to "basic", use "basic_auth" instead'),
     ("modules:\n  h:\n    prober: http\n    http:\n      tls_config:\n        cert_file: c.pem\n", 5,
@@ -325,33 +344,33 @@ def test_what_blackbox_refuses_is_refused_naming_the_same_problem(tmp_path, text
 
 
 # what slawatch does not implement: refused by name, with the reason, never ignored
-SLAWATCH_REFUSES = [
-    ("http:\n      oauth2:\n        client_id: x\n        token_url: http://127.0.0.1/t", "http",
-     "oauth2: not supported (OAuth 2.0 client credentials)"),
-    ("http:\n      proxy_url: https://127.0.0.1:3128", "http",
+SLAWATCH_REFUSES = [  # (prober, its section, line, field, message)
+    ("http", "oauth2:\n        client_id: x\n        token_url: http://127.0.0.1/t\n"
+     "        grant_type: urn:ietf:params:oauth:grant-type:jwt-bearer", 8, "http.oauth2.grant_type",
+     "not supported (only the client_credentials grant)"),
+    ("http", "oauth2:\n        client_id: x\n        token_url: http://127.0.0.1/t\n"
+     "        proxy_url: http://127.0.0.1:3128", 8, "http.oauth2.proxy_url",
+     "not supported (a proxy for the token endpoint)"),
+    ("http", "proxy_url: https://127.0.0.1:3128", 4, "http",
      "proxy_url: not supported ('https://127.0.0.1:3128': slawatch speaks to an http:// proxy, host and port)"),
-    ("http:\n      fail_if_body_json_matches_cel: 'body.ok'", "http.fail_if_body_json_matches_cel",
+    ("http", "fail_if_body_json_matches_cel: 'body.ok'", 5, "http.fail_if_body_json_matches_cel",
      "not supported (CEL expressions)"),
-    ("http:\n      enable_http3: true\n      enable_http2: false", "http", "enable_http3: not supported (HTTP/3)"),
-    ("icmp:\n      source_ip_address: 127.0.0.2", "icmp.source_ip_address",
+    ("http", "enable_http3: true\n      enable_http2: false", 4, "http", "enable_http3: not supported (HTTP/3)"),
+    ("icmp", "source_ip_address: 127.0.0.2", 5, "icmp.source_ip_address",
      "not supported (one socket, bound to no address, is shared by every ping)"),
+    ("grpc", "source_ip_address: 127.0.0.2", 5, "grpc.source_ip_address",
+     "not supported (grpcio chooses the local address)"),
+    ("grpc", "tls: true\n      tls_config:\n        insecure_skip_verify: true", 4, "grpc",
+     "tls_config.insecure_skip_verify: not supported (grpcio's channels always verify)"),
 ]
 
 
-@pytest.mark.parametrize("section, field, message", SLAWATCH_REFUSES, ids=[c[1] for c in SLAWATCH_REFUSES])
-def test_what_slawatch_does_not_implement_is_refused_by_name(tmp_path, section, field, message):
-    prober = section.split(":")[0] if section.split(":")[0] in ("http", "tcp", "icmp") else "tcp"
+@pytest.mark.parametrize("prober, section, line, field, message", SLAWATCH_REFUSES,
+                         ids=[c[3] for c in SLAWATCH_REFUSES])
+def test_what_slawatch_does_not_implement_is_refused_by_name(tmp_path, prober, section, line, field, message):
     with pytest.raises(RulesError) as e:
-        load(tmp_path, f"modules:\n  m:\n    prober: {prober}\n    {section}\n")
-    assert str(e.value).endswith(f": modules.m.{field}: {message}"), str(e.value)
-    assert ":5: " in str(e.value) or field in ("http", "unix")
-
-
-def test_a_module_without_its_section_has_blackboxs_defaults(tmp_path):
-    modules, _ = load(tmp_path, "modules:\n  d:\n    prober: dns\n  i:\n    prober: icmp\n  t:\n    prober: tcp\n")
-    assert build_target(modules["i"], "127.0.0.1").ttl == 64
-    assert build_target(modules["t"], "127.0.0.1:22").ip_protocol == "ip6"
-    assert build_target(modules["d"], "127.0.0.1").type == "ANY"  # (blackbox fails it at the probe: no name)
+        load(tmp_path, f"modules:\n  m:\n    prober: {prober}\n    {prober}:\n      {section}\n")
+    assert str(e.value) == f"{tmp_path / 'blackbox.yml'}:{line}: modules.m.{field}: {message}"
 
 
 @pytest.mark.parametrize("prober", ["websocket"])

@@ -70,6 +70,21 @@ modules:
       proxy_url: http://squid:s3cret@127.0.0.1:{proxy}
       tls_config:
         ca_file: {ca}
+  http_oauth2:
+    prober: http
+    http:
+      oauth2:
+        client_id: prober
+        client_secret: s3cret
+        token_url: http://127.0.0.1:{web}/oauth/token
+        scopes: [probe, read]
+  http_oauth2_wrong:
+    prober: http
+    http:
+      oauth2:
+        client_id: prober
+        client_secret: wrong
+        token_url: http://127.0.0.1:{web}/oauth/token
   http_proxy_refuses:
     prober: http
     http:
@@ -222,10 +237,11 @@ def world(tmp_path_factory, ca):
     ca.cert_pem.write_to_path(str(ca_file))
     modules = tmp / "blackbox.yml"
     proxy, proxy_port = tinyproxy(tmp)
-    modules.write_text(MODULES.replace("{ca}", str(ca_file)).replace("{proxy}", str(proxy_port)))
     server_ctx = __import__("ssl").create_default_context(__import__("ssl").Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost", "127.0.0.1").configure_cert(server_ctx)
     plain, tls = Web(), Web(server_ctx)
+    modules.write_text(MODULES.replace("{ca}", str(ca_file)).replace("{proxy}", str(proxy_port))
+                       .replace("{web}", str(plain.port)))
     smtp = start_relay(None, tls_context=server_ctx)
     dns_port = free_port()
     dns = DNSServer(Zone(ZONE), address="127.0.0.1", port=dns_port)
@@ -288,6 +304,9 @@ CASES = [  # (module, target, blackbox's probe_success)
     ("http_proxied", "127.0.0.1:{web}/down", 0),
     ("https_proxied", "https://127.0.0.1:{tls}/ok", 1),
     ("http_proxy_refuses", "127.0.0.1:{web}/ok", 0),
+    ("http_oauth2", "127.0.0.1:{web}/protected", 1),
+    ("http_2xx", "127.0.0.1:{web}/protected", 0),
+    ("http_oauth2_wrong", "127.0.0.1:{web}/protected", 0),
     ("tcp_connect", "127.0.0.1:{web}", 1),
     ("tcp_connect", "127.0.0.1:{closed}", 0),
     ("tcp_from", "127.0.0.1:{web}", 1),

@@ -2,9 +2,12 @@
 port, with a few routes the probe tests need."""
 from __future__ import annotations
 
+import base64
+import json
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, unquote
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -34,6 +37,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send(302, headers={"Location": "/loop"})
         elif self.path == "/vhost":  # answers only for its virtual host (blackbox's `hostname` parameter)
             self._send(200 if self.headers.get("Host") == "vhost.example" else 421, b"vhost")
+        elif self.path == "/protected":  # an OAuth 2.0 resource: the token /oauth/token sells
+            ok = self.headers.get("Authorization") == f"Bearer {TOKEN}"
+            self._send(200 if ok else 401, b"protected" if ok else b"no token")
         elif self.path == "/chunked":
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -43,6 +49,32 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         else:
             self._send(404, b"no such page")
+
+
+    def do_POST(self):
+        """``/oauth/token``: RFC 6749 §4.4 client credentials — a form with
+        grant_type=client_credentials, the client authenticated by HTTP basic auth
+        (§2.3.1) or by the form's client_id/client_secret; 401 for a wrong secret."""
+        length = int(self.headers.get("Content-Length") or 0)
+        form = dict(parse_qsl(self.rfile.read(min(length, 65536)).decode()))
+        if self.path != "/oauth/token" or self.headers.get_content_type() != "application/x-www-form-urlencoded":
+            return self._send(404, b"")
+        basic = self.headers.get("Authorization", "")
+        if basic.startswith("Basic "):
+            client, _, secret = base64.b64decode(basic[6:]).decode().partition(":")
+            client, secret = unquote(client), unquote(secret)
+        else:
+            client, secret = form.get("client_id", ""), form.get("client_secret", "")
+        if form.get("grant_type") != "client_credentials":
+            return self._send(400, b'{"error": "unsupported_grant_type"}', {"Content-Type": "application/json"})
+        if (client, secret) != ("prober", "s3cret"):
+            return self._send(401, b'{"error": "invalid_client"}', {"Content-Type": "application/json"})
+        body = json.dumps({"access_token": TOKEN, "token_type": "Bearer", "expires_in": 3600,
+                           "scope": form.get("scope", "")}).encode()
+        self._send(200, body, {"Content-Type": "application/json", "Cache-Control": "no-store"})
+
+
+TOKEN = "tok-7Hq2"
 
 
 class Web:
