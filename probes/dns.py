@@ -175,33 +175,30 @@ class DnsModule(IpSection):
             raise ValueError("query name must be set for DNS module")
         return self
 
-    @field_validator("query_class")
+    @field_validator("query_class", "query_type")
     @classmethod
-    def _class(cls, v: str) -> str:
-        try:
-            dns.rdataclass.from_text(v)
-        except dns.rdataclass.UnknownRdataclass:
-            raise ValueError(f"query class '{v}' is not valid") from None
-        return v
-
-    @field_validator("query_type")
-    @classmethod
-    def _qtype(cls, v: str) -> str:
-        try:
-            dns.rdatatype.from_text(v)
-        except dns.rdatatype.UnknownRdatatype:
-            raise ValueError(f"query type '{v}' is not valid") from None
+    def _known(cls, v: str, info) -> str:
+        check(info.field_name.replace("_", " "), v)
         return v
 
     @field_validator("valid_rcodes")
     @classmethod
     def _rcodes(cls, v: list[str]) -> list[str]:
         for code in v:
-            try:
-                dns.rcode.from_text(code)
-            except dns.rcode.UnknownRcode:
-                raise ValueError(f"rcode '{code}' is not valid") from None
+            check("rcode", code)
         return v
+
+
+PARSERS = {"query class": dns.rdataclass.from_text, "query type": dns.rdatatype.from_text,
+           "rcode": dns.rcode.from_text}
+
+
+def check(what: str, value: str) -> None:
+    """A class, type or rcode dnspython knows by that name, or blackbox's words for one it does not."""
+    try:
+        PARSERS[what](value)
+    except (dns.exception.DNSException, ValueError):
+        raise ValueError(f"{what} '{value}' is not valid") from None
 
 
 def _from_module(m: DnsModule, target: str) -> dict:

@@ -16,7 +16,7 @@ from dnslib.server import DNSServer
 from dnslib.zoneresolver import ZoneResolver
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.peers.prom import prometheus
+from tests.peers.prom import probe_job, prometheus
 from tests.peers.service import slawatch_run
 from tests.peers.smtp_relay import start_relay
 from tests.peers.util import free_port, wait_port, wait_until
@@ -376,27 +376,10 @@ def test_prometheus_records_the_same_series_from_both(world, tmp_path):
     (tmp_path / "token").write_text(world["token"])
     targets = [f"127.0.0.1:{world['web']}/ok", f"127.0.0.1:{world['web']}/down", f"127.0.0.1:{world['closed']}/"]
 
-    def job(name: str, address: str, auth: str) -> str:
-        return f"""
-  - job_name: {name}
-    metrics_path: /probe
-{auth}
-    params:
-      module: [http_2xx]
-    static_configs:
-      - targets: {targets}
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: {address}
-"""
-    auth = f"    authorization:\n      credentials_file: {tmp_path / 'token'}"
-    (tmp_path / "prometheus.yml").write_text("global:\n  scrape_interval: 1s\nscrape_configs:"
-                                             + job("bb", world["bb"].split("//")[1], "")
-                                             + job("sw", world["sw"].split("//")[1], auth))
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\nscrape_configs:"
+        + probe_job("bb", world["bb"].split("//")[1], targets)
+        + probe_job("sw", world["sw"].split("//")[1], targets, token_file=tmp_path / "token"))
     port = free_port()
     prom = prometheus(tmp_path / "prometheus.yml", tmp_path / "data", port, "--log.level=warn")
     try:

@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from app.contracts.yamlfile import RulesError
 from app.probing.modules import load_modules
-from tests.peers.prom import prometheus
+from tests.peers.prom import probe_job, prometheus
 from tests.peers.util import free_port, until, wait_port
 
 pytestmark = pytest.mark.peers  # real servers, processes or databases: `pytest -m 'not peers'` skips them
@@ -113,26 +113,10 @@ def test_real_prometheus_scrapes_slawatch_like_blackbox_exporter(web, tmp_path):
     (tmp_path / "scrape-token").write_text(token)
     app = subprocess.Popen([sys.executable, "-m", "app.cli", "run", "--port", str(port)], cwd=ROOT, env=env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    (tmp_path / "prometheus.yml").write_text(f"""
-global:
-  scrape_interval: 1s
-scrape_configs:
-  - job_name: blackbox
-    metrics_path: /probe
-    authorization:
-      credentials_file: {tmp_path / "scrape-token"}
-    params:
-      module: [http_2xx]
-    static_configs:
-      - targets: ["127.0.0.1:{web.port}/ok", "127.0.0.1:1"]
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: 127.0.0.1:{port}
-""")
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\nscrape_configs:" + probe_job(
+            "blackbox", f"127.0.0.1:{port}", [f"127.0.0.1:{web.port}/ok", "127.0.0.1:1"],
+            token_file=tmp_path / "scrape-token"))
     prom = prometheus(tmp_path / "prometheus.yml", tmp_path / "data", prom_port, "--log.level=warn")
     try:
         wait_port(port, 30)
