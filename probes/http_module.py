@@ -90,7 +90,46 @@ class HeaderValues(Section):
         return (self.values[-1], False) if self.values else (None, False)
 
 
-class HttpModule(IpSection):
+class ClientAuth(Section):
+    """Prometheus's HTTP client credentials (http modules, a websocket's ``http_config``)."""
+    basic_auth: BasicAuth | None = None
+    authorization: Authorization | None = None
+    bearer_token: str | None = None
+    bearer_token_file: str | None = None
+
+    def auth_header(self) -> str | None:
+        """The Authorization header's value they make (files read now)."""
+        if self.basic_auth is not None:
+            b = self.basic_auth
+            user = _read(b.username_file) if b.username_file else b.username
+            pw = _read(b.password_file) if b.password_file else (b.password or "")
+            return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
+        if self.authorization is not None:
+            a = self.authorization
+            return f"{a.type} {_read(a.credentials_file) if a.credentials_file else a.credentials or ''}"
+        if self.bearer_token or self.bearer_token_file:
+            return "Bearer " + (_read(self.bearer_token_file) if self.bearer_token_file else self.bearer_token)
+        return None
+
+
+def split_headers(given: dict[str, HeaderValues], auth: str | None) -> tuple[dict[str, str], list[dict]]:
+    """``http_headers`` (or a websocket's ``headers``) as plain headers and secret ones
+    (secrets, files, and any Authorization), with ``auth`` as the Authorization where none is given."""
+    plain, secrets = {}, []
+    for name, values in given.items():
+        value, secret = values.last()
+        if value is None:
+            continue
+        if secret or name.lower() == "authorization":
+            secrets.append({"name": name, "secret": value})
+        else:
+            plain[name] = value
+    if auth is not None and not any(s["name"].lower() == "authorization" for s in secrets):
+        secrets.append({"name": "Authorization", "secret": auth})
+    return plain, secrets
+
+
+class HttpModule(IpSection, ClientAuth):
     valid_status_codes: list[int] = []
     valid_http_versions: list[str] = []
     method: str = "GET"
@@ -109,10 +148,6 @@ class HttpModule(IpSection):
     fail_if_body_json_matches_cel: Annotated[str | None, refused("CEL expressions")] = None
     fail_if_body_json_not_matches_cel: Annotated[str | None, refused("CEL expressions")] = None
     tls_config: TlsConfig = TlsConfig()
-    basic_auth: BasicAuth | None = None
-    authorization: Authorization | None = None
-    bearer_token: str | None = None
-    bearer_token_file: str | None = None
     proxy_url: str | None = None
     no_proxy: str | None = None
     proxy_from_environment: bool = False
@@ -189,19 +224,6 @@ class HttpModule(IpSection):
                 raise ValueError(f"proxy_url: not supported ({self.proxy_url!r}: slawatch speaks to an http:// "
                                  "proxy, host and port)")
 
-    def auth_header(self) -> str | None:
-        if self.basic_auth is not None:
-            b = self.basic_auth
-            user = _read(b.username_file) if b.username_file else b.username
-            pw = _read(b.password_file) if b.password_file else (b.password or "")
-            return "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
-        if self.authorization is not None:
-            a = self.authorization
-            return f"{a.type} {_read(a.credentials_file) if a.credentials_file else a.credentials or ''}"
-        if self.bearer_token or self.bearer_token_file:
-            return "Bearer " + (_read(self.bearer_token_file) if self.bearer_token_file else self.bearer_token)
-        return None
-
     def proxy(self, scheme: str) -> dict | None:
         """The target's ``proxy``: ``proxy_url`` (its userinfo the credentials), or the
         environment's HTTP_PROXY/HTTPS_PROXY/NO_PROXY for ``proxy_from_environment``."""
@@ -248,15 +270,8 @@ def from_module(m: HttpModule, target: str) -> dict:
     # an Authorization header is a secret wherever the module put it: its own field (sealed, masked)
     headers = {k: v for k, v in m.headers.items() if k.lower() != "authorization"}
     auth = next((v for k, v in m.headers.items() if k.lower() == "authorization"), None) or m.auth_header()
-    secrets = []
-    for name, given in m.http_headers.items():
-        value, secret = given.last()
-        if value is None:
-            continue
-        if secret or name.lower() == "authorization":
-            secrets.append({"name": name, "secret": value})
-        else:
-            headers[name] = value
+    extra, secrets = split_headers(m.http_headers, None)
+    headers |= extra
     follow = m.follow_redirects if m.no_follow_redirects is None else not m.no_follow_redirects
     url = target if "://" in target else f"http://{target}"
     return {"url": url, "method": m.method,

@@ -183,6 +183,28 @@ modules:
       tls_config:
         ca_file: {ca_file}
         server_name: app.example
+  websocket_every:
+    prober: websocket
+    timeout: 5s
+    websocket:
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
+      http_config:
+        basic_auth:
+          username: prober
+          password: s3cret
+        tls_config:
+          ca_file: {ca_file}
+        enable_http2: false
+        follow_redirects: false
+      headers:
+        Origin:
+          values: [https://example.com]
+        X-Api-Key:
+          secrets: [k3y]
+      query_response:
+        - expect: "hello ([0-9]+)"
+          send: "ack ${{1}}"
   grpc_every:
     prober: grpc
     timeout: 5s
@@ -244,6 +266,9 @@ def test_a_file_using_every_implemented_option_loads_with_blackboxs_meaning(tmp_
     unix = build_target(modules["unix_every"], "/run/app.sock")
     assert (unix.path, unix.tls.server_name, unix.query_response[0].expect) == ("/run/app.sock", "app.example",
                                                                                 "^[+]OK")
+    ws = build_target(modules["websocket_every"], "wss://127.0.0.1:8443/feed")
+    assert (ws.headers, {h.name for h in ws.secret_headers}, ws.query_response[0].send, ws.tls.ca_file) == \
+        ({"Origin": "https://example.com"}, {"X-Api-Key", "Authorization"}, "ack ${1}", str(ca_file))
     grpc = build_target(modules["grpc_every"], "127.0.0.1:50051")
     assert (grpc.service, grpc.metadata, grpc.tls.server_name) == ("mail", {"tenant": ["acme"]}, "grpc.example.com")
 
@@ -256,7 +281,8 @@ BLACKBOX_REFUSES = [
      "      basic_auth:\n        username: u\n        password: p\n",
      4, "modules.p.http", "at most one of bearer_token & bearer_token_file must be configured"),
     ("modules:\n  x:\n    prober: invalid\n", 3, "modules.x.prober",
-     "prober 'invalid' is not valid (slawatch probes with: dns, grpc, http, icmp, imap, pop3, smtp, tcp, tls, unix)"),
+     "prober 'invalid' is not valid (slawatch probes with: dns, grpc, http, icmp, imap, pop3, smtp, tcp, tls, unix, "
+     "websocket)"),
     ("modules:\n  d:\n    prober: dns\n    dns:\n      query_type: A\n", 4, "modules.d.dns",
      "query name must be set for DNS module"),
     ("modules:\n  d:\n    prober: dns\n    dns:\n      query_name: x\n      query_class: X\n", 6,
@@ -371,12 +397,6 @@ def test_what_slawatch_does_not_implement_is_refused_by_name(tmp_path, prober, s
     with pytest.raises(RulesError) as e:
         load(tmp_path, f"modules:\n  m:\n    prober: {prober}\n    {prober}:\n      {section}\n")
     assert str(e.value) == f"{tmp_path / 'blackbox.yml'}:{line}: modules.m.{field}: {message}"
-
-
-@pytest.mark.parametrize("prober", ["websocket"])
-def test_probers_slawatch_does_not_have_are_named(tmp_path, prober):
-    with pytest.raises(RulesError, match=rf":3: modules.m.prober: prober '{prober}' is not supported \("):
-        load(tmp_path, f"modules:\n  m:\n    prober: {prober}\n")
 
 
 @pytest.mark.peers

@@ -91,7 +91,8 @@ def test_modules_file_errors_name_file_and_line(tmp_path):
     with pytest.raises(RulesError) as e:
         load_modules(f)
     assert str(e.value) == (f"{f}:3: modules.ftp_check.prober: prober 'ftp' is not valid "
-                            "(slawatch probes with: dns, grpc, http, icmp, imap, pop3, smtp, tcp, tls, unix)")
+                            "(slawatch probes with: dns, grpc, http, icmp, imap, pop3, smtp, tcp, tls, unix, "
+                            "websocket)")
     f.write_text("modules:\n  x:\n    prober: tcp\n    timout: 5s\n")
     with pytest.raises(RulesError, match=r":4: modules.x.timout: unknown field"):
         load_modules(f)

@@ -35,7 +35,7 @@ def https(localhost_cert):
 
 def test_registry_is_one_signature_for_every_protocol():
     assert set(PROBES) == set(TARGETS) == {"icmp", "tcp", "http", "tls", "dns", "grpc", "smtp", "imap", "pop3",
-                                           "unix", "mail_roundtrip", "sms"}
+                                           "unix", "websocket", "mail_roundtrip", "sms"}
     for name, fn in PROBES.items():
         assert fn.__module__ == f"probes.{name}" and fn.__name__ == "probe"
 
@@ -275,3 +275,88 @@ def test_unix_socket_dialogue_and_its_policy(tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_websocket_upgrade_and_dialogue(tmp_path):
+    """blackbox's websocket prober against a real WebSocket server (the websockets library's)."""
+    import threading
+
+    from websockets.asyncio.server import serve
+    from websockets.datastructures import Headers
+    from websockets.http11 import Response
+
+    from app.probing.modules import build_target, load_modules
+    from probes.series import render
+    from probes.websocket import PROBER
+
+    ready, stop = threading.Event(), None
+    port = {}
+
+    def guard(connection, request):
+        if request.headers.get("Authorization") != "Bearer tok-9" or request.headers.get("X-Tenant") != "acme":
+            return Response(401, "Unauthorized", Headers(), b"no token\n")
+        return None
+
+    async def dialogue(ws):
+        await ws.send("hello 42")
+        if await ws.recv() == "ack 42":
+            await ws.send("ok")
+
+    def server():
+        async def main():
+            nonlocal stop
+            stop = asyncio.get_running_loop().create_future()
+            async with serve(dialogue, "127.0.0.1", 0, process_request=guard) as s:
+                port["n"] = s.sockets[0].getsockname()[1]
+                ready.set()
+                await stop
+        asyncio.run(main())
+
+    thread = threading.Thread(target=server, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    (tmp_path / "m.yml").write_text("""modules:
+  ws:
+    prober: websocket
+    websocket:
+      preferred_ip_protocol: ip4
+      http_config:
+        bearer_token: tok-9
+      headers:
+        X-Tenant:
+          values: [acme]
+      query_response:
+        - expect: "hello ([0-9]+)"
+          send: "ack ${1}"
+        - expect: "^ok$"
+  ws_wrong:
+    prober: websocket
+    websocket:
+      http_config:
+        bearer_token: tok-9
+      headers:
+        X-Tenant: {values: [acme]}
+      query_response:
+        - expect: "^bye"
+  ws_anonymous:
+    prober: websocket
+""")
+    modules = load_modules(tmp_path / "m.yml")
+    url = f"ws://127.0.0.1:{port['n']}/feed"
+    try:
+        ok = run("websocket", build_target(modules["ws"], url))
+        text = render(PROBER.series(ok))
+        assert ok.ok, ok.error
+        for line in (b"probe_websocket_status_code 101.0", b"probe_websocket_connection_upgraded 1.0",
+                     b"probe_websocket_failed_due_to_regex 0.0", b'probe_websocket_duration_seconds{phase="transfer"}'):
+            assert line in text
+        wrong = run("websocket", build_target(modules["ws_wrong"], url))
+        assert (wrong.error, b"probe_websocket_failed_due_to_regex 1.0" in render(PROBER.series(wrong))) == \
+            ("regex:expect", True)
+        anonymous = run("websocket", build_target(modules["ws_anonymous"], url))
+        assert anonymous.error == "bad_status:401"
+        assert b"probe_websocket_status_code 401.0" in render(PROBER.series(anonymous))
+        assert b"probe_websocket_connection_upgraded 0.0" in render(PROBER.series(anonymous))
+    finally:
+        stop.get_loop().call_soon_threadsafe(stop.set_result, None)
+        thread.join(10)

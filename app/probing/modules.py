@@ -21,8 +21,6 @@ from app.contracts.yamlfile import RulesError, YamlDoc
 from probes import PROBERS
 
 DEFAULT_MODULES = Path(__file__).resolve().parent.parent.parent / "probes" / "modules.yml"
-# blackbox_exporter's newer probers, which slawatch does not have (its file may still name them)
-NOT_OFFERED = {"websocket": "slawatch has no websocket prober"}
 
 
 def _span(v: Any) -> timedelta:
@@ -100,16 +98,10 @@ def load_modules(path: Path) -> dict[str, ProbeModule]:
     doc = YamlDoc(path, str(path))
     parsed = doc.validate(ModulesFile)
     for name, module in parsed.modules.items():
-        if module.prober in NOT_OFFERED or module.prober not in PROBERS or PROBERS[module.prober].from_module is None:
+        if module.prober not in PROBERS or PROBERS[module.prober].from_module is None:
             offered = ", ".join(sorted(n for n, p in PROBERS.items() if p.from_module is not None))
-            if module.prober in NOT_OFFERED:
-                message = f"prober {module.prober!r} is not supported ({NOT_OFFERED[module.prober]})"
-            else:  # blackbox's words for a prober it does not know either
-                message = f"prober {module.prober!r} is not valid (slawatch probes with: {offered})"
-            raise doc.error(("modules", name, "prober"), message)
-        for key, why in NOT_OFFERED.items():
-            if getattr(module, key) is not None:
-                raise doc.error(("modules", name, key), f"not supported ({why})")
+            raise doc.error(("modules", name, "prober"),  # blackbox's words, and what there is
+                            f"prober {module.prober!r} is not valid (slawatch probes with: {offered})")
         for key, prober in PROBERS.items():
             if prober.module is not None and getattr(module, key, None) is not None:
                 options = _section(doc, name, module, key, prober.module)
