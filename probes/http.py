@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 import brotli
 from pydantic import Field
 
-from probes import series
+from probes import cel, series
 from probes.http_module import HttpModule, from_module
 from probes.http_proxy import Proxy, open_via
 from probes.net import IpChoice, TargetModel, TlsOptions, close, connect, readline
@@ -60,6 +60,8 @@ class HttpTarget(IpChoice):
     fail_if_header_not_matches: list[HeaderMatch] = []
     fail_if_ssl: bool = False
     fail_if_not_ssl: bool = False
+    fail_if_body_json_matches_cel: str | None = None  # a CEL expression over the JSON body (``body``)
+    fail_if_body_json_not_matches_cel: str | None = None
     follow_redirects: bool = True
     max_redirects: int = Field(5, ge=0, le=20)
     headers: dict[str, str] = {}
@@ -139,7 +141,8 @@ async def _exchange(run: Run, target: HttpTarget, url: str, timeout: float):
 
 
 def _judges_body(t: HttpTarget) -> bool:
-    return bool(t.body_regex or t.body_not_regex or t.fail_if_body_matches or t.fail_if_body_not_matches)
+    return bool(t.body_regex or t.body_not_regex or t.fail_if_body_matches or t.fail_if_body_not_matches
+                or t.fail_if_body_json_matches_cel or t.fail_if_body_json_not_matches_cel)
 
 
 def _one(headers: dict[str, list[str]], name: str) -> str:
@@ -219,6 +222,13 @@ def _check_body(target: HttpTarget, content: bytes) -> None:
         raise ProbeFailure("regex:body_matches")
     if any(not re.search(r.encode(), content) for r in target.fail_if_body_not_matches):
         raise ProbeFailure("regex:body_not_matches")
+    for expression, fails_when in ((target.fail_if_body_json_matches_cel, True),
+                                   (target.fail_if_body_json_not_matches_cel, False)):
+        if expression is not None:
+            matched = cel.matches(expression, content)
+            if matched is None or matched is fails_when:
+                raise ProbeFailure("cel:" + ("not_json_or_bool" if matched is None else
+                                             "matches" if fails_when else "not_matches"))
 
 
 async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
@@ -226,6 +236,8 @@ async def probe(target: HttpTarget, timeout: float) -> ProbeResult:
 
     async def body() -> ProbeResult:
         url = target.url
+        if target.fail_if_body_json_matches_cel or target.fail_if_body_json_not_matches_cel:
+            run.detail["_cel"] = True
         for hop in range(target.max_redirects + 1):
             status, headers, content, parts = await _exchange(run, target, url, timeout)
             if status in (301, 302, 303, 307, 308) and "location" in headers:
@@ -302,6 +314,9 @@ def _series(result: ProbeResult) -> list[series.Series]:
               float(version) if version else 0.0),
             S("probe_failed_due_to_regex", "Indicates if probe failed due to regex",
               int((result.error or "").startswith(REGEX_FAILURES)))]
+    if result.detail.get("_cel"):  # registered only where the module has an expression, as blackbox's
+        out.append(S("probe_failed_due_to_cel", "Indicates if probe failed due to CEL expression not matching",
+                     int((result.error or "").startswith("cel:"))))
     if d.get("_last_modified") is not None:
         out.append(S("probe_http_last_modified_timestamp_seconds",
                      "Returns the Last-Modified HTTP response header in unixtime", d["_last_modified"]))

@@ -10,8 +10,8 @@ from urllib.request import getproxies_environment
 
 from pydantic import model_validator
 
+from probes.options import Cel, Regex, Section, Size, TlsConfig, refused
 from probes.options import IpChoice as IpSection
-from probes.options import Regex, Section, Size, TlsConfig, refused
 
 
 class BasicAuth(Section):
@@ -145,8 +145,8 @@ class HttpModule(IpSection, ClientAuth):
     fail_if_body_not_matches_regexp: list[Regex] = []
     fail_if_header_matches: list[HeaderMatchSpec] = []
     fail_if_header_not_matches: list[HeaderMatchSpec] = []
-    fail_if_body_json_matches_cel: Annotated[str | None, refused("CEL expressions")] = None
-    fail_if_body_json_not_matches_cel: Annotated[str | None, refused("CEL expressions")] = None
+    fail_if_body_json_matches_cel: Cel | None = None
+    fail_if_body_json_not_matches_cel: Cel | None = None
     tls_config: TlsConfig = TlsConfig()
     proxy_url: str | None = None
     no_proxy: str | None = None
@@ -281,6 +281,8 @@ def from_module(m: HttpModule, target: str) -> dict:
             "fail_if_header_matches": [h.model_dump() for h in m.fail_if_header_matches],
             "fail_if_header_not_matches": [h.model_dump() for h in m.fail_if_header_not_matches],
             "fail_if_ssl": m.fail_if_ssl, "fail_if_not_ssl": m.fail_if_not_ssl,
+            "fail_if_body_json_matches_cel": m.fail_if_body_json_matches_cel,
+            "fail_if_body_json_not_matches_cel": m.fail_if_body_json_not_matches_cel,
             "follow_redirects": follow, "max_redirects": 10,  # Go's client stops after 10
             "headers": headers, "authorization": auth, "secret_headers": secrets, "body": m.request_body(),
             "compression": m.compression,

@@ -43,6 +43,15 @@ def _regex(v: str) -> str:
 Regex = Annotated[str, AfterValidator(_regex)]
 
 
+def _cel(v: str) -> str:
+    from probes.cel import program
+    program(v)  # ValueError in blackbox's words
+    return v
+
+
+Cel = Annotated[str, AfterValidator(_cel)]
+
+
 def refused(reason: str, allowed: Any = None):
     """An option slawatch does not implement: accepted only at its blackbox default
     (``allowed``), otherwise the load stops naming it and why."""

@@ -78,6 +78,8 @@ modules:
       fail_if_header_not_matches:
         - header: Access-Control-Allow-Origin
           regexp: '(\\*|example\\.com)'
+      fail_if_body_json_matches_cel: 'body.status == "down"'
+      fail_if_body_json_not_matches_cel: 'size(body.items) > 0'
       tls_config:
         insecure_skip_verify: false
         ca_file: {ca_file}
@@ -355,6 +357,8 @@ BLACKBOX_REFUSES = [
      "or equal to tls_config.min_version if both are specified"),
     ("modules:\n  t:\n    prober: tcp\n    tcp:\n      source_ip_address: here\n", 5,
      "modules.t.tcp.source_ip_address", "'here' is not an IP address"),
+    ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_body_json_matches_cel: 'body.ok ==='\n", 5,
+     "modules.h.http.fail_if_body_json_matches_cel", '"Could not compile CEL program" expression="body.ok ==="'),
     # RE2 has no look-ahead: blackbox cannot compile it, so neither does slawatch
     ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_body_matches_regexp: ['a(?=b)']\n", 5,
      "modules.h.http.fail_if_body_matches_regexp[0]", '"Could not compile regular expression" regexp="a(?=b)"'),
@@ -379,8 +383,6 @@ SLAWATCH_REFUSES = [  # (prober, its section, line, field, message)
      "not supported (a proxy for the token endpoint)"),
     ("http", "proxy_url: https://127.0.0.1:3128", 4, "http",
      "proxy_url: not supported ('https://127.0.0.1:3128': slawatch speaks to an http:// proxy, host and port)"),
-    ("http", "fail_if_body_json_matches_cel: 'body.ok'", 5, "http.fail_if_body_json_matches_cel",
-     "not supported (CEL expressions)"),
     ("http", "enable_http3: true\n      enable_http2: false", 4, "http", "enable_http3: not supported (HTTP/3)"),
     ("icmp", "source_ip_address: 127.0.0.2", 5, "icmp.source_ip_address",
      "not supported (one socket, bound to no address, is shared by every ping)"),

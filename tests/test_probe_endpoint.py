@@ -185,12 +185,12 @@ def test_probe_allow_list_and_concurrency_cap(tmp_path, silent_listener):
 
 def test_a_modules_file_slawatch_cannot_serve_stops_the_start_before_the_database(tmp_path):
     db, modules = tmp_path / "never.db", tmp_path / "blackbox.yml"
-    modules.write_text("modules:\n  ws:\n    prober: http\n    http:\n      fail_if_body_json_matches_cel: 'body.ok'\n")
+    modules.write_text("modules:\n  h3:\n    prober: http\n    http:\n      enable_http3: true\n"
+                       "      enable_http2: false\n")
     env = {**os.environ, "SLAWATCH_PROBE_MODULES": str(modules),
            "SLAWATCH_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
     res = subprocess.run([sys.executable, "-m", "app.cli", "run", "--port", str(free_port())], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 1 and "Traceback" not in res.stderr
-    assert "blackbox.yml:5: modules.ws.http.fail_if_body_json_matches_cel: not supported (CEL expressions)" \
-        in res.stderr
+    assert "blackbox.yml:4: modules.h3.http: enable_http3: not supported (HTTP/3)" in res.stderr
     assert not db.exists()  # nothing migrated, nothing half-started

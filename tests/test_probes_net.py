@@ -360,3 +360,33 @@ def test_websocket_upgrade_and_dialogue(tmp_path):
     finally:
         stop.get_loop().call_soon_threadsafe(stop.set_result, None)
         thread.join(10)
+
+
+def test_cel_over_a_json_body(tmp_path, web):
+    """blackbox's fail_if_body_json_(not_)matches_cel: the JSON body as ``body``."""
+    from app.probing.modules import build_target, load_modules
+    from probes.http import PROBER
+    from probes.series import render
+
+    (tmp_path / "m.yml").write_text("""modules:
+  healthy:
+    prober: http
+    http:
+      fail_if_body_json_not_matches_cel: 'body.status == "ok" && size(body.items) >= 3'
+      fail_if_body_json_matches_cel: 'body.status == "down"'
+  too_many:
+    prober: http
+    http:
+      fail_if_body_json_matches_cel: 'size(body.items) > 2'
+  plain:
+    prober: http
+""")
+    modules = load_modules(tmp_path / "m.yml")
+    json_url, text_url = f"http://127.0.0.1:{web.port}/status.json", f"http://127.0.0.1:{web.port}/ok"
+    ok = run("http", build_target(modules["healthy"], json_url))
+    assert ok.ok and b"probe_failed_due_to_cel 0.0" in render(PROBER.series(ok))
+    bad = run("http", build_target(modules["too_many"], json_url))
+    assert bad.error == "cel:matches" and b"probe_failed_due_to_cel 1.0" in render(PROBER.series(bad))
+    assert run("http", build_target(modules["healthy"], text_url)).error == "cel:not_json_or_bool"
+    plain = run("http", build_target(modules["plain"], json_url))
+    assert plain.ok and b"probe_failed_due_to_cel" not in render(PROBER.series(plain))  # only where configured

@@ -37,6 +37,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(302, headers={"Location": "/loop"})
         elif self.path == "/vhost":  # answers only for its virtual host (blackbox's `hostname` parameter)
             self._send(200 if self.headers.get("Host") == "vhost.example" else 421, b"vhost")
+        elif self.path == "/status.json":
+            self._send(200, b'{"status": "ok", "items": [1, 2, 3]}', {"Content-Type": "application/json"})
         elif self.path == "/protected":  # an OAuth 2.0 resource: the token /oauth/token sells
             ok = self.headers.get("Authorization") == f"Bearer {TOKEN}"
             self._send(200 if ok else 401, b"protected" if ok else b"no token")
