@@ -5,6 +5,7 @@ prefers; the form's fields when the server refuses that), kept until shortly bef
 it expires, and sent as ``Authorization: Bearer``. The secret is stored sealed."""
 from __future__ import annotations
 
+import json
 import time
 from urllib.parse import quote
 
@@ -34,7 +35,8 @@ class OAuth2(TargetModel):
 _TOKENS: dict[tuple, tuple[float, str]] = {}  # key → (expires at, monotonic; token)
 
 
-async def _ask(client: httpx.AsyncClient, o: OAuth2, in_header: bool) -> httpx.Response:
+async def _ask(client: httpx.AsyncClient, o: OAuth2, in_header: bool) -> tuple[int, bytes]:
+    """(status, body — at most MAX_TOKEN_BYTES + 1 bytes read: the server is not trusted with our memory)."""
     form = {"grant_type": "client_credentials", **o.endpoint_params}
     if o.scopes:
         form["scope"] = " ".join(o.scopes)
@@ -43,18 +45,25 @@ async def _ask(client: httpx.AsyncClient, o: OAuth2, in_header: bool) -> httpx.R
         auth = httpx.BasicAuth(quote(o.client_id, safe=""), quote(o.secret, safe=""))
     else:
         form |= {"client_id": o.client_id, "client_secret": o.secret}
-    return await client.post(o.token_url, data=form, auth=auth, headers={"Accept": "application/json"})
+    body = bytearray()
+    async with client.stream("POST", o.token_url, data=form, auth=auth,
+                             headers={"Accept": "application/json"}) as r:
+        async for chunk in r.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_TOKEN_BYTES:
+                break
+    return r.status_code, bytes(body)
 
 
 async def _buy(o: OAuth2, timeout: float) -> tuple[float, str]:
     async with httpx.AsyncClient(verify=tls_context(o.tls), timeout=timeout, follow_redirects=False) as client:
-        r = await _ask(client, o, in_header=True)
-        if r.status_code in (400, 401):  # Go's auto-detection: the form's fields next
-            r = await _ask(client, o, in_header=False)
-    if r.status_code != 200 or len(r.content) > MAX_TOKEN_BYTES:
-        raise ProbeFailure(f"oauth2:{r.status_code}")
+        status, content = await _ask(client, o, in_header=True)
+        if status in (400, 401):  # Go's auto-detection: the form's fields next
+            status, content = await _ask(client, o, in_header=False)
+    if status != 200 or len(content) > MAX_TOKEN_BYTES:
+        raise ProbeFailure(f"oauth2:{status}")
     try:
-        body = r.json()
+        body = json.loads(content)
         token, lifetime = str(body["access_token"]), float(body.get("expires_in") or 3600)
     except (ValueError, KeyError, TypeError):
         raise ProbeFailure("oauth2:bad_response") from None
