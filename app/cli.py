@@ -288,7 +288,9 @@ def _serve(host: str | None, port: int | None, worker: bool, demo: bool = False,
               + (", with the demo services" if settings.demo else ""))
     # uvloop where installed: it halves the CPU per probe (benchmarks/probes.py)
     from app.api.probe import ProbeFastPath
+    # (the access log is ProbeFastPath's: uvicorn's would write a line for every scrape)
     uvicorn.run(ProbeFastPath(create_app(settings, worker=worker, tickets=tickets)), host=host, port=port,
+                access_log=False,
                 log_level=settings.log_level,
                 loop="auto")
 

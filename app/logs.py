@@ -18,11 +18,14 @@ def redact(text: str) -> str:
     return SECRET_PARAMS.sub(r"\1***", text)
 
 
-SCRAPES = ("/probe?", "/metrics")  # Prometheus's every-few-seconds requests: a line each would drown the log
+# Prometheus's every-few-seconds requests: a line each would drown the log (a successful
+# /probe is answered by app.api.probe.ProbeFastPath, which writes none)
+SCRAPES = ("/metrics",)
 
 
 class RedactQuery(logging.Filter):
-    """uvicorn's access log: ``(client, method, path?query, version, status)``. A
+    """The access log (uvicorn's, or ``slawatch run``'s in its format): ``(client, method,
+    path?query, version, status)``. A
     scrape that succeeded is not written (blackbox_exporter logs none either)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -48,3 +51,4 @@ def configure(level: str) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # "HTTP Request: GET …?password=…"
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.access").addFilter(RedactQuery())
+    logging.getLogger("slawatch.access").addFilter(RedactQuery())  # slawatch run's (app.api.probe.logged)

@@ -8,6 +8,7 @@ import hashlib
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -24,6 +25,7 @@ class Series:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+@lru_cache(maxsize=4096)
 def ip_hash(addr: str) -> float:
     """blackbox's ``probe_ip_addr_hash``: FNV-1a (32 bit) of the address's bytes (4 for IPv4)."""
     h = 0x811C9DC5

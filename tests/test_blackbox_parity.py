@@ -259,7 +259,7 @@ def world(tmp_path_factory, ca):
         with slawatch_run(tmp, PROBE_MODULES=str(modules)) as sw:
             token = sw.token("scrape")
             yield {"bb": f"http://127.0.0.1:{bb_port}", "sw": sw.base, "token": token, "modules": modules,
-                   "intake": sw.token("intake"),
+                   "intake": sw.token("intake"), "log": sw.log,
                    "web": plain.port, "tls": tls.port, "smtp": smtp.port, "dns": dns_port,
                    "hang": hang.getsockname()[1], "closed": closed, "grpc": rpc_port}
     finally:
@@ -369,6 +369,12 @@ def test_what_the_served_probe_path_refuses_is_the_apis_answer(world):
         assert c.get(url, params={**ok, "debug": "maybe"}, headers=scrape).status_code == 422
         d = c.get(url, params={**ok, "debug": "true"}, headers=scrape)
         assert d.status_code == 200 and d.text.startswith("Logs for the probe:")
+        assert c.get(world["sw"] + "/healthz").status_code == 200
+    # the access log: every request but a successful scrape (blackbox writes none for those)
+    assert wait_until(lambda: '"GET /healthz HTTP/1.1" 200' in world["log"].read_text(), 10)
+    log = world["log"].read_text()
+    assert '"GET /probe?module=nope&' in log and '" 400' in log
+    assert not any('" 200' in line and "GET /probe?" in line for line in log.splitlines())
 
 
 def test_prometheus_records_the_same_series_from_both(world, tmp_path):

@@ -8,9 +8,10 @@ redirects included), at most ``SLAWATCH_PROBE_CONCURRENCY`` at once (429)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import yaml
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -171,8 +172,14 @@ class ProbeFastPath:
         self.app, self.state = app, app.state
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != "/probe" or scope["method"] != "GET":
+        if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        if scope["path"] == "/probe" and scope["method"] == "GET" and await self._scrape(scope, send):
+            return  # a successful scrape: no access-log line (blackbox_exporter writes none either)
+        await logged(self.app, scope, receive, send)
+
+    async def _scrape(self, scope, send) -> bool:
+        """Answer a well-formed scrape here; False: the app is to answer it."""
         headers = {k: v for k, v in scope["headers"] if k in (b"authorization", b"x-prometheus-scrape-timeout-seconds")}
         query = parse_qs(scope["query_string"].decode("latin-1"), keep_blank_values=True)
         scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
@@ -181,20 +188,47 @@ class ProbeFastPath:
                 or any(len(v) != 1 for v in query.values()) or "module" not in query or "target" not in query
                 or len(query.get("hostname", [""])[0]) > 253
                 or query.get("debug", ["false"])[0] not in ("false", "true")):
-            return await self.app(scope, receive, send)
+            return False
         who = await authenticate(state.sessions, token.strip())
         if who is None or who.role not in SCRAPERS:
-            return await self.app(scope, receive, send)
+            return False
         timeout = headers.get(b"x-prometheus-scrape-timeout-seconds")
         try:
             body, media = await answer(state, query["module"][0], query["target"][0],
                                        query.get("hostname", [None])[0], query.get("debug", ["false"])[0] == "true",
                                        timeout.decode("latin-1") if timeout is not None else None)
         except HTTPException:
-            return await self.app(scope, receive, send)  # the route says what is wrong, as every route does
+            return False  # the route says what is wrong, as every route does
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", media.encode()), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+        return True
+
+
+ACCESS = logging.getLogger("slawatch.access")  # uvicorn's own access log is off under ProbeFastPath: this is it
+
+
+async def logged(app, scope, receive, send) -> None:
+    """The request through ``app``, then its access-log line (uvicorn's format and
+    arguments, so ``app.logs.RedactQuery`` applies)."""
+    status = 500
+
+    async def sending(message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+        await send(message)
+
+    try:
+        await app(scope, receive, sending)
+    finally:
+        if ACCESS.isEnabledFor(logging.INFO):
+            client = scope.get("client")
+            path = quote(scope.get("root_path", "") + scope["path"])
+            if scope.get("query_string"):
+                path += "?" + scope["query_string"].decode("ascii", "replace")
+            ACCESS.info('%s - "%s %s HTTP/%s" %d', f"{client[0]}:{client[1]}" if client else "-", scope["method"],
+                        path, scope.get("http_version", "1.1"), status)
 
 
 def _debug(result, metrics: bytes, name: str, module, target, timeout: float) -> str:
