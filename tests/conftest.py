@@ -100,15 +100,16 @@ def netns_host():
     if os.geteuid() != 0:
         pytest.fail("the ICMP tests need root to make a network namespace (CI runs as root)")
     ns, host_if, peer_if = f"slw{os.getpid()}", f"slw{os.getpid()}a", f"slw{os.getpid()}b"
+    net = f"198.18.{os.getpid() % 250}"  # a subnet of its own: two runs on one machine do not share a route
     run = lambda *a: subprocess.run(list(a), check=True, capture_output=True)
     run("ip", "netns", "add", ns)
     try:
         run("ip", "link", "add", host_if, "type", "veth", "peer", "name", peer_if, "netns", ns)
-        run("ip", "addr", "add", "198.18.255.1/30", "dev", host_if)
+        run("ip", "addr", "add", f"{net}.1/30", "dev", host_if)
         run("ip", "link", "set", host_if, "up")
-        run("ip", "-n", ns, "addr", "add", "198.18.255.2/30", "dev", peer_if)
+        run("ip", "-n", ns, "addr", "add", f"{net}.2/30", "dev", peer_if)
         run("ip", "-n", ns, "link", "set", peer_if, "up")
-        yield "198.18.255.2", lambda up: run("ip", "-n", ns, "link", "set", peer_if, "up" if up else "down")
+        yield f"{net}.2", lambda up: run("ip", "-n", ns, "link", "set", peer_if, "up" if up else "down")
     finally:
         subprocess.run(["ip", "link", "del", host_if], capture_output=True)
         subprocess.run(["ip", "netns", "del", ns], capture_output=True)
