@@ -21,8 +21,7 @@ from pydantic import field_validator, model_validator
 
 from probes import series
 from probes.net import IpChoice, Port, TargetModel, TlsOptions, local, resolve, tls_context
-from probes.options import IpChoice as IpSection
-from probes.options import Regex, Section, TlsConfig
+from probes.options import IpSection, Regex, Section, TlsConfig
 from probes.registry import Prober, UrlForm, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 

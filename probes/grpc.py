@@ -16,8 +16,7 @@ from pydantic import field_validator, model_validator
 
 from probes import series
 from probes.net import IpChoice, Port, TlsOptions, close, connect, resolve
-from probes.options import IpChoice as IpSection
-from probes.options import TlsConfig, refused
+from probes.options import IpSection, TlsConfig, refused
 from probes.registry import Prober, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
@@ -25,7 +24,11 @@ SERVING_STATUSES = tuple(health_pb2.HealthCheckResponse.ServingStatus.keys())  #
 MAX_MESSAGE = 64 * 1024  # a health answer is a few bytes: a hostile server cannot send megabytes
 
 
+UNBOUND = "grpcio chooses the local address"
+
+
 class GrpcTarget(IpChoice):
+    source_ip: Annotated[str | None, refused(UNBOUND)] = None
     host: str
     port: Port
     service: str = ""
@@ -91,7 +94,7 @@ async def probe(target: GrpcTarget, timeout: float) -> ProbeResult:
 # ---- blackbox_exporter's grpc module (CONFIGURATION.md <grpc_probe>) ----
 
 class GrpcModule(IpSection):
-    source_ip_address: Annotated[str | None, refused("grpcio chooses the local address")] = None
+    source_ip_address: Annotated[str | None, refused(UNBOUND)] = None
     service: str = ""
     tls: bool = False
     tls_config: TlsConfig = TlsConfig()

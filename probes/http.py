@@ -23,7 +23,17 @@ from pydantic import Field
 from probes import cel, series
 from probes.http_module import HttpModule, from_module
 from probes.http_proxy import Proxy, open_via
-from probes.net import IpChoice, TargetModel, TlsOptions, close, connect, readline
+from probes.net import (
+    HeaderName,
+    HeaderValue,
+    IpChoice,
+    SecretHeader,
+    TargetModel,
+    TlsOptions,
+    close,
+    connect,
+    readline,
+)
 from probes.oauth2 import OAuth2, bearer
 from probes.registry import Prober, UrlForm
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
@@ -42,14 +52,9 @@ class HeaderMatch(TargetModel):
     allow_missing: bool = False
 
 
-class SecretHeader(TargetModel):
-    name: str = Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-    secret: str  # sealed at rest and never shown, as every "secret" is
-
-
 class HttpTarget(IpChoice):
     url: str = Field(pattern=r"^https?://")
-    method: str = "GET"
+    method: str = Field("GET", pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}$")  # a token: no space, no line break
     valid_status: list[int] = []  # empty: any 2xx
     valid_http_versions: list[str] = []  # "HTTP/1.1" …; empty: any
     body_regex: str | None = None
@@ -64,8 +69,8 @@ class HttpTarget(IpChoice):
     fail_if_body_json_not_matches_cel: str | None = None
     follow_redirects: bool = True
     max_redirects: int = Field(5, ge=0, le=20)
-    headers: dict[str, str] = {}
-    authorization: str | None = None  # the Authorization header's value: a secret (sealed, never shown)
+    headers: dict[HeaderName, HeaderValue] = {}
+    authorization: HeaderValue | None = None  # the Authorization header's value: a secret (sealed, never shown)
     secret_headers: list[SecretHeader] = []
     body: str | None = None  # the request's body
     compression: Literal["", "gzip", "deflate", "br", "identity"] = ""

@@ -10,21 +10,20 @@ from urllib.request import getproxies_environment
 
 from pydantic import model_validator
 
-from probes.options import Cel, Regex, Section, Size, TlsConfig, refused
-from probes.options import IpChoice as IpSection
+from probes.options import Cel, File, IpSection, Regex, Section, Size, TlsConfig, refused
 
 
 class BasicAuth(Section):
     username: str = ""
     password: str | None = None
-    username_file: str | None = None
-    password_file: str | None = None
+    username_file: File | None = None
+    password_file: File | None = None
 
 
 class Authorization(Section):
     type: str = "Bearer"
     credentials: str | None = None
-    credentials_file: str | None = None
+    credentials_file: File | None = None
 
 
 def _read(path: str, strip: bool = True) -> str:
@@ -44,7 +43,7 @@ class OAuth2Section(Section):
     """Prometheus's ``oauth2``: the client credentials grant."""
     client_id: str = ""
     client_secret: str | None = None
-    client_secret_file: str | None = None
+    client_secret_file: File | None = None
     scopes: list[str] = []
     token_url: str = ""
     endpoint_params: dict[str, str] = {}
@@ -79,7 +78,7 @@ class HeaderValues(Section):
     """``http_headers``: of the values, secrets and files given, the last one is sent."""
     values: list[str] = []
     secrets: list[str] = []
-    files: list[str] = []
+    files: list[File] = []
 
     def last(self) -> tuple[str | None, bool]:
         """(the value, whether it is a secret)."""
@@ -95,7 +94,29 @@ class ClientAuth(Section):
     basic_auth: BasicAuth | None = None
     authorization: Authorization | None = None
     bearer_token: str | None = None
-    bearer_token_file: str | None = None
+    bearer_token_file: File | None = None
+
+    def check_auth(self, oauth2: object | None = None) -> None:
+        """Prometheus's checks of the credentials (HTTPClientConfig.Validate's first part), its words."""
+        bearer, basic, auth = bool(self.bearer_token or self.bearer_token_file), self.basic_auth, self.authorization
+        if self.bearer_token and self.bearer_token_file:
+            raise ValueError("at most one of bearer_token & bearer_token_file must be configured")
+        if (basic is not None or oauth2 is not None) and bearer:
+            raise ValueError("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be "
+                             "configured")
+        if basic is not None and basic.username and basic.username_file:
+            raise ValueError("at most one of basic_auth username, username_file & username_ref must be configured")
+        if basic is not None and basic.password and basic.password_file:
+            raise ValueError("at most one of basic_auth password, password_file & password_ref must be configured")
+        if auth is not None:
+            if bearer:
+                raise ValueError("authorization is not compatible with bearer_token & bearer_token_file")
+            if auth.credentials and auth.credentials_file:
+                raise ValueError("at most one of authorization credentials & credentials_file must be configured")
+            if auth.type.strip().lower() == "basic":
+                raise ValueError('authorization type cannot be set to "basic", use "basic_auth" instead')
+            if basic is not None or oauth2 is not None:
+                raise ValueError("at most one of basic_auth, oauth2 & authorization must be configured")
 
     def auth_header(self) -> str | None:
         """The Authorization header's value they make (files read now)."""
@@ -157,7 +178,7 @@ class HttpModule(IpSection, ClientAuth):
     enable_http2: bool = True  # accepted: slawatch speaks HTTP/1.1, which every HTTP/2 server also serves
     enable_http3: bool = False  # refused after blackbox's own checks of it
     body: str | None = None
-    body_file: str | None = None
+    body_file: File | None = None
 
     @model_validator(mode="after")
     def _consistent(self):  # blackbox's own load checks (and Prometheus's HTTP client's), in their order and words
@@ -180,26 +201,8 @@ class HttpModule(IpSection, ClientAuth):
 
     def _client_config(self) -> None:
         """Prometheus's HTTPClientConfig.Validate, which blackbox runs first."""
-        bearer, basic, auth, oauth2 = (bool(self.bearer_token or self.bearer_token_file), self.basic_auth,
-                                       self.authorization, self.oauth2)
-        if self.bearer_token and self.bearer_token_file:
-            raise ValueError("at most one of bearer_token & bearer_token_file must be configured")
-        if (basic is not None or oauth2 is not None) and bearer:
-            raise ValueError("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be "
-                             "configured")
-        if basic is not None and basic.username and basic.username_file:
-            raise ValueError("at most one of basic_auth username, username_file & username_ref must be configured")
-        if basic is not None and basic.password and basic.password_file:
-            raise ValueError("at most one of basic_auth password, password_file & password_ref must be configured")
-        if auth is not None:
-            if bearer:
-                raise ValueError("authorization is not compatible with bearer_token & bearer_token_file")
-            if auth.credentials and auth.credentials_file:
-                raise ValueError("at most one of authorization credentials & credentials_file must be configured")
-            if auth.type.strip().lower() == "basic":
-                raise ValueError('authorization type cannot be set to "basic", use "basic_auth" instead')
-            if basic is not None or oauth2 is not None:
-                raise ValueError("at most one of basic_auth, oauth2 & authorization must be configured")
+        self.check_auth(self.oauth2)
+        basic, oauth2 = self.basic_auth, self.oauth2
         if oauth2 is not None:
             if basic is not None:
                 raise ValueError("at most one of basic_auth, oauth2 & authorization must be configured")

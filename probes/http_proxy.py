@@ -11,15 +11,10 @@ from urllib.parse import urlsplit
 
 from pydantic import Field
 
-from probes.net import IpChoice, TargetModel, TlsOptions, connect, readline, resolve, start_tls
+from probes.net import IpChoice, SecretHeader, TargetModel, TlsOptions, connect, readline, resolve, start_tls
 from probes.result import ProbeFailure, Run
 
 MAX_HEADERS = 100
-
-
-class ProxyHeader(TargetModel):
-    name: str = Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-    secret: str
 
 
 class Proxy(TargetModel):
@@ -27,7 +22,7 @@ class Proxy(TargetModel):
     username: str | None = None
     password: str | None = None  # Proxy-Authorization: Basic (sealed at rest)
     no_proxy: list[str] = []  # hosts, domains (and their subdomains), CIDRs, host:port; "*": everything
-    connect_headers: list[ProxyHeader] = []  # sent with CONNECT (blackbox's proxy_connect_header)
+    connect_headers: list[SecretHeader] = []  # sent with CONNECT (blackbox's proxy_connect_header)
     resolve_target: bool = True  # blackbox resolves the target itself unless skip_resolve_phase_with_proxy
 
     def bypassed(self, host: str, port: int) -> bool:

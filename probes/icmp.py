@@ -20,8 +20,7 @@ from pydantic import Field, field_validator
 
 from probes import series
 from probes.net import IpChoice, resolve
-from probes.options import IpChoice as IpSection
-from probes.options import refused
+from probes.options import IpSection, refused
 from probes.registry import Prober, UrlForm, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 
@@ -30,7 +29,11 @@ IP_MTU_DISCOVER = getattr(socket, "IP_MTU_DISCOVER", 10)  # Linux's values (blac
 IP_PMTUDISC_DO = getattr(socket, "IP_PMTUDISC_DO", 2)
 
 
+UNBOUND = "one socket, bound to no address, is shared by every ping"
+
+
 class IcmpTarget(IpChoice):
+    source_ip: Annotated[str | None, refused(UNBOUND)] = None
     host: str
     count: int = 1
     ttl: int = Field(64, ge=1, le=255)
@@ -164,8 +167,7 @@ def _from_url(f: UrlForm) -> dict:
 # ---- blackbox_exporter's icmp module (CONFIGURATION.md <icmp_probe>) ----
 
 class IcmpModule(IpSection):
-    source_ip_address: Annotated[str | None, refused("one socket, bound to no address, is shared by every ping")] \
-        = None
+    source_ip_address: Annotated[str | None, refused(UNBOUND)] = None
     payload_size: int = Field(56, ge=0, le=65000)
     dont_fragment: bool = False
     ttl: int = 64

@@ -24,6 +24,16 @@ class TargetModel(BaseModel):
 
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+# an HTTP header as a probe writes it: a token for the name, no line break in the value
+# (a value with CR/LF would write headers, or a request, of its own)
+HeaderName = Annotated[str, Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")]
+HeaderValue = Annotated[str, Field(pattern=r"^[^\r\n\x00]*$", max_length=8192)]
+
+
+class SecretHeader(TargetModel):
+    """A header whose value is a secret: sealed at rest and never shown, as every "secret" is."""
+    name: HeaderName
+    secret: HeaderValue
 
 
 TlsVersion = Literal["TLS10", "TLS11", "TLS12", "TLS13"]

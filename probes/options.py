@@ -43,6 +43,20 @@ def _regex(v: str) -> str:
 Regex = Annotated[str, AfterValidator(_regex)]
 
 
+def _readable(v: str) -> str:
+    """A file a module names is there and readable when the module is loaded (blackbox
+    would find out at every probe; a modules file naming a missing one is half-configured)."""
+    try:
+        with open(v, "rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise ValueError(f"cannot read {v}: {exc.strerror}") from None
+    return v
+
+
+File = Annotated[str, AfterValidator(_readable)]
+
+
 def _cel(v: str) -> str:
     from probes.cel import program
     program(v)  # ValueError in blackbox's words
@@ -84,9 +98,9 @@ Size = Annotated[int, BeforeValidator(_bytes)]
 class TlsConfig(Section):
     """blackbox's (Prometheus's) ``tls_config``."""
     insecure_skip_verify: bool = False
-    ca_file: str | None = None
-    cert_file: str | None = None
-    key_file: str | None = None
+    ca_file: File | None = None
+    cert_file: File | None = None
+    key_file: File | None = None
     server_name: str | None = None
     min_version: Literal["TLS10", "TLS11", "TLS12", "TLS13"] | None = None
     max_version: Literal["TLS10", "TLS11", "TLS12", "TLS13"] | None = None
@@ -116,7 +130,7 @@ class TlsConfig(Section):
         return {k: v for k, v in out.items() if v is not None}
 
 
-class IpChoice(Section):
+class IpSection(Section):
     """How a name is resolved (CONFIGURATION.md, "Address selection"): one address, of
     ``preferred_ip_protocol``'s family where there is one, else (``ip_protocol_fallback``) the other."""
     preferred_ip_protocol: Literal["ip4", "ip6"] = "ip6"

@@ -9,8 +9,7 @@ from pydantic import Field, model_validator
 
 from probes import series
 from probes.net import IpChoice, Port, TargetModel, TlsOptions, close, connect, connect_bare, readline, start_tls
-from probes.options import IpChoice as IpSection
-from probes.options import Regex, Section, TlsConfig
+from probes.options import IpSection, Regex, Section, TlsConfig
 from probes.registry import Prober, UrlForm, host_port
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 

@@ -9,15 +9,23 @@ import re
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from probes import series
 from probes.http_module import ClientAuth, HeaderValues, split_headers
-from probes.net import IpChoice, TargetModel, TlsOptions, connected_socket, tls_context
-from probes.options import IpChoice as IpSection
-from probes.options import Regex, Section, TlsConfig, refused
+from probes.net import (
+    HeaderName,
+    HeaderValue,
+    IpChoice,
+    SecretHeader,
+    TargetModel,
+    TlsOptions,
+    connected_socket,
+    tls_context,
+)
+from probes.options import IpSection, Regex, Section, TlsConfig, refused
 from probes.registry import Prober
 from probes.result import ProbeFailure, ProbeResult, Run, guarded
 from probes.tcp import MAX_STEPS, expand
@@ -30,14 +38,9 @@ class WsStep(TargetModel):
     send: str | None = None
 
 
-class SecretHeader(TargetModel):
-    name: str = Field(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
-    secret: str
-
-
 class WebsocketTarget(IpChoice):
     url: str = Field(pattern=r"^wss?://")
-    headers: dict[str, str] = {}
+    headers: dict[HeaderName, HeaderValue] = {}
     secret_headers: list[SecretHeader] = []  # (an Authorization among them): sealed, never shown
     query_response: list[WsStep] = Field([], max_length=MAX_STEPS)
     tls: TlsOptions = TlsOptions()
@@ -104,6 +107,11 @@ class HttpClientConfig(ClientAuth):
     proxy_from_environment: Annotated[bool, refused(WS_PROXY, False)] = False
     proxy_connect_header: Annotated[dict | None, refused(WS_PROXY)] = None
     oauth2: Annotated[dict | None, refused("OAuth 2.0 for a WebSocket")] = None
+
+    @model_validator(mode="after")
+    def _credentials(self):
+        self.check_auth()
+        return self
 
 
 class WebsocketModule(IpSection):

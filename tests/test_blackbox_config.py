@@ -22,7 +22,7 @@ def load(tmp_path: Path, text: str):
     return load_modules(f), f
 
 
-@pytest.mark.skipif(not DEBIAN.exists(), reason="scripts/install-peers.sh installs it (make test does)")
+@pytest.mark.peers  # scripts/install-peers.sh installs it (make test does); a missing file fails the test
 def test_debians_modules_file_loads_in_place():
     modules = load_modules(DEBIAN)
     assert set(modules) == {"http_2xx", "http_post_2xx", "tcp_connect", "pop3s_banner", "grpc", "grpc_plain",
@@ -279,7 +279,7 @@ def test_a_file_using_every_implemented_option_loads_with_blackboxs_meaning(tmp_
 BLACKBOX_REFUSES = [
     ("modules:\n  d:\n    prober: dns\n    dns:\n      query_name: x\n      invalid_extra_field: value\n",
      6, "modules.d.dns.invalid_extra_field", "unknown field"),
-    ("modules:\n  p:\n    prober: http\n    http:\n      bearer_token: foo\n      bearer_token_file: foo\n"
+    ("modules:\n  p:\n    prober: http\n    http:\n      bearer_token: foo\n      bearer_token_file: /dev/null\n"
      "      basic_auth:\n        username: u\n        password: p\n",
      4, "modules.p.http", "at most one of bearer_token & bearer_token_file must be configured"),
     ("modules:\n  x:\n    prober: invalid\n", 3, "modules.x.prober",
@@ -331,7 +331,7 @@ BLACKBOX_REFUSES = [
     ("modules:\n  t:\n    prober: tcp\n    tcp:\n      query_response:\n        - expect: 'a'\n"
      "          expect_bytes: 'a'\n", 6, "modules.t.tcp.query_response[0]",
      "expect and expect_bytes are mutually exclusive"),
-    ("modules:\n  h:\n    prober: http\n    http:\n      body: a\n      body_file: b\n", 4, "modules.h.http",
+    ("modules:\n  h:\n    prober: http\n    http:\n      body: a\n      body_file: /dev/null\n", 4, "modules.h.http",
      "setting body and body_file both are not allowed"),
     ("modules:\n  h:\n    prober: http\n    http:\n      no_proxy: 10.0.0.0/8\n", 4, "modules.h.http",
      "if no_proxy is configured, proxy_url must also be configured"),
@@ -344,17 +344,20 @@ BLACKBOX_REFUSES = [
     ("modules:\n  h:\n    prober: http\n    http:\n      oauth2:\n        token_url: http://127.0.0.1/t\n", 4,
      "modules.h.http", "oauth2 client_id must be configured"),
     ("modules:\n  h:\n    prober: http\n    http:\n      oauth2:\n        client_id: x\n"
-     "        token_url: http://127.0.0.1/t\n        client_secret: a\n        client_secret_file: b\n", 4,
+     "        token_url: http://127.0.0.1/t\n        client_secret: a\n        client_secret_file: /dev/null\n", 4,
      "modules.h.http", "at most one of oauth2 client_secret, client_secret_file & client_secret_ref must be "
      "configured using grant-type=client_credentials"),
     ("modules:\n  h:\n    prober: http\n    http:\n      authorization:\n        type: Basic\n", 4,
      "modules.h.http", 'authorization type cannot be set to "basic", use "basic_auth" instead'),
-    ("modules:\n  h:\n    prober: http\n    http:\n      tls_config:\n        cert_file: c.pem\n", 5,
+    ("modules:\n  h:\n    prober: http\n    http:\n      tls_config:\n        cert_file: /dev/null\n", 5,
      "modules.h.http.tls_config", "exactly one of key or key_file must be configured when a client certificate "
      "is configured"),
     ("modules:\n  h:\n    prober: http\n    http:\n      tls_config:\n        min_version: TLS13\n"
      "        max_version: TLS12\n", 5, "modules.h.http.tls_config", "tls_config.max_version must be greater than "
      "or equal to tls_config.min_version if both are specified"),
+    ("modules:\n  w:\n    prober: websocket\n    websocket:\n      http_config:\n        bearer_token: t\n"
+     "        basic_auth:\n          username: u\n", 5, "modules.w.websocket.http_config",
+     "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"),
     ("modules:\n  t:\n    prober: tcp\n    tcp:\n      source_ip_address: here\n", 5,
      "modules.t.tcp.source_ip_address", "'here' is not an IP address"),
     ("modules:\n  h:\n    prober: http\n    http:\n      fail_if_body_json_matches_cel: 'body.ok ==='\n", 5,
@@ -386,6 +389,13 @@ SLAWATCH_REFUSES = [  # (prober, its section, line, field, message)
     ("http", "enable_http3: true\n      enable_http2: false", 4, "http", "enable_http3: not supported (HTTP/3)"),
     ("icmp", "source_ip_address: 127.0.0.2", 5, "icmp.source_ip_address",
      "not supported (one socket, bound to no address, is shared by every ping)"),
+    ("http", "basic_auth:\n        username: a\n        password_file: /nonexistent/pw", 7,
+     "http.basic_auth.password_file", "cannot read /nonexistent/pw: No such file or directory"),
+    # a line break in a header or the method would write a request of its own: never sent
+    ("http", 'headers:\n        X-A: "a\\r\\nB: c"', 6, "http.headers.X-A",
+     "String should match pattern '^[^\\r\\n\\x00]*$'"),
+    ("http", 'method: "GET / HTTP/1.1\\r\\nX: y"', 5, "http.method",
+     "String should match pattern '^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,20}$'"),
     ("grpc", "source_ip_address: 127.0.0.2", 5, "grpc.source_ip_address",
      "not supported (grpcio chooses the local address)"),
     ("grpc", "tls: true\n      tls_config:\n        insecure_skip_verify: true", 4, "grpc",
@@ -435,3 +445,17 @@ def test_the_modules_file_reloads_as_blackboxs_does(tmp_path):
         f.write_text("modules:\n  icmp:\n    prober: icmp\n")
         assert admin.post("/-/reload").json() == {"modules": ["icmp"]}
         assert gauge().endswith(" 1.0") and not known("tcp_connect")
+
+
+@pytest.mark.parametrize("model, fields, reason", [
+    ("probes.icmp.IcmpTarget", {"host": "127.0.0.1"}, "one socket, bound to no address, is shared by every ping"),
+    ("probes.grpc.GrpcTarget", {"host": "127.0.0.1", "port": 50051}, "grpcio chooses the local address"),
+])
+def test_a_stored_target_cannot_ask_for_a_source_address_its_probe_cannot_bind(model, fields, reason):
+    import importlib
+
+    from pydantic import ValidationError
+    module, _, name = model.rpartition(".")
+    with pytest.raises(ValidationError) as e:
+        getattr(importlib.import_module(module), name)(source_ip="127.0.0.2", **fields)
+    assert e.value.errors()[0]["loc"] == ("source_ip",) and f"not supported ({reason})" in str(e.value)

@@ -20,8 +20,6 @@ from app.contracts.types import Strict
 from app.contracts.yamlfile import RulesError, YamlDoc
 from probes import PROBERS
 
-DEFAULT_MODULES = Path(__file__).resolve().parent.parent.parent / "probes" / "modules.yml"
-
 
 def _span(v: Any) -> timedelta:
     return v if isinstance(v, timedelta) else parse_span(v)
@@ -57,9 +55,13 @@ class ModulesFile(Strict):
 
 
 class TargetError(ValueError):
-    def __init__(self, err: dict):
-        self.loc, self.message = tuple(err["loc"]), error_message(err)  # the file's wording
-        super().__init__(f"{'.'.join(map(str, self.loc))}: {err['msg']}")  # the API's (pydantic's)
+    def __init__(self, loc: tuple, message: str, api_message: str | None = None):
+        self.loc, self.message = loc, message  # the file's wording
+        super().__init__(f"{'.'.join(map(str, loc))}: {api_message or message}" if loc else message)  # the API's
+
+    @classmethod
+    def of(cls, err: dict) -> TargetError:
+        return cls(tuple(err["loc"]), error_message(err), err["msg"])
 
 
 def build_target(module: ProbeModule, target: str, hostname: str | None = None):
@@ -79,7 +81,9 @@ def build_target(module: ProbeModule, target: str, hostname: str | None = None):
                 config["headers"] = {"Host": hostname, **config.get("headers", {})}
         return prober.target.model_validate(config)
     except ValidationError as exc:
-        raise TargetError(exc.errors()[0]) from None
+        raise TargetError.of(exc.errors()[0]) from None
+    except ValueError as exc:  # a file the module names (credentials, a body) that cannot be read
+        raise TargetError((), str(exc)) from None
 
 
 def _section(doc: YamlDoc, name: str, module: ProbeModule, key: str, model: type[BaseModel]):
@@ -118,7 +122,7 @@ def load_modules(path: Path) -> dict[str, ProbeModule]:
             given = exc.loc[:1] and exc.loc[0] in (getattr(module, module.prober) or {})
             if given:
                 raise doc.error(("modules", name, module.prober, *exc.loc), exc.message) from None
-            raise doc.error(("modules", name), f"{module.prober}.{exc}") from None
+            raise doc.error(("modules", name), f"{module.prober}.{exc}" if exc.loc else str(exc)) from None
     return parsed.modules
 
 
